@@ -1,0 +1,22 @@
+//! # ifd-pressure
+//!
+//! The lowest analytic layer of ifd: it reads Databento MBO (L3) records exactly.
+//!
+//! It holds the options chain built from `InstrumentDefMsg` records, an exact
+//! per-instrument limit order book with health states, aggressor events folded from
+//! the records of one match event, and bid/ask pressure per instrument and strike over
+//! time windows.
+//!
+//! ## Invariants
+//! - Pure: no IO, no clock. Time comes only from the records' `ts_recv`/`ts_event`.
+//! - Records are `dbn`'s own types; there is no parallel event type.
+//! - Prices stay `i64` at 1e-9 (dbn's unit); `UNDEF_PRICE` never flows inward.
+//!
+//! ## Features
+//! - `testing`: proptest strategies for downstream property-based test harnesses.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod types;
+
+pub use types::{Bbo, Level};

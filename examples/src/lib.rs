@@ -1,0 +1,5 @@
+//! Shared helpers for ifd's runnable examples.
+//!
+//! The example binaries live in `examples/examples/`; run one with
+//! `cargo run --release --example NAME`. This library holds only what several of
+//! them share, so that each binary reads as a short end-to-end program.
