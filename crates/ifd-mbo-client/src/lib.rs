@@ -10,3 +10,8 @@
 //! - `historical`: Databento historical downloads and the cache (tokio, databento).
 //! - `testing`: proptest strategies for downstream property-based test harnesses.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod error;
+
+pub use error::{Error, Result};

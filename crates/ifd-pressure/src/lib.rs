@@ -17,6 +17,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod error;
 mod types;
 
+pub use error::{Error, Result};
 pub use types::{Bbo, Level};
