@@ -15,6 +15,14 @@ pub enum Error {
         /// What was wrong with it.
         reason: &'static str,
     },
+    /// A text was not a CME option symbol such as `"NQZ6 C21000"`.
+    #[error("invalid option symbol {symbol:?}: {reason}")]
+    InvalidSymbol {
+        /// The symbol (at most 64 characters of it).
+        symbol: String,
+        /// What was wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// Result alias of ifd-pressure.

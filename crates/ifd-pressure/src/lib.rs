@@ -17,8 +17,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod chain;
 mod error;
 mod types;
 
+pub use chain::{
+    parse_option_symbol, Chain, ChainStats, ChainUpdate, FutureContract, OptionContract,
+    OptionKind, OtherInstrument, ParsedOptionSymbol, TickRule,
+};
 pub use error::{Error, Result};
 pub use types::{Bbo, Level};
