@@ -17,10 +17,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod aggressor;
 mod chain;
 mod error;
 mod types;
 
+pub use aggressor::{
+    quote_rule, AggressorEvent, AggressorFolder, AggressorSide, AggressorStats, PassiveFill,
+    PassiveFills, MAX_PASSIVE_FILLS,
+};
 pub use chain::{
     parse_option_symbol, Chain, ChainStats, ChainUpdate, FutureContract, OptionContract,
     OptionKind, OtherInstrument, ParsedOptionSymbol, TickRule,
