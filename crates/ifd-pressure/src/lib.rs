@@ -18,17 +18,23 @@
 #![forbid(unsafe_code)]
 
 mod aggressor;
+mod book;
 mod chain;
 mod error;
+mod health;
 mod types;
 
 pub use aggressor::{
     quote_rule, AggressorEvent, AggressorFolder, AggressorSide, AggressorStats, PassiveFill,
     PassiveFills, MAX_PASSIVE_FILLS,
 };
+pub use book::{
+    Applied, Book, BookKey, BookStats, BookUpdate, Books, OrderInfo, QueuePosition, Skip,
+};
 pub use chain::{
     parse_option_symbol, Chain, ChainStats, ChainUpdate, FutureContract, OptionContract,
     OptionKind, OtherInstrument, ParsedOptionSymbol, TickRule,
 };
 pub use error::{Error, Result};
+pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
 pub use types::{Bbo, Level};

@@ -1,0 +1,1360 @@
+//! An exact L3 (market-by-order) book per instrument, and [`Books`], the container that
+//! routes `dbn::MboMsg` records to them.
+//!
+//! # Record semantics
+//! - `A` adds an order; an add that reuses a live id replaces the old order (counted as
+//!   `dup_add`).
+//! - `C` removes the record's size from the order (a partial or full cancel); a cancel
+//!   larger than what rests clamps to zero (counted as `cancel_overshoot`).
+//! - `M` modifies: a price change moves the order to the back of the new level; a size
+//!   decrease keeps its queue position; a size increase sends it to the back of its level;
+//!   a modify to size zero removes it (counted as `modify_to_zero`).
+//! - `R` clears the book.
+//! - `T`, `F` and `N` never change the book (a fill's effect arrives as the `C`/`M` of the
+//!   same event). Their flags are still processed.
+//! - `UNDEF_PRICE` or zero size on `A`/`C`, `UNDEF_PRICE` on `M`, a side other than bid or
+//!   ask on `A`, an unknown action byte, and `C`/`M` of an unknown order id are counted per
+//!   kind in [`BookStats`] and skipped. No order is ever created by `C`, `M` or `F`.
+//! - Book state is meant to be read at `F_LAST` boundaries: [`Book::is_consistent`] says
+//!   whether the last record applied to the book carried `F_LAST`.
+//! - `F_SNAPSHOT` records rebuild the book: a snapshot normally follows an `R`; when one
+//!   starts on a non-empty book without it, the book is cleared first (counted as
+//!   `implicit_clears`).
+//!
+//! # Design and cost
+//! - Orders live in a `HashMap<u64, Order>` with a small multiplicative hasher
+//!   (FxHash-like) instead of SipHash: venue order ids are not attacker-chosen, and the
+//!   hash is one multiply. A lookup is one probe in the common case.
+//! - Each side's levels are a `Vec` sorted so that the **best level is at the end**
+//!   (bids by ascending price, asks by descending price). Options books are shallow and
+//!   activity clusters at the top, so the best level is read in O(1), a level near the top
+//!   is found by checking the last slot before a binary search, and inserting or removing
+//!   a level near the top moves only a few elements.
+//! - Time priority: every placement of an order in a level gets a fresh, book-wide
+//!   increasing `stamp`, and the level keeps a FIFO of `(order_id, stamp)`. Removing an
+//!   order does not touch the FIFO (lazy deletion): an entry is live when the order map
+//!   still holds that id with that stamp. A FIFO is compacted when dead entries outnumber
+//!   live ones, so it stays O(live orders); FIFOs of emptied levels are reused, so the
+//!   steady state allocates nothing per record.
+//! - Level size and order count are kept as running sums, so [`Book::bbo`] and depth
+//!   queries never walk orders. Queue position walks the FIFO of one level.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use dbn::{MboMsg, Side, UNDEF_PRICE};
+
+use crate::health::{Health, HealthConfig, HealthStats, HealthTracker};
+use crate::types::{Bbo, Level};
+
+/// A fast multiplicative hasher for integer keys (order ids, instrument keys).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+const HASH_MUL: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The multiply leaves the best-mixed bits at the top; hashbrown takes bucket
+        // indices from the low bits, so rotate them down.
+        self.0.rotate_left(26)
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(n).wrapping_mul(HASH_MUL);
+    }
+}
+
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// Side index: 0 bid, 1 ask.
+const BID: usize = 0;
+const ASK: usize = 1;
+
+#[inline]
+fn side_index(side: u8) -> Option<usize> {
+    match side {
+        b'B' => Some(BID),
+        b'A' => Some(ASK),
+        _ => None,
+    }
+}
+
+#[inline]
+fn side_of_index(i: usize) -> Side {
+    if i == BID {
+        Side::Bid
+    } else {
+        Side::Ask
+    }
+}
+
+fn index_of_side(side: Side) -> Option<usize> {
+    match side {
+        Side::Bid => Some(BID),
+        Side::Ask => Some(ASK),
+        Side::None => None,
+    }
+}
+
+/// Sort key of a price on a side: ascending keys put the best level last.
+/// `!price` reverses the order for asks without overflow.
+#[inline]
+const fn sort_key(side: usize, price: i64) -> i64 {
+    if side == BID {
+        price
+    } else {
+        !price
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Order {
+    price: i64,
+    ts_event: u64,
+    ts_recv: u64,
+    stamp: u64,
+    size: u32,
+    side: u8,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PriceLevel {
+    price: i64,
+    size: u64,
+    count: u32,
+    /// `(order_id, stamp)` in time priority; entries whose stamp no longer matches the
+    /// order map are dead.
+    fifo: VecDeque<(u64, u64)>,
+}
+
+/// An order resting in a book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderInfo {
+    /// Venue order id.
+    pub order_id: u64,
+    /// Bid or ask.
+    pub side: Side,
+    /// Price in 1e-9 fixed point.
+    pub price: i64,
+    /// Remaining size.
+    pub size: u32,
+    /// `ts_event` of the record that placed the order where it rests now.
+    pub ts_event: u64,
+    /// `ts_recv` of the record that placed the order where it rests now.
+    pub ts_recv: u64,
+}
+
+/// Where an order stands in its level's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct QueuePosition {
+    /// Orders ahead of it at the same price (0 = first in line).
+    pub orders_ahead: u32,
+    /// Their total size.
+    pub size_ahead: u64,
+}
+
+/// Counts of records a book applied or skipped, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BookStats {
+    /// MBO records seen.
+    pub records: u64,
+    /// Adds applied.
+    pub adds: u64,
+    /// Cancels applied.
+    pub cancels: u64,
+    /// Modifies applied.
+    pub modifies: u64,
+    /// Clears (`R`) applied.
+    pub clears: u64,
+    /// Trades (`T`), which never change the book.
+    pub trades: u64,
+    /// Fills (`F`), which never change the book.
+    pub fills: u64,
+    /// `N` records, which never change the book.
+    pub nones: u64,
+    /// Records carrying `F_SNAPSHOT`.
+    pub snapshot_records: u64,
+    /// `A`/`C`/`M` skipped because the price was `UNDEF_PRICE`.
+    pub undef_price: u64,
+    /// `A`/`C` skipped because the size was zero.
+    pub zero_size: u64,
+    /// `A` skipped because the side was neither bid nor ask.
+    pub unknown_side: u64,
+    /// Records skipped because the action byte was not a known action.
+    pub unknown_action: u64,
+    /// `C` of an order id not in the book (skipped).
+    pub unknown_cancel: u64,
+    /// `M` of an order id not in the book (skipped).
+    pub unknown_modify: u64,
+    /// `A` that reused a live order id (the old order was replaced).
+    pub dup_add: u64,
+    /// `C` larger than the order's remaining size (clamped to zero).
+    pub cancel_overshoot: u64,
+    /// `M` to size zero (the order was removed).
+    pub modify_to_zero: u64,
+    /// `M` whose side disagreed with the resting order's side (the resting side is kept).
+    pub side_mismatch: u64,
+    /// Snapshots that began on a non-empty book without an `R` (the book was cleared).
+    pub implicit_clears: u64,
+}
+
+impl BookStats {
+    /// Cancels and modifies that referenced an order id not in the book.
+    #[must_use]
+    pub const fn unknown_order_refs(&self) -> u64 {
+        self.unknown_cancel + self.unknown_modify
+    }
+
+    /// Records skipped for any reason.
+    #[must_use]
+    pub const fn skipped(&self) -> u64 {
+        self.undef_price
+            + self.zero_size
+            + self.unknown_side
+            + self.unknown_action
+            + self.unknown_cancel
+            + self.unknown_modify
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &Self) {
+        let Self {
+            records,
+            adds,
+            cancels,
+            modifies,
+            clears,
+            trades,
+            fills,
+            nones,
+            snapshot_records,
+            undef_price,
+            zero_size,
+            unknown_side,
+            unknown_action,
+            unknown_cancel,
+            unknown_modify,
+            dup_add,
+            cancel_overshoot,
+            modify_to_zero,
+            side_mismatch,
+            implicit_clears,
+        } = *other;
+        self.records += records;
+        self.adds += adds;
+        self.cancels += cancels;
+        self.modifies += modifies;
+        self.clears += clears;
+        self.trades += trades;
+        self.fills += fills;
+        self.nones += nones;
+        self.snapshot_records += snapshot_records;
+        self.undef_price += undef_price;
+        self.zero_size += zero_size;
+        self.unknown_side += unknown_side;
+        self.unknown_action += unknown_action;
+        self.unknown_cancel += unknown_cancel;
+        self.unknown_modify += unknown_modify;
+        self.dup_add += dup_add;
+        self.cancel_overshoot += cancel_overshoot;
+        self.modify_to_zero += modify_to_zero;
+        self.side_mismatch += side_mismatch;
+        self.implicit_clears += implicit_clears;
+    }
+}
+
+/// Why a record was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Skip {
+    /// `UNDEF_PRICE` on `A`/`C`/`M`.
+    UndefPrice,
+    /// Zero size on `A`/`C`.
+    ZeroSize,
+    /// `A` with a side other than bid or ask.
+    UnknownSide,
+    /// An action byte dbn does not define.
+    UnknownAction,
+    /// `C`/`M` of an order id not in the book.
+    UnknownOrder,
+}
+
+/// What applying one record did to a book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Applied {
+    /// An order was added.
+    Added,
+    /// An order was reduced or removed by a cancel.
+    Canceled,
+    /// An order was modified (or removed by a modify to zero).
+    Modified,
+    /// The book was cleared.
+    Cleared,
+    /// A `T`, `F` or `N` record: the book is unchanged.
+    NoBookChange,
+    /// The record was skipped and counted.
+    Skipped(Skip),
+}
+
+/// The exact order book of one instrument.
+#[derive(Debug, Clone, Default)]
+pub struct Book {
+    orders: IdMap<u64, Order>,
+    sides: [Vec<PriceLevel>; 2],
+    spare: Vec<VecDeque<(u64, u64)>>,
+    next_stamp: u64,
+    consistent: bool,
+    snapshot_active: bool,
+    last_was_clear: bool,
+    health: HealthTracker,
+    config: HealthConfig,
+    stats: BookStats,
+}
+
+const SPARE_FIFOS: usize = 64;
+
+impl Book {
+    /// An empty book with the default [`HealthConfig`].
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_config(HealthConfig::default())
+    }
+
+    /// An empty book with the given health thresholds.
+    #[must_use]
+    pub fn with_config(config: HealthConfig) -> Self {
+        Self {
+            consistent: true,
+            config,
+            ..Self::default()
+        }
+    }
+
+    /// Applies one MBO record. The record's instrument is not checked: routing is the
+    /// caller's job (see [`Books`]).
+    pub fn apply(&mut self, msg: &MboMsg) -> Applied {
+        self.stats.records += 1;
+        let flags = msg.flags;
+        let action = msg.action as u8;
+        if flags.is_snapshot() {
+            self.stats.snapshot_records += 1;
+            if !self.snapshot_active
+                && action != b'R'
+                && !self.last_was_clear
+                && !self.orders.is_empty()
+            {
+                self.clear_levels();
+                self.stats.implicit_clears += 1;
+                self.health.on_clear(msg.ts_recv);
+            }
+            self.snapshot_active = true;
+        } else {
+            self.snapshot_active = false;
+        }
+        if flags.is_maybe_bad_book() {
+            self.health.on_maybe_bad_book();
+        }
+        let applied = match action {
+            b'A' => {
+                let r = self.add(msg);
+                self.health.on_book_op(false, &self.config);
+                r
+            }
+            b'C' => {
+                let r = self.cancel(msg);
+                self.health
+                    .on_book_op(r == Applied::Skipped(Skip::UnknownOrder), &self.config);
+                r
+            }
+            b'M' => {
+                let r = self.modify(msg);
+                self.health
+                    .on_book_op(r == Applied::Skipped(Skip::UnknownOrder), &self.config);
+                r
+            }
+            b'R' => {
+                self.clear_levels();
+                self.stats.clears += 1;
+                self.health.on_clear(msg.ts_recv);
+                Applied::Cleared
+            }
+            b'T' => {
+                self.stats.trades += 1;
+                Applied::NoBookChange
+            }
+            b'F' => {
+                self.stats.fills += 1;
+                Applied::NoBookChange
+            }
+            b'N' => {
+                self.stats.nones += 1;
+                Applied::NoBookChange
+            }
+            _ => {
+                self.stats.unknown_action += 1;
+                Applied::Skipped(Skip::UnknownAction)
+            }
+        };
+        if action != b'T' && action != b'F' && action != b'N' {
+            self.last_was_clear = applied == Applied::Cleared;
+        }
+        self.consistent = flags.is_last();
+        if self.consistent {
+            let crossed = self.bbo().is_crossed();
+            self.health.on_last(crossed, msg.ts_recv);
+        }
+        applied
+    }
+
+    fn next_stamp(&mut self) -> u64 {
+        self.next_stamp = self.next_stamp.wrapping_add(1);
+        self.next_stamp
+    }
+
+    fn add(&mut self, msg: &MboMsg) -> Applied {
+        let Some(side) = side_index(msg.side as u8) else {
+            self.stats.unknown_side += 1;
+            return Applied::Skipped(Skip::UnknownSide);
+        };
+        if msg.price == UNDEF_PRICE {
+            self.stats.undef_price += 1;
+            return Applied::Skipped(Skip::UndefPrice);
+        }
+        if msg.size == 0 {
+            self.stats.zero_size += 1;
+            return Applied::Skipped(Skip::ZeroSize);
+        }
+        let stamp = self.next_stamp();
+        let order = Order {
+            price: msg.price,
+            ts_event: msg.hd.ts_event,
+            ts_recv: msg.ts_recv,
+            stamp,
+            size: msg.size,
+            side: side as u8,
+        };
+        if let Some(old) = self.orders.insert(msg.order_id, order) {
+            self.stats.dup_add += 1;
+            self.level_remove(usize::from(old.side), old.price, u64::from(old.size));
+        }
+        self.level_add(side, msg.price, msg.order_id, stamp, u64::from(msg.size));
+        self.stats.adds += 1;
+        Applied::Added
+    }
+
+    fn cancel(&mut self, msg: &MboMsg) -> Applied {
+        if msg.price == UNDEF_PRICE {
+            self.stats.undef_price += 1;
+            return Applied::Skipped(Skip::UndefPrice);
+        }
+        if msg.size == 0 {
+            self.stats.zero_size += 1;
+            return Applied::Skipped(Skip::ZeroSize);
+        }
+        let Some(order) = self.orders.get_mut(&msg.order_id) else {
+            self.stats.unknown_cancel += 1;
+            return Applied::Skipped(Skip::UnknownOrder);
+        };
+        let removed = if msg.size > order.size {
+            self.stats.cancel_overshoot += 1;
+            order.size
+        } else {
+            msg.size
+        };
+        order.size -= removed;
+        let (side, price, left) = (usize::from(order.side), order.price, order.size);
+        if left == 0 {
+            self.orders.remove(&msg.order_id);
+            self.level_remove(side, price, u64::from(removed));
+        } else {
+            self.level_shrink(side, price, u64::from(removed));
+        }
+        self.stats.cancels += 1;
+        Applied::Canceled
+    }
+
+    fn modify(&mut self, msg: &MboMsg) -> Applied {
+        if msg.price == UNDEF_PRICE {
+            self.stats.undef_price += 1;
+            return Applied::Skipped(Skip::UndefPrice);
+        }
+        let Some(order) = self.orders.get(&msg.order_id).copied() else {
+            self.stats.unknown_modify += 1;
+            return Applied::Skipped(Skip::UnknownOrder);
+        };
+        let side = usize::from(order.side);
+        if side_index(msg.side as u8).is_some_and(|s| s != side) {
+            self.stats.side_mismatch += 1;
+        }
+        self.stats.modifies += 1;
+        if msg.size == 0 {
+            self.stats.modify_to_zero += 1;
+            self.orders.remove(&msg.order_id);
+            self.level_remove(side, order.price, u64::from(order.size));
+            return Applied::Modified;
+        }
+        if msg.price != order.price || msg.size > order.size {
+            // Loses priority: back of the (new) level.
+            let stamp = self.next_stamp();
+            self.orders.insert(
+                msg.order_id,
+                Order {
+                    price: msg.price,
+                    ts_event: msg.hd.ts_event,
+                    ts_recv: msg.ts_recv,
+                    stamp,
+                    size: msg.size,
+                    side: order.side,
+                },
+            );
+            self.level_remove(side, order.price, u64::from(order.size));
+            self.level_add(side, msg.price, msg.order_id, stamp, u64::from(msg.size));
+        } else {
+            // Same price, same or smaller size: keeps its place.
+            if let Some(o) = self.orders.get_mut(&msg.order_id) {
+                o.size = msg.size;
+            }
+            self.level_shrink(side, order.price, u64::from(order.size - msg.size));
+        }
+        Applied::Modified
+    }
+
+    #[inline]
+    fn find_level(&self, side: usize, price: i64) -> Result<usize, usize> {
+        let levels = &self.sides[side];
+        let key = sort_key(side, price);
+        if let Some(last) = levels.last() {
+            let last_key = sort_key(side, last.price);
+            if last_key == key {
+                return Ok(levels.len() - 1);
+            }
+            if last_key < key {
+                return Err(levels.len());
+            }
+        }
+        levels.binary_search_by_key(&key, |l| sort_key(side, l.price))
+    }
+
+    fn level_add(&mut self, side: usize, price: i64, order_id: u64, stamp: u64, size: u64) {
+        let idx = match self.find_level(side, price) {
+            Ok(i) => i,
+            Err(i) => {
+                let fifo = self.spare.pop().unwrap_or_default();
+                self.sides[side].insert(
+                    i,
+                    PriceLevel {
+                        price,
+                        size: 0,
+                        count: 0,
+                        fifo,
+                    },
+                );
+                i
+            }
+        };
+        let level = &mut self.sides[side][idx];
+        level.size = level.size.saturating_add(size);
+        level.count = level.count.saturating_add(1);
+        level.fifo.push_back((order_id, stamp));
+    }
+
+    /// Removes `size` of a level without removing an order.
+    fn level_shrink(&mut self, side: usize, price: i64, size: u64) {
+        if let Ok(i) = self.find_level(side, price) {
+            let level = &mut self.sides[side][i];
+            level.size = level.size.saturating_sub(size);
+        }
+    }
+
+    /// Removes one order of `size` from a level. The order must already be gone from the
+    /// order map (or carry a new stamp), so its FIFO entry reads as dead.
+    fn level_remove(&mut self, side: usize, price: i64, size: u64) {
+        let Ok(i) = self.find_level(side, price) else {
+            return;
+        };
+        let levels = &mut self.sides[side];
+        let level = &mut levels[i];
+        level.size = level.size.saturating_sub(size);
+        level.count = level.count.saturating_sub(1);
+        if level.count == 0 {
+            let mut fifo = levels.remove(i).fifo;
+            if self.spare.len() < SPARE_FIFOS {
+                fifo.clear();
+                self.spare.push(fifo);
+            }
+        } else if level.fifo.len() > 2 * level.count as usize + 16 {
+            let orders = &self.orders;
+            level
+                .fifo
+                .retain(|(id, stamp)| orders.get(id).is_some_and(|o| o.stamp == *stamp));
+        }
+    }
+
+    fn clear_levels(&mut self) {
+        self.orders.clear();
+        for side in &mut self.sides {
+            for level in side.drain(..) {
+                if self.spare.len() < SPARE_FIFOS {
+                    let mut fifo = level.fifo;
+                    fifo.clear();
+                    self.spare.push(fifo);
+                }
+            }
+        }
+    }
+
+    fn level_summary(level: &PriceLevel) -> Level {
+        Level {
+            price: level.price,
+            size: level.size,
+            count: level.count,
+        }
+    }
+
+    /// Best bid and offer.
+    #[must_use]
+    #[inline]
+    pub fn bbo(&self) -> Bbo {
+        Bbo {
+            bid: self.sides[BID].last().map(Self::level_summary),
+            ask: self.sides[ASK].last().map(Self::level_summary),
+        }
+    }
+
+    /// Best level of `side` (`None` when that side is empty or `side` is `Side::None`).
+    #[must_use]
+    pub fn best(&self, side: Side) -> Option<Level> {
+        let s = index_of_side(side)?;
+        self.sides[s].last().map(Self::level_summary)
+    }
+
+    /// The levels of `side`, best first. `Side::None` yields nothing.
+    pub fn levels(&self, side: Side) -> impl ExactSizeIterator<Item = Level> + '_ {
+        let slice: &[PriceLevel] = match index_of_side(side) {
+            Some(s) => &self.sides[s],
+            None => &[],
+        };
+        slice.iter().rev().map(Self::level_summary)
+    }
+
+    /// The best `n` levels of `side`, best first.
+    pub fn depth(&self, side: Side, n: usize) -> impl Iterator<Item = Level> + '_ {
+        self.levels(side).take(n)
+    }
+
+    /// The level of `side` at exactly `price`.
+    #[must_use]
+    pub fn level(&self, side: Side, price: i64) -> Option<Level> {
+        let s = index_of_side(side)?;
+        let i = self.find_level(s, price).ok()?;
+        Some(Self::level_summary(&self.sides[s][i]))
+    }
+
+    fn info(order_id: u64, o: &Order) -> OrderInfo {
+        OrderInfo {
+            order_id,
+            side: side_of_index(usize::from(o.side)),
+            price: o.price,
+            size: o.size,
+            ts_event: o.ts_event,
+            ts_recv: o.ts_recv,
+        }
+    }
+
+    /// The resting order with this id.
+    #[must_use]
+    #[inline]
+    pub fn order(&self, order_id: u64) -> Option<OrderInfo> {
+        self.orders.get(&order_id).map(|o| Self::info(order_id, o))
+    }
+
+    /// The orders resting at `price` on `side`, in time priority (first in line first).
+    pub fn orders_at(&self, side: Side, price: i64) -> impl Iterator<Item = OrderInfo> + '_ {
+        let fifo = index_of_side(side)
+            .and_then(|s| {
+                self.find_level(s, price)
+                    .ok()
+                    .map(|i| &self.sides[s][i].fifo)
+            })
+            .into_iter()
+            .flatten();
+        fifo.filter_map(move |&(id, stamp)| {
+            self.orders
+                .get(&id)
+                .filter(|o| o.stamp == stamp)
+                .map(|o| Self::info(id, o))
+        })
+    }
+
+    /// Where the order stands in its level's queue.
+    #[must_use]
+    pub fn queue_position(&self, order_id: u64) -> Option<QueuePosition> {
+        let order = self.orders.get(&order_id)?;
+        let mut pos = QueuePosition {
+            orders_ahead: 0,
+            size_ahead: 0,
+        };
+        for o in self.orders_at(side_of_index(usize::from(order.side)), order.price) {
+            if o.order_id == order_id {
+                return Some(pos);
+            }
+            pos.orders_ahead += 1;
+            pos.size_ahead += u64::from(o.size);
+        }
+        None
+    }
+
+    /// All resting orders, bids then asks, each side best level first and each level in
+    /// time priority.
+    pub fn orders(&self) -> impl Iterator<Item = OrderInfo> + '_ {
+        [BID, ASK].into_iter().flat_map(move |s| {
+            self.sides[s]
+                .iter()
+                .rev()
+                .flat_map(move |l| self.orders_at(side_of_index(s), l.price))
+        })
+    }
+
+    /// Number of resting orders.
+    #[must_use]
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// True when no order rests.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// True when the last record applied carried `F_LAST` (or none was applied): the only
+    /// moments at which the book is a consistent view of the venue's book.
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.consistent
+    }
+
+    /// Current health.
+    #[must_use]
+    pub fn health(&self) -> Health {
+        self.health.health()
+    }
+
+    /// How long the book has been crossed at `F_LAST` boundaries, in ns of `ts_recv`
+    /// up to `now_ts_recv`; `None` when it is not crossed.
+    #[must_use]
+    pub fn crossed_for(&self, now_ts_recv: u64) -> Option<u64> {
+        self.health
+            .crossed_since()
+            .map(|since| now_ts_recv.saturating_sub(since))
+    }
+
+    /// Health history counters.
+    #[must_use]
+    pub fn health_stats(&self) -> HealthStats {
+        self.health.stats()
+    }
+
+    /// Marks the book as recovering after a gap the IO edge detected; it stays so until
+    /// the next record with `F_LAST`.
+    pub fn mark_gap(&mut self) {
+        self.health.on_gap();
+    }
+
+    /// Marks the book suspect, as if `F_MAYBE_BAD_BOOK` had arrived on its channel; a
+    /// Clear `R` lifts it.
+    pub fn mark_maybe_bad_book(&mut self) {
+        self.health.on_maybe_bad_book();
+    }
+
+    /// Per-kind counts of applied and skipped records.
+    #[must_use]
+    pub fn stats(&self) -> BookStats {
+        self.stats
+    }
+
+    /// The book as a snapshot record sequence: a Clear `R`, then one `A` per resting
+    /// order (bids then asks, best level first, time priority within a level) with
+    /// `F_SNAPSHOT`, the last record also carrying `F_LAST`. Applying the sequence to a
+    /// fresh [`Book`] reproduces this book's levels, orders and queue order.
+    #[must_use]
+    pub fn snapshot_records(
+        &self,
+        publisher_id: u16,
+        instrument_id: u32,
+        ts_recv: u64,
+    ) -> Vec<MboMsg> {
+        let header = |ts_event| {
+            dbn::RecordHeader::new::<MboMsg>(dbn::rtype::MBO, publisher_id, instrument_id, ts_event)
+        };
+        let mut out = Vec::with_capacity(self.orders.len() + 1);
+        out.push(MboMsg {
+            hd: header(ts_recv),
+            order_id: 0,
+            price: UNDEF_PRICE,
+            size: 0,
+            flags: dbn::FlagSet::empty().set_snapshot(),
+            channel_id: 0,
+            action: b'R' as std::ffi::c_char,
+            side: b'N' as std::ffi::c_char,
+            ts_recv,
+            ts_in_delta: 0,
+            sequence: 0,
+        });
+        for o in self.orders() {
+            out.push(MboMsg {
+                hd: header(o.ts_event),
+                order_id: o.order_id,
+                price: o.price,
+                size: o.size,
+                flags: dbn::FlagSet::empty().set_snapshot(),
+                channel_id: 0,
+                action: b'A' as std::ffi::c_char,
+                side: u8::from(o.side) as std::ffi::c_char,
+                ts_recv,
+                ts_in_delta: 0,
+                sequence: 0,
+            });
+        }
+        if let Some(last) = out.last_mut() {
+            last.flags = last.flags.set_last();
+        }
+        out
+    }
+
+    /// Checks the internal invariants: every order sits in exactly one live FIFO entry of
+    /// the level at its side and price; each level's size and count equal the sums over
+    /// its orders; no level is empty; levels are strictly sorted. Returns a description of
+    /// the first violation. Meant for tests and fuzzing; it walks the whole book.
+    #[must_use]
+    pub fn check_invariants(&self) -> Option<String> {
+        let mut seen = 0usize;
+        for (s, levels) in self.sides.iter().enumerate() {
+            for pair in levels.windows(2) {
+                if sort_key(s, pair[0].price) >= sort_key(s, pair[1].price) {
+                    return Some(format!(
+                        "side {s}: levels not strictly sorted at {}",
+                        pair[1].price
+                    ));
+                }
+            }
+            for level in levels {
+                let (mut size, mut count) = (0u64, 0u32);
+                for &(id, stamp) in &level.fifo {
+                    if let Some(o) = self.orders.get(&id).filter(|o| o.stamp == stamp) {
+                        if usize::from(o.side) != s || o.price != level.price {
+                            return Some(format!("order {id} listed at the wrong level"));
+                        }
+                        size += u64::from(o.size);
+                        count += 1;
+                    }
+                }
+                if count == 0 {
+                    return Some(format!("empty level {} on side {s}", level.price));
+                }
+                if size != level.size || count != level.count {
+                    return Some(format!(
+                        "level {} side {s}: size {} count {} but orders sum to {size}/{count}",
+                        level.price, level.size, level.count
+                    ));
+                }
+                seen += count as usize;
+            }
+        }
+        if seen != self.orders.len() {
+            return Some(format!(
+                "{} orders but {seen} live queue entries",
+                self.orders.len()
+            ));
+        }
+        if self.orders.values().any(|o| o.size == 0) {
+            return Some("an order with size zero rests".to_owned());
+        }
+        None
+    }
+}
+
+/// Key of a book: publisher and instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BookKey {
+    /// Databento publisher id (1 for GLBX.MDP3).
+    pub publisher_id: u16,
+    /// Instrument id.
+    pub instrument_id: u32,
+}
+
+impl BookKey {
+    #[inline]
+    const fn packed(self) -> u64 {
+        ((self.publisher_id as u64) << 32) | self.instrument_id as u64
+    }
+}
+
+/// What [`Books::apply`] did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BookUpdate {
+    /// The book the record went to.
+    pub key: BookKey,
+    /// What it did there.
+    pub applied: Applied,
+    /// True when the record carried `F_LAST`: the book is now consistent.
+    pub last: bool,
+}
+
+/// All books of a session, keyed by publisher and instrument, with the channel each
+/// instrument was last seen on.
+#[derive(Debug, Clone, Default)]
+pub struct Books {
+    books: Vec<Book>,
+    keys: Vec<BookKey>,
+    channels: Vec<u8>,
+    index: IdMap<u64, usize>,
+    by_instrument: IdMap<u32, Vec<usize>>,
+    last: Option<(u64, usize)>,
+    config: HealthConfig,
+    maybe_bad_book_records: u64,
+}
+
+impl Books {
+    /// No books yet; each is created on its instrument's first record.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `config` for every book created from now on.
+    #[must_use]
+    pub fn with_config(mut self, config: HealthConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    #[inline]
+    fn slot(&mut self, key: BookKey) -> usize {
+        let packed = key.packed();
+        if let Some((k, i)) = self.last {
+            if k == packed {
+                return i;
+            }
+        }
+        let i = match self.index.get(&packed) {
+            Some(&i) => i,
+            None => {
+                let i = self.books.len();
+                self.books.push(Book::with_config(self.config));
+                self.keys.push(key);
+                self.channels.push(u8::MAX);
+                self.index.insert(packed, i);
+                self.by_instrument
+                    .entry(key.instrument_id)
+                    .or_default()
+                    .push(i);
+                i
+            }
+        };
+        self.last = Some((packed, i));
+        i
+    }
+
+    /// Applies one MBO record to its instrument's book (created on first sight).
+    ///
+    /// A record carrying `F_MAYBE_BAD_BOOK` marks every book of its publisher and channel
+    /// suspect, not only its own.
+    pub fn apply(&mut self, msg: &MboMsg) -> BookUpdate {
+        let key = BookKey {
+            publisher_id: msg.hd.publisher_id,
+            instrument_id: msg.hd.instrument_id,
+        };
+        let i = self.slot(key);
+        self.channels[i] = msg.channel_id;
+        if msg.flags.is_maybe_bad_book() {
+            self.maybe_bad_book_records += 1;
+            for j in 0..self.books.len() {
+                if j != i
+                    && self.keys[j].publisher_id == key.publisher_id
+                    && self.channels[j] == msg.channel_id
+                {
+                    self.books[j].mark_maybe_bad_book();
+                }
+            }
+        }
+        let applied = self.books[i].apply(msg);
+        BookUpdate {
+            key,
+            applied,
+            last: msg.flags.is_last(),
+        }
+    }
+
+    /// Applies a record if it is MBO; other record types are ignored (`Ok(None)`).
+    ///
+    /// # Errors
+    /// [`crate::Error::MalformedRecord`] when the record claims to be MBO but is shorter
+    /// than an `MboMsg`.
+    pub fn apply_record(&mut self, rec: &dbn::RecordRef<'_>) -> crate::Result<Option<BookUpdate>> {
+        if rec.header().rtype != dbn::rtype::MBO {
+            return Ok(None);
+        }
+        let msg = rec
+            .try_get::<MboMsg>()
+            .map_err(|_| crate::Error::MalformedRecord {
+                rtype: dbn::rtype::MBO,
+                reason: "record shorter than an MboMsg",
+            })?;
+        Ok(Some(self.apply(msg)))
+    }
+
+    /// The book of `key`.
+    #[must_use]
+    pub fn get(&self, key: BookKey) -> Option<&Book> {
+        self.index.get(&key.packed()).map(|&i| &self.books[i])
+    }
+
+    /// The book of `instrument_id` (the first publisher seen for it).
+    #[must_use]
+    pub fn book(&self, instrument_id: u32) -> Option<&Book> {
+        self.by_instrument
+            .get(&instrument_id)
+            .and_then(|v| v.first())
+            .map(|&i| &self.books[i])
+    }
+
+    /// Health of `instrument_id`: the worst over its publishers (suspect, then recovering,
+    /// then crossed, then ok); `None` when no record for it was seen.
+    #[must_use]
+    pub fn health(&self, instrument_id: u32) -> Option<Health> {
+        let rank = |h: &Health| match h {
+            Health::Suspect(_) => 3,
+            Health::Recovering => 2,
+            Health::Crossed { .. } => 1,
+            Health::Ok => 0,
+        };
+        self.by_instrument
+            .get(&instrument_id)?
+            .iter()
+            .map(|&i| self.books[i].health())
+            .max_by_key(rank)
+    }
+
+    /// The channel `instrument_id` was last seen on (`u8::MAX` when unknown).
+    #[must_use]
+    pub fn channel(&self, key: BookKey) -> Option<u8> {
+        self.index.get(&key.packed()).map(|&i| self.channels[i])
+    }
+
+    /// Marks books recovering after a gap detected by the IO edge: those of
+    /// `publisher_id` on `channel_id`, or all of that publisher's books when `channel_id`
+    /// is `None`. Returns how many books were marked.
+    pub fn mark_gap(&mut self, publisher_id: u16, channel_id: Option<u8>) -> usize {
+        let mut n = 0;
+        for (i, book) in self.books.iter_mut().enumerate() {
+            if self.keys[i].publisher_id == publisher_id
+                && channel_id.is_none_or(|c| self.channels[i] == c)
+            {
+                book.mark_gap();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Every book with its key, in creation order.
+    pub fn iter(&self) -> impl Iterator<Item = (BookKey, &Book)> + '_ {
+        self.keys.iter().copied().zip(self.books.iter())
+    }
+
+    /// Number of books.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.books.len()
+    }
+
+    /// True when no book exists yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.books.is_empty()
+    }
+
+    /// Sum of all books' stats.
+    #[must_use]
+    pub fn stats(&self) -> BookStats {
+        let mut total = BookStats::default();
+        for b in &self.books {
+            total.merge(&b.stats());
+        }
+        total
+    }
+
+    /// Records seen with `F_MAYBE_BAD_BOOK`.
+    #[must_use]
+    pub fn maybe_bad_book_records(&self) -> u64 {
+        self.maybe_bad_book_records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbn::{flags, FlagSet};
+
+    fn msg(action: u8, side: u8, order_id: u64, price: i64, size: u32, flags: u8) -> MboMsg {
+        MboMsg {
+            hd: dbn::RecordHeader::new::<MboMsg>(dbn::rtype::MBO, 1, 7, 0),
+            order_id,
+            price,
+            size,
+            flags: FlagSet::new(flags),
+            channel_id: 0,
+            action: action as std::ffi::c_char,
+            side: side as std::ffi::c_char,
+            ts_recv: order_id,
+            ts_in_delta: 0,
+            sequence: 0,
+        }
+    }
+
+    const L: u8 = flags::LAST;
+
+    fn ids_at(book: &Book, side: Side, price: i64) -> Vec<u64> {
+        book.orders_at(side, price).map(|o| o.order_id).collect()
+    }
+
+    #[test]
+    fn add_cancel_modify_and_priority() {
+        let mut b = Book::new();
+        for (id, px, sz) in [(1, 100, 5), (2, 100, 3), (3, 99, 4), (4, 100, 2)] {
+            assert_eq!(b.apply(&msg(b'A', b'B', id, px, sz, L)), Applied::Added);
+        }
+        b.apply(&msg(b'A', b'A', 10, 101, 7, L));
+        assert_eq!(
+            b.bbo(),
+            Bbo {
+                bid: Some(Level {
+                    price: 100,
+                    size: 10,
+                    count: 3
+                }),
+                ask: Some(Level {
+                    price: 101,
+                    size: 7,
+                    count: 1
+                }),
+            }
+        );
+        assert_eq!(ids_at(&b, Side::Bid, 100), vec![1, 2, 4]);
+        assert_eq!(
+            b.queue_position(4),
+            Some(QueuePosition {
+                orders_ahead: 2,
+                size_ahead: 8
+            })
+        );
+        // Size decrease keeps priority.
+        b.apply(&msg(b'M', b'B', 1, 100, 4, L));
+        assert_eq!(ids_at(&b, Side::Bid, 100), vec![1, 2, 4]);
+        // Size increase loses it.
+        b.apply(&msg(b'M', b'B', 1, 100, 6, L));
+        assert_eq!(ids_at(&b, Side::Bid, 100), vec![2, 4, 1]);
+        // Price change moves to the back of the new level.
+        b.apply(&msg(b'M', b'B', 2, 99, 3, L));
+        assert_eq!(ids_at(&b, Side::Bid, 99), vec![3, 2]);
+        assert_eq!(
+            b.level(Side::Bid, 99),
+            Some(Level {
+                price: 99,
+                size: 7,
+                count: 2
+            })
+        );
+        // Partial then full cancel.
+        assert_eq!(b.apply(&msg(b'C', b'B', 4, 100, 1, L)), Applied::Canceled);
+        assert_eq!(b.order(4).unwrap().size, 1);
+        b.apply(&msg(b'C', b'B', 4, 100, 1, L));
+        assert!(b.order(4).is_none());
+        assert_eq!(
+            b.best(Side::Bid),
+            Some(Level {
+                price: 100,
+                size: 6,
+                count: 1
+            })
+        );
+        assert_eq!(
+            b.depth(Side::Bid, 5).collect::<Vec<_>>(),
+            vec![
+                Level {
+                    price: 100,
+                    size: 6,
+                    count: 1
+                },
+                Level {
+                    price: 99,
+                    size: 7,
+                    count: 2
+                }
+            ]
+        );
+        assert_eq!(b.check_invariants(), None);
+        assert_eq!(
+            b.apply(&msg(b'R', b'N', 0, UNDEF_PRICE, 0, 0)),
+            Applied::Cleared
+        );
+        assert!(b.is_empty());
+        assert_eq!(b.bbo(), Bbo::default());
+        assert_eq!(b.health(), Health::Recovering);
+    }
+
+    #[test]
+    fn bad_input_is_counted_and_skipped() {
+        let mut b = Book::new();
+        b.apply(&msg(b'A', b'A', 1, 200, 5, L));
+        let before = b.orders().collect::<Vec<_>>();
+        let cases = [
+            (msg(b'A', b'N', 2, 200, 5, L), Skip::UnknownSide),
+            (msg(b'A', b'A', 2, UNDEF_PRICE, 5, L), Skip::UndefPrice),
+            (msg(b'A', b'A', 2, 200, 0, L), Skip::ZeroSize),
+            (msg(b'C', b'A', 99, 200, 1, L), Skip::UnknownOrder),
+            (msg(b'M', b'A', 99, 200, 1, L), Skip::UnknownOrder),
+            (msg(b'X', b'A', 1, 200, 1, L), Skip::UnknownAction),
+        ];
+        for (m, why) in cases {
+            assert_eq!(b.apply(&m), Applied::Skipped(why));
+        }
+        for a in [b'T', b'F', b'N'] {
+            assert_eq!(b.apply(&msg(a, b'B', 1, 200, 5, L)), Applied::NoBookChange);
+        }
+        assert_eq!(b.orders().collect::<Vec<_>>(), before);
+        let s = b.stats();
+        assert_eq!(
+            (
+                s.unknown_side,
+                s.undef_price,
+                s.zero_size,
+                s.unknown_cancel,
+                s.unknown_modify,
+                s.unknown_action
+            ),
+            (1, 1, 1, 1, 1, 1)
+        );
+        assert_eq!(
+            (
+                s.trades,
+                s.fills,
+                s.nones,
+                s.skipped(),
+                s.unknown_order_refs()
+            ),
+            (1, 1, 1, 6, 2)
+        );
+        // Overshooting cancel clamps; duplicate add replaces.
+        b.apply(&msg(b'A', b'A', 3, 201, 2, L));
+        b.apply(&msg(b'A', b'A', 3, 202, 4, L));
+        assert_eq!(b.level(Side::Ask, 201), None);
+        assert_eq!(b.order(3).unwrap().price, 202);
+        b.apply(&msg(b'C', b'A', 3, 202, 9, L));
+        assert!(b.order(3).is_none());
+        b.apply(&msg(b'M', b'A', 1, 200, 0, L));
+        assert!(b.is_empty());
+        let s = b.stats();
+        assert_eq!((s.dup_add, s.cancel_overshoot, s.modify_to_zero), (1, 1, 1));
+        assert_eq!(b.check_invariants(), None);
+    }
+
+    #[test]
+    fn consistency_crossing_and_snapshot() {
+        let mut b = Book::new();
+        b.apply(&msg(b'A', b'B', 1, 100, 1, 0));
+        assert!(!b.is_consistent());
+        b.apply(&msg(b'A', b'A', 2, 100, 1, L));
+        assert!(b.is_consistent());
+        assert_eq!(b.health(), Health::Crossed { since_ts_recv: 2 });
+        assert_eq!(b.crossed_for(12), Some(10));
+        b.apply(&msg(b'C', b'A', 2, 100, 1, L));
+        assert_eq!(b.health(), Health::Ok);
+        assert_eq!(b.health_stats().crossings, 1);
+        // A snapshot on a non-empty book without an R replaces it.
+        let snap = flags::SNAPSHOT;
+        b.apply(&msg(b'A', b'A', 5, 110, 3, snap));
+        assert_eq!(b.stats().implicit_clears, 1);
+        assert!(b.order(1).is_none());
+        b.apply(&msg(b'A', b'B', 6, 90, 3, snap | L));
+        assert_eq!(b.order_count(), 2);
+        // Snapshot records rebuild an equal book (ts_recv becomes the snapshot's).
+        let mut c = Book::new();
+        for m in b.snapshot_records(1, 7, 1000) {
+            c.apply(&m);
+        }
+        let key = |o: OrderInfo| (o.order_id, o.side, o.price, o.size, o.ts_event);
+        assert_eq!(
+            c.orders().map(key).collect::<Vec<_>>(),
+            b.orders().map(key).collect::<Vec<_>>()
+        );
+        assert_eq!(c.stats().implicit_clears, 0);
+        assert!(c.is_consistent());
+    }
+
+    #[test]
+    fn fifo_compaction_keeps_order() {
+        let mut b = Book::new();
+        b.apply(&msg(b'A', b'B', 1, 50, 1, L));
+        for i in 0..200u64 {
+            b.apply(&msg(b'A', b'B', 1000 + i, 50, 1, L));
+            b.apply(&msg(b'C', b'B', 1000 + i, 50, 1, L));
+        }
+        b.apply(&msg(b'A', b'B', 2, 50, 1, L));
+        assert_eq!(ids_at(&b, Side::Bid, 50), vec![1, 2]);
+        assert_eq!(b.check_invariants(), None);
+    }
+
+    #[test]
+    fn books_route_and_mark_channels() {
+        let mut books = Books::new();
+        let mut a = msg(b'A', b'B', 1, 100, 1, L);
+        a.channel_id = 3;
+        books.apply(&a);
+        let mut other = msg(b'A', b'B', 1, 100, 1, L);
+        other.hd.instrument_id = 8;
+        other.channel_id = 4;
+        books.apply(&other);
+        assert_eq!(books.len(), 2);
+        assert_eq!(books.health(7), Some(Health::Ok));
+        let mut bad = msg(b'N', b'N', 0, UNDEF_PRICE, 0, L | flags::MAYBE_BAD_BOOK);
+        bad.hd.instrument_id = 9;
+        bad.channel_id = 3;
+        books.apply(&bad);
+        assert!(matches!(books.health(7), Some(Health::Suspect(_))));
+        assert_eq!(books.health(8), Some(Health::Ok));
+        assert_eq!(books.mark_gap(1, Some(4)), 1);
+        assert_eq!(books.health(8), Some(Health::Recovering));
+        assert_eq!(books.book(8).unwrap().order_count(), 1);
+        assert_eq!(books.stats().adds, 2);
+        assert!(books.health(12345).is_none());
+    }
+}

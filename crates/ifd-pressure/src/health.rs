@@ -1,0 +1,215 @@
+//! Per-instrument book health: can downstream layers trust this book right now?
+//!
+//! A book is, in order of precedence:
+//! - [`Health::Suspect`] after `F_MAYBE_BAD_BOOK` on its channel (until a Clear `R`
+//!   rebuilds it), or while unknown-order references come in at or above
+//!   [`HealthConfig::unknown_order_threshold`] per [`HealthConfig::unknown_order_window`]
+//!   book records;
+//! - [`Health::Recovering`] after a Clear `R` or a gap reported by the IO edge, until the
+//!   next record that carries `F_LAST`;
+//! - [`Health::Crossed`] while the best bid is at or above the best ask at `F_LAST`
+//!   boundaries, with the `ts_recv` at which the crossing was first seen;
+//! - [`Health::Ok`] otherwise.
+
+/// Why a book is suspect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SuspectReason {
+    /// A record on the book's channel carried `F_MAYBE_BAD_BOOK` (an unrecoverable gap).
+    MaybeBadBook,
+    /// Cancels/modifies of unknown orders arrived at or above the configured rate.
+    UnknownOrders,
+}
+
+/// Health of one book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Health {
+    /// Consistent and uncrossed at the last `F_LAST`.
+    Ok,
+    /// Cleared or gapped, not yet at an `F_LAST`.
+    Recovering,
+    /// Crossed or locked (bid >= ask) at every `F_LAST` since `since_ts_recv`.
+    Crossed {
+        /// `ts_recv` of the first `F_LAST` record that found the book crossed.
+        since_ts_recv: u64,
+    },
+    /// Not to be trusted; see the reason.
+    Suspect(SuspectReason),
+}
+
+impl Health {
+    /// True for [`Health::Ok`].
+    #[must_use]
+    pub const fn is_ok(&self) -> bool {
+        matches!(self, Self::Ok)
+    }
+}
+
+/// Thresholds of the health tracker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// Number of book-changing records (A/C/M) per evaluation window.
+    pub unknown_order_window: u32,
+    /// Unknown-order references within one window that make the book suspect.
+    pub unknown_order_threshold: u32,
+}
+
+impl Default for HealthConfig {
+    /// 10 unknown-order references per 1,000 book records (1 %).
+    fn default() -> Self {
+        Self {
+            unknown_order_window: 1_000,
+            unknown_order_threshold: 10,
+        }
+    }
+}
+
+/// Counters of a book's health history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthStats {
+    /// Crossing episodes started (an `F_LAST` found the book crossed after it was not).
+    pub crossings: u64,
+    /// Total nanoseconds (`ts_recv`) of closed crossing episodes.
+    pub crossed_ns: u64,
+    /// Gaps reported through `mark_gap`.
+    pub gaps: u64,
+    /// Records with `F_MAYBE_BAD_BOOK` that marked this book.
+    pub maybe_bad_book: u64,
+}
+
+/// State machine behind [`Health`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HealthTracker {
+    recovering: bool,
+    crossed_since: Option<u64>,
+    bad_book: bool,
+    unknown_suspect: bool,
+    window_ops: u32,
+    window_unknown: u32,
+    stats: HealthStats,
+}
+
+impl HealthTracker {
+    pub(crate) fn on_clear(&mut self, ts_recv: u64) {
+        self.recovering = true;
+        self.bad_book = false;
+        self.unknown_suspect = false;
+        self.window_ops = 0;
+        self.window_unknown = 0;
+        self.close_crossing(ts_recv);
+    }
+
+    pub(crate) fn on_gap(&mut self) {
+        self.recovering = true;
+        self.stats.gaps += 1;
+    }
+
+    pub(crate) fn on_maybe_bad_book(&mut self) {
+        self.bad_book = true;
+        self.stats.maybe_bad_book += 1;
+    }
+
+    pub(crate) fn on_book_op(&mut self, unknown_order: bool, cfg: &HealthConfig) {
+        self.window_ops = self.window_ops.saturating_add(1);
+        if unknown_order {
+            self.window_unknown = self.window_unknown.saturating_add(1);
+            if self.window_unknown >= cfg.unknown_order_threshold.max(1) {
+                self.unknown_suspect = true;
+            }
+        }
+        if self.window_ops >= cfg.unknown_order_window.max(1) {
+            if self.window_unknown < cfg.unknown_order_threshold.max(1) {
+                self.unknown_suspect = false;
+            }
+            self.window_ops = 0;
+            self.window_unknown = 0;
+        }
+    }
+
+    pub(crate) fn on_last(&mut self, crossed: bool, ts_recv: u64) {
+        self.recovering = false;
+        if crossed {
+            if self.crossed_since.is_none() {
+                self.crossed_since = Some(ts_recv);
+                self.stats.crossings += 1;
+            }
+        } else {
+            self.close_crossing(ts_recv);
+        }
+    }
+
+    fn close_crossing(&mut self, ts_recv: u64) {
+        if let Some(since) = self.crossed_since.take() {
+            self.stats.crossed_ns = self
+                .stats
+                .crossed_ns
+                .saturating_add(ts_recv.saturating_sub(since));
+        }
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        if self.bad_book {
+            Health::Suspect(SuspectReason::MaybeBadBook)
+        } else if self.unknown_suspect {
+            Health::Suspect(SuspectReason::UnknownOrders)
+        } else if self.recovering {
+            Health::Recovering
+        } else if let Some(since_ts_recv) = self.crossed_since {
+            Health::Crossed { since_ts_recv }
+        } else {
+            Health::Ok
+        }
+    }
+
+    pub(crate) fn crossed_since(&self) -> Option<u64> {
+        self.crossed_since
+    }
+
+    pub(crate) fn stats(&self) -> HealthStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_and_transitions() {
+        let cfg = HealthConfig {
+            unknown_order_window: 10,
+            unknown_order_threshold: 3,
+        };
+        let mut t = HealthTracker::default();
+        assert_eq!(t.health(), Health::Ok);
+        t.on_clear(0);
+        assert_eq!(t.health(), Health::Recovering);
+        t.on_last(true, 100);
+        assert_eq!(t.health(), Health::Crossed { since_ts_recv: 100 });
+        t.on_last(true, 150);
+        assert_eq!(t.health(), Health::Crossed { since_ts_recv: 100 });
+        t.on_last(false, 160);
+        assert_eq!(t.health(), Health::Ok);
+        assert_eq!((t.stats().crossings, t.stats().crossed_ns), (1, 60));
+        for _ in 0..2 {
+            t.on_book_op(true, &cfg);
+        }
+        assert_eq!(t.health(), Health::Ok);
+        t.on_book_op(true, &cfg);
+        assert_eq!(t.health(), Health::Suspect(SuspectReason::UnknownOrders));
+        // The rest of that window, then a clean window: the suspicion lifts.
+        for _ in 0..17 {
+            t.on_book_op(false, &cfg);
+        }
+        assert_eq!(t.health(), Health::Ok);
+        t.on_maybe_bad_book();
+        t.on_gap();
+        assert_eq!(t.health(), Health::Suspect(SuspectReason::MaybeBadBook));
+        t.on_clear(200);
+        assert_eq!(t.health(), Health::Recovering);
+        t.on_last(false, 201);
+        assert!(t.health().is_ok());
+    }
+}
