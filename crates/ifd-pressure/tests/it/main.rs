@@ -1,4 +1,5 @@
 //! Integration tests of ifd-pressure through its public API.
 
+mod book;
 mod chain;
 mod samples;
