@@ -381,11 +381,26 @@ impl Budget {
     }
 
     fn month_totals(&self, month: Month) -> KindTotals {
+        self.sum_days(month.first_day(), month.last_day())
+    }
+
+    /// Sums of the session dates in `[from, to]` (empty when `from > to`).
+    fn sum_days(&self, from: NaiveDate, to: NaiveDate) -> KindTotals {
         let mut t = KindTotals::default();
-        for (_, d) in self.by_day.range(month.first_day()..=month.last_day()) {
-            t.merge(d);
+        if from <= to {
+            for (_, d) in self.by_day.range(from..=to) {
+                t.merge(d);
+            }
         }
         t
+    }
+
+    /// Sums of the session dates of `date`'s month before `date`.
+    fn sum_before(&self, date: NaiveDate) -> KindTotals {
+        match date.pred_opt() {
+            Some(prev) => self.sum_days(Month::of(date).first_day(), prev),
+            None => KindTotals::default(),
+        }
     }
 
     /// A flat plan's fee counts as committed until a plan charge of the month is recorded.
@@ -425,12 +440,7 @@ impl Budget {
     /// [`Error::CalendarNotCovered`] if the calendar has no list for the date's year.
     pub fn pacing(&self, date: NaiveDate) -> Result<Pacing> {
         let month = Month::of(date);
-        let mut before = KindTotals::default();
-        if let Some(prev) = date.pred_opt() {
-            for (_, d) in self.by_day.range(month.first_day()..=prev) {
-                before.merge(d);
-            }
-        }
+        let before = self.sum_before(date);
         let month_all = self.month_totals(month);
         let committed_before = before.total() + self.pending_plan_fee(&month_all);
         let remaining_budget = (self.config.monthly_usd - committed_before).max(Decimal::ZERO);
@@ -475,12 +485,7 @@ impl Budget {
             .remaining_trading_days(date)?
             .saturating_sub(u32::from(trading_today));
         let today = self.day_live(date);
-        let mut live_before = Decimal::ZERO;
-        if let Some(prev) = date.pred_opt() {
-            for (_, d) in self.by_day.range(month.first_day()..=prev) {
-                live_before += d.live;
-            }
-        }
+        let live_before = self.sum_before(date).live;
         let avg = if elapsed > 0 {
             live_before / Decimal::from(elapsed)
         } else if trading_today {

@@ -1,0 +1,86 @@
+//! Corrupted or truncated ledger bytes are detected and reported, never read as zero.
+
+use ifd_budget::{Error, Ledger, LEDGER_MAGIC, LEDGER_VERSION};
+
+use crate::{budget, gb, spend_download, utc};
+
+fn realistic() -> Ledger {
+    let mut b = budget();
+    spend_download(&mut b, "baseline-20d", "19.87", utc("2025-03-03T14:00:00Z"));
+    b.record_cache_hit("baseline-20d", 4_096, utc("2025-03-03T14:05:00Z"))
+        .unwrap();
+    b.record_live_bytes("live-1", gb("6.7"), utc("2025-03-03T20:00:00Z"))
+        .unwrap();
+    b.record_live_bytes("live-1", gb("1.3"), utc("2025-03-03T23:30:00Z"))
+        .unwrap();
+    b.into_ledger()
+}
+
+#[test]
+fn round_trip_preserves_everything() {
+    let l = realistic();
+    assert!(!l.alerts().is_empty(), "the fixture raises a day alert");
+    let bytes = l.to_bytes().unwrap();
+    assert_eq!(&bytes[..8], &LEDGER_MAGIC);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), LEDGER_VERSION);
+    let back = Ledger::from_bytes(&bytes).unwrap();
+    assert_eq!(back, l);
+    assert_eq!(back.total(), l.total());
+}
+
+#[test]
+fn every_single_byte_corruption_is_detected() {
+    let bytes = realistic().to_bytes().unwrap();
+    for i in 0..bytes.len() {
+        for v in 0..=255u8 {
+            if v == bytes[i] {
+                continue;
+            }
+            let mut b = bytes.clone();
+            b[i] = v;
+            let r = Ledger::from_bytes(&b);
+            assert!(r.is_err(), "byte {i} set to {v:#04x} was accepted");
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_detected_and_reported() {
+    let bytes = realistic().to_bytes().unwrap();
+    for n in 0..bytes.len() {
+        match Ledger::from_bytes(&bytes[..n]) {
+            Err(Error::LedgerTruncated { actual, expected }) => {
+                assert_eq!(actual, n);
+                assert!(expected > n);
+            }
+            other => panic!("truncation to {n} bytes gave {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let bytes = realistic().to_bytes().unwrap();
+    let mut bad = bytes.clone();
+    bad[0] = b'X';
+    assert!(matches!(
+        Ledger::from_bytes(&bad),
+        Err(Error::LedgerBadMagic)
+    ));
+    let mut bad = bytes.clone();
+    bad[8] = 9;
+    assert!(matches!(
+        Ledger::from_bytes(&bad),
+        Err(Error::LedgerVersion { found: 9, .. })
+    ));
+    let mut bad = bytes.clone();
+    let mid = bytes.len() / 2;
+    bad[mid] ^= 0x20;
+    let err = Ledger::from_bytes(&bad).unwrap_err();
+    assert!(matches!(err, Error::LedgerChecksum { .. }));
+    assert!(err.to_string().contains("checksum"));
+    assert!(matches!(
+        Ledger::from_bytes(&[]),
+        Err(Error::LedgerTruncated { actual: 0, .. })
+    ));
+}
