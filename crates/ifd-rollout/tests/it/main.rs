@@ -1,0 +1,9 @@
+//! Integration tests of ifd-rollout through its public API.
+
+mod assign;
+mod metrics;
+mod outcome;
+mod persist;
+mod rollout;
+mod sequential;
+mod threshold;
