@@ -15,6 +15,7 @@
 //! | [`metrics`] | accuracy, win/loss ratios, ROI, cost and EV per signal, per variant and pattern | [`MetricsBook`], [`MetricsReport`] |
 //! | [`assign`] | deterministic hash assignment into arms (FNV-1a 64 + fmix64) | [`Split`], [`AssignmentKey`] |
 //! | [`stats`] | mixture SPRT for proportions and means, always-valid p-values and CIs | [`ProportionTest`], [`MeanTest`] |
+//! | [`ab`] | v3 against v1 on accuracy and P&L from outcomes | [`AbTest`], [`AbReport`] |
 //! | [`threshold`] | confidence thresholds steered toward a target precision | [`AdaptiveThreshold`] |
 //! | [`rollout`] | stages, promotion gates, rollback, cool-down, audit | [`Rollout`], [`AuditEvent`] |
 //! | [`persist`] | versioned, CRC32-checked bytes for the rollout state | [`persist::encode`], [`persist::decode`] |
@@ -23,17 +24,17 @@
 //!
 //! ```
 //! use ifd_rollout::{
-//!     Direction, Label, MetricsBook, OutcomeConfig, OutcomeLabeller, ProportionTest, Rollout,
-//!     RolloutConfig, RolloutSnapshot, SequentialConfig, SignalEntry, Stage, Targets, Variant,
-//!     NANOS_PER_MINUTE,
+//!     AbTest, Direction, Label, MetricsBook, OutcomeConfig, OutcomeLabeller, Rollout,
+//!     RolloutConfig, SequentialConfig, SignalEntry, Stage, Targets, Variant, NANOS_PER_MINUTE,
 //! };
 //!
 //! # fn main() -> ifd_rollout::Result<()> {
 //! let t0 = 1_700_000_000_000_000_000_u64;
-//! let config = OutcomeConfig { horizons_ns: vec![5 * NANOS_PER_MINUTE], ..OutcomeConfig::default() };
+//! let horizon = 5 * NANOS_PER_MINUTE;
+//! let config = OutcomeConfig { horizons_ns: vec![horizon], ..OutcomeConfig::default() };
 //! let mut labeller = OutcomeLabeller::new(config)?;
-//! let mut book = MetricsBook::new(5 * NANOS_PER_MINUTE, Targets::default(), t0);
-//! let mut accuracy = ProportionTest::new(SequentialConfig::default())?;
+//! let mut book = MetricsBook::new(horizon, Targets::default(), t0);
+//! let mut ab = AbTest::new(horizon, SequentialConfig::default())?;
 //!
 //! // A v3 signal: the 21000 call (instrument 42) should rise; bid 10.00, ask 10.50.
 //! labeller.register(SignalEntry {
@@ -53,15 +54,12 @@
 //! // Bought at the ask 10.50, marked at the mid 11.00, 20 per point: +10.
 //! assert_eq!(o.pnl, rust_decimal::Decimal::from(10));
 //! book.record_outcome(o);
-//! accuracy.observe(o.variant, o.label == Label::Win);
+//! ab.observe(o);
 //! println!("{}", book.report(t0 + 6 * NANOS_PER_MINUTE));
 //!
 //! // The rollout starts in shadow and only moves on evidence.
 //! let mut rollout = Rollout::new(RolloutConfig::default(), t0)?;
-//! let snapshot = RolloutSnapshot {
-//!     resolved_v1: 0, resolved_v3: 1, accuracy: Some(accuracy.result()), pnl: None,
-//!     latency_p99_ms: 12.0, uptime: 1.0, error_rate: 0.0,
-//! };
+//! let snapshot = ab.snapshot(12.0, 1.0, 0.0); // latency p99 ms, uptime, error rate
 //! assert!(rollout.on_snapshot(t0 + 6 * NANOS_PER_MINUTE, &snapshot).is_empty());
 //! assert_eq!(rollout.stage(), Stage::Shadow);
 //! let bytes = rollout.to_bytes()?; // survives a restart
@@ -87,6 +85,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod ab;
 pub mod assign;
 mod error;
 pub mod metrics;
@@ -99,6 +98,7 @@ pub mod testing;
 pub mod threshold;
 mod types;
 
+pub use ab::{AbReport, AbTest};
 pub use assign::{AssignmentKey, Split, PPM};
 pub use error::{Error, Result};
 pub use metrics::{

@@ -215,7 +215,6 @@ enum Leg {
 struct Pending {
     signal_id: u64,
     horizon_ns: u64,
-    deadline: Nanos,
     option_exit: Option<i64>,
     /// `None` when the signal has no underlying; `Some(None)` while it is unresolved.
     underlying_exit: Option<Option<i64>>,
@@ -355,7 +354,6 @@ impl OutcomeLabeller {
                 Pending {
                     signal_id: entry.signal_id,
                     horizon_ns,
-                    deadline,
                     option_exit: None,
                     underlying_exit,
                 },
@@ -420,41 +418,45 @@ impl OutcomeLabeller {
         out
     }
 
-    /// The series' data can no longer be trusted (a gap, a resync): every pending outcome
-    /// with a leg on it is dropped and counted as voided. Returns how many were voided.
-    pub fn void_instrument(&mut self, instrument: InstrumentKey) -> usize {
+    /// The series' data can no longer be trusted (a gap, a resync). Pending outcomes
+    /// whose *option* is this series are dropped and counted as voided; those whose
+    /// *underlying* is this series lose their underlying move (`None`) and are emitted if
+    /// their option leg was already resolved. The series' last mid is forgotten.
+    pub fn void_instrument(&mut self, instrument: InstrumentKey) -> Vec<Outcome> {
+        let mut out = Vec::new();
         let Some(series) = self.series.get_mut(&instrument) else {
-            return 0;
+            return out;
         };
         series.last = None;
-        let seqs: Vec<u64> = std::mem::take(&mut series.queue)
-            .into_iter()
-            .map(|(_, s, _)| s)
-            .collect();
-        let mut voided = 0;
-        for seq in seqs {
-            if let Some(p) = self.pending.remove(&seq) {
-                voided += 1;
-                // Remove the other leg from its queue.
-                if let Some(live) = self.signals.get(&p.signal_id) {
-                    let other = if live.entry.instrument == instrument {
-                        live.entry
-                            .underlying
-                            .map(|u| (u.instrument, Leg::Underlying))
-                    } else {
-                        Some((live.entry.instrument, Leg::Option))
+        let legs = std::mem::take(&mut series.queue);
+        for (deadline, seq, leg) in legs {
+            match leg {
+                Leg::Option => {
+                    let Some(p) = self.pending.remove(&seq) else {
+                        continue;
                     };
-                    if let Some((key, leg)) = other {
-                        if let Some(s) = self.series.get_mut(&key) {
-                            s.queue.remove(&(p.deadline, seq, leg));
+                    let underlying = self
+                        .signals
+                        .get(&p.signal_id)
+                        .and_then(|l| l.entry.underlying);
+                    if let Some(u) = underlying {
+                        if let Some(s) = self.series.get_mut(&u.instrument) {
+                            s.queue.remove(&(deadline, seq, Leg::Underlying));
                         }
                     }
+                    self.stats.voided += 1;
+                    self.finish_one(p.signal_id);
                 }
-                self.finish_one(p.signal_id);
+                Leg::Underlying => {
+                    let Some(p) = self.pending.get_mut(&seq) else {
+                        continue;
+                    };
+                    p.underlying_exit = None;
+                    self.try_complete(seq, &mut out);
+                }
             }
         }
-        self.stats.voided += voided as u64;
-        voided
+        out
     }
 
     fn take_due(series: &mut Series, ts: Nanos, inclusive: bool) -> Vec<(Nanos, u64, Leg)> {
@@ -514,6 +516,13 @@ impl OutcomeLabeller {
             Leg::Option => p.option_exit = Some(prevailing),
             Leg::Underlying => p.underlying_exit = Some(Some(prevailing)),
         }
+        self.try_complete(seq, out);
+    }
+
+    fn try_complete(&mut self, seq: u64, out: &mut Vec<Outcome>) {
+        let Some(p) = self.pending.get(&seq) else {
+            return;
+        };
         let complete = p.option_exit.is_some() && !matches!(p.underlying_exit, Some(None));
         if !complete {
             return;

@@ -189,7 +189,7 @@ fn bad_input_is_rejected_or_skipped_and_counted() {
         ),
         (2, 1, 1)
     );
-    assert_eq!(l.void_instrument(7), 1);
+    assert!(l.void_instrument(7).is_empty());
     assert_eq!(l.pending_count(), 0);
     assert!(l.advance(u64::MAX).is_empty());
     assert_eq!(l.stats().voided, 1);
@@ -220,4 +220,39 @@ fn decimal_prices_round_trip() {
         None,
         "finer than 1e-9"
     );
+}
+
+#[test]
+fn voiding_the_underlying_keeps_the_option_outcome() {
+    let mut l = one_horizon(5);
+    let mut e = entry(1, Direction::Up, 10 * PX, 10 * PX);
+    e.underlying = Some(UnderlyingEntry {
+        instrument: 99,
+        mid: 21_000 * PX,
+    });
+    l.register(e).unwrap();
+    assert!(
+        l.on_mid(7, T0 + 6 * NANOS_PER_MINUTE, 12 * PX).is_empty(),
+        "waits for the underlying"
+    );
+    let out = l.void_instrument(99);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].underlying_move_px, None);
+    assert_eq!(
+        out[0].label,
+        Label::Flat,
+        "no option update before the horizon"
+    );
+    assert_eq!(l.stats().voided, 0);
+    // Voiding the option drops the whole outcome, including its underlying leg.
+    let mut e = entry(2, Direction::Up, 10 * PX, 10 * PX);
+    e.underlying = Some(UnderlyingEntry {
+        instrument: 99,
+        mid: 21_000 * PX,
+    });
+    l.register(e).unwrap();
+    assert!(l.void_instrument(7).is_empty());
+    assert_eq!(l.stats().voided, 1);
+    assert_eq!(l.pending_count(), 0);
+    assert!(l.on_mid(99, T0 + NANOS_PER_MINUTE * 60, 1).is_empty());
 }

@@ -182,3 +182,54 @@ fn non_finite_samples_never_count() {
     assert_eq!((r.n_v1, r.n_v3, t.skipped_non_finite()), (0, 0, 200));
     assert_eq!(r.decision, Decision::NoDifferenceYet);
 }
+
+#[test]
+fn ab_test_feeds_both_tests_and_survives_persistence() {
+    use ifd_rollout::{AbTest, Direction, Label, Outcome};
+    use rust_decimal::Decimal;
+    let mut ab = AbTest::new(60, SequentialConfig::default()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    for i in 0..400_u64 {
+        let variant = if i % 2 == 0 { Variant::V1 } else { Variant::V3 };
+        let win = rng.random_bool(if variant == Variant::V3 { 0.85 } else { 0.55 });
+        let o = Outcome {
+            signal_id: i,
+            variant,
+            pattern: "p".into(),
+            direction: Direction::Up,
+            confidence: 0.9,
+            fired_at: 0,
+            horizon_ns: 60,
+            entry_mid: 1,
+            entry_touch: 1,
+            exit_mid: 1,
+            move_px: 0,
+            band_px: 0,
+            underlying_move_px: None,
+            label: if win { Label::Win } else { Label::Loss },
+            pnl: Decimal::from(if win { 10 } else { -10 }),
+        };
+        assert!(ab.observe(&o));
+        assert!(!ab.observe(&Outcome {
+            horizon_ns: 61,
+            ..o
+        }));
+    }
+    assert_eq!(
+        (
+            ab.resolved(Variant::V1),
+            ab.resolved(Variant::V3),
+            ab.other_horizon_outcomes()
+        ),
+        (200, 200, 400)
+    );
+    let r = ab.report();
+    assert_eq!(r.accuracy.decision, Decision::V3Better);
+    assert_eq!(r.pnl.decision, Decision::V3Better);
+    let (lo, hi) = r.accuracy.ci.unwrap();
+    assert!(lo > 0.0 && hi < 0.6, "({lo}, {hi})");
+    let snap = ab.snapshot(20.0, 1.0, 0.0);
+    assert_eq!((snap.resolved_v1, snap.resolved_v3), (200, 200));
+    let back = AbTest::from_bytes(&ab.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, ab);
+}
