@@ -10,3 +10,31 @@
 //! ## Features
 //! - `testing`: proptest strategies for downstream property-based test harnesses.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod baseline;
+mod calibration;
+mod error;
+mod fdr;
+mod intraday;
+mod key;
+mod metric;
+mod persist;
+pub mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use baseline::{
+    Baseline, BaselineConfig, DayObservations, Observation, Outcome, Scope, Scored, ScoredAgainst,
+    SeriesId, SeriesModel, WindowScores,
+};
+pub use calibration::{reliability, Calibration, ReliabilityBin};
+pub use error::{Error, Result};
+pub use fdr::benjamini_hochberg;
+pub use intraday::IntradayEwma;
+pub use key::{
+    central_offset_hours, BaselineKey, ExpiryClass, MoneynessBucket, Right, SessionTime,
+    TimeBucket, TradingDay, SESSION_MINUTES,
+};
+pub use metric::{Metric, Tail, Transform, MAX_ABS_VALUE};
+pub use persist::{FORMAT_VERSION, MAGIC};

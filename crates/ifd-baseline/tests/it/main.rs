@@ -1,0 +1,6 @@
+//! Integration tests of ifd-baseline through its public API.
+
+mod boundary;
+mod persist;
+#[cfg(feature = "testing")]
+mod props;
