@@ -176,7 +176,9 @@ pub struct AggressorEvent {
     /// Premium: Σ price × size × multiplier over the `T` records, in the price's
     /// currency (dollars for NQ options).
     pub premium: Decimal,
-    /// Contract multiplier used for the premium (`unit_of_measure_qty`, 20 for NQ).
+    /// Contract multiplier used for the premium, in dbn's 1e-9 fixed point like
+    /// [`OptionContract::multiplier`](crate::OptionContract::multiplier)
+    /// (`unit_of_measure_qty`: 20e9 for NQ).
     pub multiplier: i64,
     /// Best bid and offer of the instrument at its last `F_LAST` before the event.
     pub bbo_before: Bbo,
@@ -366,9 +368,10 @@ impl AggressorFolder {
     /// Folds a `T` record.
     ///
     /// `bbo_before` is the instrument's best bid and offer at its last `F_LAST` and
-    /// `multiplier` the contract multiplier. A `T` from a different aggressor than the
-    /// pending one completes the pending event into `out` first. Records with zero
-    /// size, `UNDEF_PRICE` or an unknown side byte are counted in `stats` and skipped.
+    /// `multiplier` the contract multiplier in 1e-9 fixed point (20e9 for NQ). A `T`
+    /// from a different aggressor than the pending one completes the pending event
+    /// into `out` first. Records with zero size, `UNDEF_PRICE` or an unknown side byte
+    /// are counted in `stats` and skipped.
     pub fn on_trade(
         &mut self,
         rec: &MboMsg,
@@ -497,9 +500,11 @@ impl AggressorFolder {
         let premium = if b.premium_overflowed {
             None
         } else {
-            b.px_size
-                .checked_mul(i128::from(b.ev.multiplier))
-                .and_then(|raw| Decimal::try_from_i128_with_scale(raw, PRICE_SCALE).ok())
+            let notional = Decimal::try_from_i128_with_scale(b.px_size, PRICE_SCALE).ok();
+            let mult = Decimal::from_i128_with_scale(i128::from(b.ev.multiplier), PRICE_SCALE);
+            notional
+                .and_then(|n| n.checked_mul(mult))
+                .map(|p| p.normalize())
         };
         b.ev.premium = premium.unwrap_or_else(|| {
             stats.premium_overflow += 1;
@@ -599,7 +604,7 @@ mod tests {
         let mut st = AggressorStats::default();
         for r in recs {
             let a = r.action().unwrap();
-            f.on_record(r, a, b, 20, &mut out, &mut st);
+            f.on_record(r, a, b, 20 * PX, &mut out, &mut st);
         }
         (out, st)
     }

@@ -23,6 +23,12 @@ pub enum Error {
         /// What was wrong with it.
         reason: &'static str,
     },
+    /// A configuration cannot be used.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// What was wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// Result alias of ifd-pressure.

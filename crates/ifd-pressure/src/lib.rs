@@ -22,6 +22,7 @@ mod book;
 mod chain;
 mod error;
 mod health;
+mod pressure;
 mod types;
 
 pub use aggressor::{
@@ -37,4 +38,8 @@ pub use chain::{
 };
 pub use error::{Error, Result};
 pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
+pub use pressure::{
+    ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,
+    PressureWindow, WindowMetrics, WindowSpec, NS_PER_SEC,
+};
 pub use types::{Bbo, Level};
