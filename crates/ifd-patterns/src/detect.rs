@@ -1,0 +1,899 @@
+//! The v3.0 detectors: block, sweep, cross-strike, iceberg and accumulation.
+//!
+//! All five read aggressor events (from `ifd-pressure`) and order life cycles; each is
+//! parameterised in [`DetectorConfig`], whose defaults are documented field by field.
+//! Every candidate passes the same gates before it becomes a [`Signal`]:
+//!
+//! 1. the flow is not market making: its market-maker likelihood is below
+//!    `mm_ignore_above` (see [`crate::orders`] for the features);
+//! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]);
+//! 3. when a baseline can score it, its p-value is at most `max_p_value`; the q-value
+//!    reported is Benjamini–Hochberg over the family of tests in the same minute up to
+//!    that moment: for blocks and sweeps every non-market-making event is a test of its
+//!    size; for accumulation every window that reached the net-volume floor;
+//! 4. its confidence is at least `min_confidence`;
+//! 5. it is not a repeat of a flow already signalled (see [`crate::flows`]).
+//!
+//! Confidence: with `s` the detector's strength (0.5 at its threshold, rising toward 1
+//! as the observed quantity grows past it: `0.5 + 0.5 (1 − threshold / observed)`),
+//! `e = 0.55 + 0.4 (2s − 1)` its evidence score (0.55 at the threshold, toward 0.95),
+//! `m` the market-maker likelihood and `q` the q-value,
+//! `confidence = (1 − m) · f · (e + (1 − q)) / 2` with a baseline and
+//! `(1 − m) · f · e` without, where `f` is 0.8 when the aggressor side was inferred
+//! and 1 otherwise. Non-finite inputs are replaced before they can reach the output.
+
+use std::collections::VecDeque;
+
+use dbn::MboMsg;
+use ifd_pressure::{AggressorEvent, OptionContract, OptionKind};
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::flows::{FlowBook, Growth};
+use crate::hash::IdMap;
+use crate::orders::{IcebergChain, MmConfig, OrderLifecycles};
+use crate::signal::{
+    expiration_date, fixed_to_decimal, flow_id, ContractKind, DetectorVersion, Direction, Evidence,
+    FlowSide, Pattern, Signal,
+};
+use crate::view::{Assessment, MarketView, Reference, ReferenceMetric};
+
+/// Parameters of the v3 detectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorConfig {
+    /// Market-maker model and iceberg tracker thresholds.
+    pub mm: MmConfig,
+    /// Flow whose market-maker likelihood is at or above this is ignored (default 0.5).
+    pub mm_ignore_above: f64,
+    /// Signals below this confidence are not raised (default 0.5).
+    pub min_confidence: f64,
+    /// Largest baseline p-value a signal may have when a baseline scores it (default 0.01).
+    pub max_p_value: f64,
+    /// Block: smallest event size in contracts (default 50).
+    pub block_min_size: u64,
+    /// Block: the event must be at least this multiple of the instrument's typical
+    /// event size (the baseline median, or the intraday average) (default 8).
+    pub block_typical_multiple: f64,
+    /// Sweep: fewest price levels one event must take (default 3).
+    pub sweep_min_levels: u32,
+    /// Sweep: smallest event size (default 20).
+    pub sweep_min_size: u64,
+    /// Cross-strike: window in which legs are collected (default 250 ms).
+    pub cross_window_ns: u64,
+    /// Cross-strike: fewest distinct strikes (default 3).
+    pub cross_min_strikes: usize,
+    /// Cross-strike: smallest size of one leg (default 10).
+    pub cross_min_leg_size: u64,
+    /// Iceberg: fewest reloads (refills or size increases after fills) (default 3).
+    pub iceberg_min_refills: u32,
+    /// Iceberg: smallest filled size (default 50).
+    pub iceberg_min_filled: u64,
+    /// Accumulation: bucket length (default 60 s).
+    pub accum_bucket_ns: u64,
+    /// Accumulation: buckets in the rolling window (default 10).
+    pub accum_buckets: usize,
+    /// Accumulation: fewest buckets whose net flow has the window's sign (default 6).
+    pub accum_min_active: usize,
+    /// Accumulation: smallest absolute net volume over the window (default 100).
+    pub accum_min_net: u64,
+    /// Accumulation: smallest |buy − sell| / (buy + sell) over the window (default 0.6).
+    pub accum_min_imbalance: f64,
+    /// Accumulation: events smaller than this are left out (default 2).
+    pub accum_min_event_size: u64,
+    /// Merge gaps per pattern: triggers closer than this to a flow's last one extend it.
+    pub merge_gap_ns: MergeGaps,
+    /// A flow's update is emitted when its size reaches this multiple of the size last
+    /// emitted (default 2.0).
+    pub update_growth: f64,
+}
+
+/// Merge gap per pattern (ns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeGaps {
+    /// Blocks (default 5 s).
+    pub block: u64,
+    /// Sweeps (default 5 s).
+    pub sweep: u64,
+    /// Cross-strike (default 10 s).
+    pub cross_strike: u64,
+    /// Icebergs (default 120 s).
+    pub iceberg: u64,
+    /// Accumulation (default 10 min).
+    pub accumulation: u64,
+}
+
+impl Default for MergeGaps {
+    fn default() -> Self {
+        Self {
+            block: 5_000_000_000,
+            sweep: 5_000_000_000,
+            cross_strike: 10_000_000_000,
+            iceberg: 120_000_000_000,
+            accumulation: 600_000_000_000,
+        }
+    }
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            mm: MmConfig::default(),
+            mm_ignore_above: 0.5,
+            min_confidence: 0.5,
+            max_p_value: 0.01,
+            block_min_size: 50,
+            block_typical_multiple: 8.0,
+            sweep_min_levels: 3,
+            sweep_min_size: 20,
+            cross_window_ns: 250_000_000,
+            cross_min_strikes: 3,
+            cross_min_leg_size: 10,
+            iceberg_min_refills: 3,
+            iceberg_min_filled: 50,
+            accum_bucket_ns: 60_000_000_000,
+            accum_buckets: 10,
+            accum_min_active: 6,
+            accum_min_net: 100,
+            accum_min_imbalance: 0.6,
+            accum_min_event_size: 2,
+            merge_gap_ns: MergeGaps::default(),
+            update_growth: 2.0,
+        }
+    }
+}
+
+impl DetectorConfig {
+    /// Checks every field's range.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first field out of range.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |field: &'static str, v: f64| -> Result<()> {
+            if v.is_finite() && (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::InvalidConfig {
+                    field,
+                    value: v.to_string(),
+                    reason: "must be a finite number in [0, 1]",
+                })
+            }
+        };
+        unit("mm_ignore_above", self.mm_ignore_above)?;
+        unit("min_confidence", self.min_confidence)?;
+        unit("max_p_value", self.max_p_value)?;
+        unit("accum_min_imbalance", self.accum_min_imbalance)?;
+        let pos = |field: &'static str, ok: bool, value: String| -> Result<()> {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::InvalidConfig {
+                    field,
+                    value,
+                    reason: "must be positive",
+                })
+            }
+        };
+        pos(
+            "block_typical_multiple",
+            self.block_typical_multiple.is_finite() && self.block_typical_multiple > 0.0,
+            self.block_typical_multiple.to_string(),
+        )?;
+        pos(
+            "update_growth",
+            self.update_growth.is_finite() && self.update_growth >= 1.0,
+            self.update_growth.to_string(),
+        )?;
+        pos(
+            "sweep_min_levels",
+            self.sweep_min_levels >= 2,
+            self.sweep_min_levels.to_string(),
+        )?;
+        pos(
+            "cross_min_strikes",
+            self.cross_min_strikes >= 2,
+            self.cross_min_strikes.to_string(),
+        )?;
+        pos(
+            "accum_bucket_ns",
+            self.accum_bucket_ns > 0,
+            self.accum_bucket_ns.to_string(),
+        )?;
+        pos(
+            "accum_buckets",
+            self.accum_buckets > 0 && self.accum_min_active <= self.accum_buckets,
+            format!("{}/{}", self.accum_min_active, self.accum_buckets),
+        )?;
+        Ok(())
+    }
+}
+
+/// Counters of the v3 detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PatternStats {
+    /// Aggressor events offered.
+    pub events: u64,
+    /// Events ignored as market making or hedging.
+    pub mm_ignored: u64,
+    /// Events whose side could not be determined (skipped).
+    pub unknown_side: u64,
+    /// Events on instruments the chain does not know as options (skipped).
+    pub unknown_instrument: u64,
+    /// Candidates dropped because a book involved was not healthy.
+    pub unhealthy: u64,
+    /// Candidates dropped by the baseline's p-value.
+    pub baseline_rejected: u64,
+    /// Candidates dropped for low confidence.
+    pub low_confidence: u64,
+    /// Triggers merged into an existing flow.
+    pub merged: u64,
+    /// Signals emitted (revisions included).
+    pub signals: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Ewma {
+    mean: f64,
+    n: u32,
+}
+
+impl Ewma {
+    fn push(&mut self, x: f64) {
+        self.n = self.n.saturating_add(1);
+        let alpha = (1.0 / f64::from(self.n)).max(0.02);
+        self.mean += alpha * (x - self.mean);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Leg {
+    ts: u64,
+    instrument_id: u32,
+    expiration: u64,
+    strike: i64,
+    kind: OptionKind,
+    side: FlowSide,
+    size: u64,
+    premium: Decimal,
+}
+
+#[derive(Debug, Clone, Default)]
+struct AccumState {
+    /// (bucket index, buy volume, sell volume, premium of the bucket's dominant flow)
+    buckets: VecDeque<(u64, u64, u64, Decimal, Decimal)>,
+    events: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PFamily {
+    minute: u64,
+    p: Vec<f64>,
+}
+
+impl PFamily {
+    /// Adds `p` to the family of its minute and returns its index there.
+    fn push(&mut self, ts: u64, p: f64) -> usize {
+        let minute = ts / 60_000_000_000;
+        if minute != self.minute {
+            self.minute = minute;
+            self.p.clear();
+        }
+        self.p.push(p);
+        self.p.len() - 1
+    }
+
+    /// BH q-value of the test at `index` over the family so far.
+    fn q(&self, index: usize) -> f64 {
+        let q = ifd_baseline::benjamini_hochberg(&self.p);
+        q.get(index).copied().unwrap_or(1.0)
+    }
+}
+
+/// The v3.0 pattern detectors over one session.
+///
+/// Feed every MBO record to [`PatternDetector::on_mbo`] (after the book has applied
+/// it) and every completed aggressor event to [`PatternDetector::on_event`]; both push
+/// the signals they raise to the caller's vector.
+#[derive(Debug, Clone)]
+pub struct PatternDetector {
+    config: DetectorConfig,
+    orders: OrderLifecycles,
+    typical: IdMap<u32, Ewma>,
+    legs: VecDeque<Leg>,
+    accum: IdMap<u32, AccumState>,
+    flows: FlowBook,
+    families: [PFamily; 2],
+    stats: PatternStats,
+}
+
+/// Family of every event-size test (blocks and sweeps).
+const FAMILY_EVENT: usize = 0;
+/// Family of accumulation tests (windows that reached the net-volume floor).
+const FAMILY_ACCUM: usize = 1;
+
+struct Candidate<'a> {
+    pattern: Pattern,
+    contract: &'a OptionContract,
+    side: FlowSide,
+    size: u64,
+    premium: Decimal,
+    ts_recv: u64,
+    ts_event: u64,
+    instruments: Vec<u32>,
+    evidence: Evidence,
+    strength: f64,
+    assessment: Option<(Assessment, f64)>,
+    side_inferred: bool,
+    group: u64,
+    growth: Growth,
+}
+
+impl PatternDetector {
+    /// Detectors with the given configuration.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when a field is out of range.
+    pub fn new(config: DetectorConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            orders: OrderLifecycles::new(config.mm.clone()),
+            flows: FlowBook::new(config.update_growth),
+            config,
+            typical: IdMap::default(),
+            legs: VecDeque::new(),
+            accum: IdMap::default(),
+            families: Default::default(),
+            stats: PatternStats::default(),
+        })
+    }
+
+    /// The configuration in use.
+    #[must_use]
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
+    /// Counters so far.
+    #[must_use]
+    pub fn stats(&self) -> PatternStats {
+        let mut s = self.stats;
+        s.merged = self.flows.merged();
+        s
+    }
+
+    /// The order life-cycle tracker (market-maker model and icebergs).
+    #[must_use]
+    pub fn orders(&self) -> &OrderLifecycles {
+        &self.orders
+    }
+
+    /// Sets the confidence threshold (for adaptive thresholds); out-of-range or
+    /// non-finite values are ignored and `false` is returned.
+    pub fn set_min_confidence(&mut self, value: f64) -> bool {
+        if value.is_finite() && (0.0..=1.0).contains(&value) {
+            self.config.min_confidence = value;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Applies one MBO record to the order life cycles; at records carrying `F_LAST`
+    /// it checks the iceberg chains the record's event touched.
+    pub fn on_mbo<V: MarketView + ?Sized>(
+        &mut self,
+        rec: &MboMsg,
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        self.orders.on_mbo(rec);
+        if rec.flags.is_last() {
+            let chains = self.orders.take_touched(rec.ts_recv);
+            for chain in chains {
+                self.check_iceberg(&chain, rec, view, out);
+            }
+        }
+    }
+
+    fn check_iceberg<V: MarketView + ?Sized>(
+        &mut self,
+        chain: &IcebergChain,
+        rec: &MboMsg,
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        let cfg = &self.config;
+        let reloads = chain.refills + u32::from(chain.hidden_fills > 0);
+        if reloads < cfg.iceberg_min_refills || chain.filled < cfg.iceberg_min_filled {
+            return;
+        }
+        let Some(contract) = view.contract(chain.instrument_id) else {
+            self.stats.unknown_instrument += 1;
+            return;
+        };
+        let mm = self.orders.chain_likelihood(chain);
+        if mm >= cfg.mm_ignore_above {
+            self.stats.mm_ignored += 1;
+            return;
+        }
+        let side = if chain.bid {
+            FlowSide::Buy
+        } else {
+            FlowSide::Sell
+        };
+        let premium = premium_of(chain.price, chain.filled, contract.multiplier);
+        let threshold = f64::from(cfg.iceberg_min_refills);
+        let observed = f64::from(reloads);
+        let mut evidence = Evidence {
+            events: reloads,
+            levels: 1,
+            strikes: 1,
+            window_start: chain.first_ts,
+            window_end: chain.last_ts,
+            threshold,
+            observed,
+            one_sidedness: 1.0,
+            mm_likelihood: mm,
+            ..Evidence::default()
+        };
+        for o in &chain.orders {
+            evidence.push_order(*o);
+        }
+        let group = mix(
+            u64::from(chain.instrument_id),
+            chain.price as u64 ^ u64::from(chain.bid),
+        );
+        let cand = Candidate {
+            pattern: Pattern::Iceberg,
+            contract,
+            side,
+            size: chain.filled,
+            premium,
+            ts_recv: rec.ts_recv,
+            ts_event: rec.hd.ts_event,
+            instruments: vec![chain.instrument_id],
+            evidence,
+            strength: strength(observed, threshold),
+            assessment: None,
+            side_inferred: false,
+            group,
+            growth: Growth::Replace,
+        };
+        self.raise(cand, view, out);
+    }
+
+    /// Offers one completed aggressor event to the block, sweep, cross-strike and
+    /// accumulation detectors.
+    pub fn on_event<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        ev: &AggressorEvent,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        self.stats.events += 1;
+        if ev.bad_ts_recv {
+            return;
+        }
+        let Some(side) = FlowSide::from_aggressor(ev.side) else {
+            self.stats.unknown_side += 1;
+            return;
+        };
+        let Some(contract) = view.contract(ev.instrument_id) else {
+            self.stats.unknown_instrument += 1;
+            return;
+        };
+        let mm = self.orders.aggressor_likelihood(
+            ev.instrument_id,
+            side == FlowSide::Buy,
+            ev.size,
+            ev.ts_recv,
+            ev.aggressor_order_id,
+        );
+        #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+        let size_f = ev.size as f64;
+        let typical = self.typical.entry(ev.instrument_id).or_default();
+        let intraday_typical = (typical.n >= 20).then_some(typical.mean);
+        typical.push(size_f);
+        if mm >= self.config.mm_ignore_above {
+            self.stats.mm_ignored += 1;
+            return;
+        }
+        let underlying = view.underlying_price(contract);
+
+        // Sweep or block: one event. Every non-market-making event is a test of the
+        // event-size family, so the q-values of the few candidates are honest.
+        let assessment = reference.assess(
+            contract,
+            underlying,
+            ev.ts_recv,
+            ReferenceMetric::EventSize,
+            size_f,
+        );
+        let event_idx = assessment.map(|a| self.families[FAMILY_EVENT].push(ev.ts_recv, a.p_value));
+        let cfg = &self.config;
+        let is_sweep = ev.levels >= cfg.sweep_min_levels && ev.size >= cfg.sweep_min_size;
+        let block_floor = cfg.block_min_size;
+        if is_sweep || ev.size >= block_floor {
+            let typical_size = assessment
+                .map(|a| a.typical)
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .or(intraday_typical);
+            let (pattern, threshold, observed) = if is_sweep {
+                (
+                    Pattern::Sweep,
+                    f64::from(cfg.sweep_min_levels),
+                    f64::from(ev.levels),
+                )
+            } else {
+                #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+                let floor = block_floor as f64;
+                let t = typical_size.map_or(floor, |t| (t * cfg.block_typical_multiple).max(floor));
+                (Pattern::Block, t, size_f)
+            };
+            if observed >= threshold {
+                let assessed = assessment
+                    .zip(event_idx)
+                    .map(|(a, i)| (a, self.families[FAMILY_EVENT].q(i)));
+                let mut evidence = Evidence {
+                    events: 1,
+                    levels: ev.levels,
+                    strikes: 1,
+                    window_start: ev.ts_recv,
+                    window_end: ev.ts_recv,
+                    threshold,
+                    observed,
+                    one_sidedness: 1.0,
+                    mm_likelihood: mm,
+                    ..Evidence::default()
+                };
+                for p in ev.passive.as_slice() {
+                    evidence.push_order(p.order_id);
+                }
+                let cand = Candidate {
+                    pattern,
+                    contract,
+                    side,
+                    size: ev.size,
+                    premium: ev.premium,
+                    ts_recv: ev.ts_recv,
+                    ts_event: ev.ts_event,
+                    instruments: vec![ev.instrument_id],
+                    evidence,
+                    strength: strength(observed, threshold),
+                    assessment: assessed,
+                    side_inferred: ev.side_inferred,
+                    group: u64::from(ev.instrument_id),
+                    growth: Growth::Add,
+                };
+                self.raise(cand, view, out);
+            }
+        }
+
+        self.cross_strike(ev, contract, side, mm, view, out);
+        self.accumulate(ev, contract, side, mm, underlying, view, reference, out);
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "internal step of on_event")]
+    fn cross_strike<V: MarketView + ?Sized>(
+        &mut self,
+        ev: &AggressorEvent,
+        contract: &OptionContract,
+        side: FlowSide,
+        mm: f64,
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        let cfg = &self.config;
+        while self
+            .legs
+            .front()
+            .is_some_and(|l| ev.ts_recv.saturating_sub(l.ts) > cfg.cross_window_ns)
+        {
+            self.legs.pop_front();
+        }
+        if ev.size < cfg.cross_min_leg_size {
+            return;
+        }
+        self.legs.push_back(Leg {
+            ts: ev.ts_recv,
+            instrument_id: ev.instrument_id,
+            expiration: contract.expiration,
+            strike: contract.strike,
+            kind: contract.kind,
+            side,
+            size: ev.size,
+            premium: ev.premium,
+        });
+        let same: Vec<Leg> = self
+            .legs
+            .iter()
+            .filter(|l| {
+                l.expiration == contract.expiration && l.kind == contract.kind && l.side == side
+            })
+            .copied()
+            .collect();
+        let mut strikes: Vec<i64> = same.iter().map(|l| l.strike).collect();
+        strikes.sort_unstable();
+        strikes.dedup();
+        if strikes.len() < cfg.cross_min_strikes {
+            return;
+        }
+        let main = same
+            .iter()
+            .max_by_key(|l| (l.size, std::cmp::Reverse(l.instrument_id)))
+            .copied()
+            .unwrap_or(same[0]);
+        let Some(main_contract) = view.contract(main.instrument_id) else {
+            return;
+        };
+        let mut instruments: Vec<u32> = same.iter().map(|l| l.instrument_id).collect();
+        instruments.sort_unstable();
+        instruments.dedup();
+        let size: u64 = same.iter().map(|l| l.size).sum();
+        let premium: Decimal = same.iter().map(|l| l.premium).sum();
+        #[allow(clippy::cast_precision_loss, reason = "a handful of strikes")]
+        let (observed, threshold) = (strikes.len() as f64, cfg.cross_min_strikes as f64);
+        let evidence = Evidence {
+            events: u32::try_from(same.len()).unwrap_or(u32::MAX),
+            levels: 1,
+            strikes: u32::try_from(strikes.len()).unwrap_or(u32::MAX),
+            window_start: same[0].ts,
+            window_end: ev.ts_recv,
+            threshold,
+            observed,
+            one_sidedness: 1.0,
+            mm_likelihood: mm,
+            ..Evidence::default()
+        };
+        let group = mix(
+            contract.expiration,
+            (contract.kind as u64) << 1 | u64::from(side == FlowSide::Buy),
+        );
+        let cand = Candidate {
+            pattern: Pattern::CrossStrike,
+            contract: main_contract,
+            side,
+            size,
+            premium,
+            ts_recv: ev.ts_recv,
+            ts_event: ev.ts_event,
+            instruments,
+            evidence,
+            strength: strength(observed, threshold),
+            assessment: None,
+            side_inferred: ev.side_inferred,
+            group,
+            growth: Growth::Replace,
+        };
+        self.raise(cand, view, out);
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "internal step of on_event")]
+    fn accumulate<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        ev: &AggressorEvent,
+        contract: &OptionContract,
+        side: FlowSide,
+        mm: f64,
+        underlying: Option<i64>,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        let cfg = &self.config;
+        if ev.size < cfg.accum_min_event_size {
+            return;
+        }
+        let bucket = ev.ts_recv / cfg.accum_bucket_ns;
+        let st = self.accum.entry(ev.instrument_id).or_default();
+        let horizon = cfg.accum_buckets as u64;
+        while st
+            .buckets
+            .front()
+            .is_some_and(|b| bucket.saturating_sub(b.0) >= horizon)
+        {
+            st.buckets.pop_front();
+        }
+        if st.buckets.back().is_none_or(|b| b.0 != bucket) {
+            st.buckets
+                .push_back((bucket, 0, 0, Decimal::ZERO, Decimal::ZERO));
+        }
+        if let Some(b) = st.buckets.back_mut() {
+            match side {
+                FlowSide::Buy => {
+                    b.1 += ev.size;
+                    b.3 += ev.premium;
+                }
+                FlowSide::Sell => {
+                    b.2 += ev.size;
+                    b.4 += ev.premium;
+                }
+            }
+        }
+        st.events = st.events.saturating_add(1);
+        let buy: u64 = st.buckets.iter().map(|b| b.1).sum();
+        let sell: u64 = st.buckets.iter().map(|b| b.2).sum();
+        let net = i128::from(buy) - i128::from(sell);
+        let total = buy + sell;
+        if total == 0 || net.unsigned_abs() < u128::from(cfg.accum_min_net) {
+            return;
+        }
+        let flow_side = if net > 0 {
+            FlowSide::Buy
+        } else {
+            FlowSide::Sell
+        };
+        if flow_side != side {
+            return;
+        }
+        let active = st
+            .buckets
+            .iter()
+            .filter(|b| {
+                let n = i128::from(b.1) - i128::from(b.2);
+                n != 0 && (n > 0) == (net > 0)
+            })
+            .count();
+        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
+        let imbalance = net.unsigned_abs() as f64 / total as f64;
+        if active < cfg.accum_min_active || imbalance < cfg.accum_min_imbalance {
+            return;
+        }
+        let first_bucket = st.buckets.front().map_or(bucket, |b| b.0);
+        let events = st.events;
+        let premium: Decimal = st
+            .buckets
+            .iter()
+            .map(|b| if net > 0 { b.3 } else { b.4 })
+            .sum();
+        let size = u64::try_from(net.unsigned_abs()).unwrap_or(u64::MAX);
+        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
+        let net_f = net as f64;
+        let assessment = reference.assess(
+            contract,
+            underlying,
+            ev.ts_recv,
+            ReferenceMetric::NetVolume,
+            net_f.abs(),
+        );
+        let assessed = assessment.map(|a| {
+            let i = self.families[FAMILY_ACCUM].push(ev.ts_recv, a.p_value);
+            (a, self.families[FAMILY_ACCUM].q(i))
+        });
+        #[allow(clippy::cast_precision_loss, reason = "bucket counts")]
+        let (observed, threshold) = (active as f64, cfg.accum_min_active as f64);
+        let evidence = Evidence {
+            events,
+            levels: 1,
+            strikes: 1,
+            window_start: first_bucket * cfg.accum_bucket_ns,
+            window_end: ev.ts_recv,
+            threshold,
+            observed,
+            one_sidedness: (1.0 + imbalance) / 2.0,
+            mm_likelihood: mm,
+            ..Evidence::default()
+        };
+        let cand = Candidate {
+            pattern: Pattern::Accumulation,
+            contract,
+            side: flow_side,
+            size,
+            premium,
+            ts_recv: ev.ts_recv,
+            ts_event: ev.ts_event,
+            instruments: vec![ev.instrument_id],
+            evidence,
+            strength: 0.5 * strength(observed, threshold) + 0.5 * (0.5 + 0.5 * imbalance),
+            assessment: assessed,
+            side_inferred: ev.side_inferred,
+            group: u64::from(ev.instrument_id),
+            growth: Growth::Replace,
+        };
+        self.raise(cand, view, out);
+    }
+
+    fn raise<V: MarketView + ?Sized>(&mut self, c: Candidate<'_>, view: &V, out: &mut Vec<Signal>) {
+        if !c.instruments.iter().all(|iid| view.is_healthy(*iid)) {
+            self.stats.unhealthy += 1;
+            return;
+        }
+        if let Some((a, _)) = &c.assessment {
+            if !(a.p_value.is_finite() && a.p_value <= self.config.max_p_value) {
+                self.stats.baseline_rejected += 1;
+                return;
+            }
+        }
+        let mm = finite_unit(c.evidence.mm_likelihood);
+        let side_factor = if c.side_inferred { 0.8 } else { 1.0 };
+        let s = finite_unit(c.strength);
+        let stat = c.assessment.map(|(_, q)| finite_unit(1.0 - q));
+        let evidence_score = 0.55 + 0.4 * (2.0 * s - 1.0);
+        let raw = match stat {
+            Some(st) => 0.5 * evidence_score + 0.5 * st,
+            None => evidence_score,
+        };
+        let confidence = finite_unit((1.0 - mm) * side_factor * raw);
+        if confidence < self.config.min_confidence {
+            self.stats.low_confidence += 1;
+            return;
+        }
+        let mut evidence = c.evidence;
+        if let Some((a, _)) = &c.assessment {
+            evidence.z_score = a.z_score.is_finite().then_some(a.z_score);
+            evidence.baseline_days = Some(a.days);
+        }
+        let contract = c.contract;
+        let signal = Signal {
+            signal_id: flow_id(DetectorVersion::V3, c.pattern, c.group, c.ts_recv),
+            revision: 0,
+            ts_recv: c.ts_recv,
+            ts_event: c.ts_event,
+            instrument_id: contract.instrument_id,
+            instruments: c.instruments,
+            raw_symbol: contract.raw_symbol.clone(),
+            underlying: contract.underlying.clone(),
+            expiration: expiration_date(contract),
+            strike: fixed_to_decimal(contract.strike),
+            kind: ContractKind::from(contract.kind),
+            pattern: c.pattern,
+            side: c.side,
+            direction: Direction::of(contract.kind, c.side),
+            size: c.size,
+            premium: c.premium,
+            confidence,
+            p_value: c.assessment.map(|(a, _)| finite_unit(a.p_value)),
+            q_value: c.assessment.map(|(_, q)| finite_unit(q)),
+            detector: DetectorVersion::V3,
+            evidence,
+        };
+        let gap = match c.pattern {
+            Pattern::Block => self.config.merge_gap_ns.block,
+            Pattern::Sweep => self.config.merge_gap_ns.sweep,
+            Pattern::CrossStrike => self.config.merge_gap_ns.cross_strike,
+            Pattern::Iceberg => self.config.merge_gap_ns.iceberg,
+            Pattern::Accumulation | Pattern::VolumeSpike => self.config.merge_gap_ns.accumulation,
+        };
+        let key = mix(c.pattern as u64, c.group);
+        if let Some(s) = self.flows.offer(key, signal, gap, c.growth) {
+            self.stats.signals += 1;
+            out.push(s);
+        }
+    }
+}
+
+/// Strength of an observation at or past its threshold: 0.5 at the threshold, toward 1.
+pub(crate) fn strength(observed: f64, threshold: f64) -> f64 {
+    if !(observed.is_finite() && threshold.is_finite()) || observed <= 0.0 {
+        return 0.0;
+    }
+    finite_unit(0.5 + 0.5 * (1.0 - threshold.max(0.0) / observed))
+}
+
+/// Clamps to [0, 1], mapping NaN to 0.
+pub(crate) fn finite_unit(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(0.0, 1.0)
+    }
+}
+
+/// Premium of `size` contracts at `price` (fixed 1e-9) with `multiplier` (fixed 1e-9).
+pub(crate) fn premium_of(price: i64, size: u64, multiplier: i64) -> Decimal {
+    let raw = i128::from(price)
+        .checked_mul(i128::from(size))
+        .and_then(|v| v.checked_mul(i128::from(multiplier)));
+    match raw {
+        Some(v) => Decimal::try_from_i128_with_scale(v, 18)
+            .or_else(|_| Decimal::try_from_i128_with_scale(v / 1_000_000_000, 9))
+            .map(|d| d.normalize())
+            .unwrap_or(Decimal::MAX),
+        None => Decimal::MAX,
+    }
+}
+
+fn mix(a: u64, b: u64) -> u64 {
+    (a ^ b.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ b
+}

@@ -1,0 +1,653 @@
+//! Order life cycles: the market-maker model and the iceberg tracker.
+//!
+//! MBO carries no participant ids, but it carries every order's id and life. Market
+//! makers leave a recognisable trace in it (see [`MmConfig`] for the thresholds):
+//!
+//! | feature | why it marks market making | weight |
+//! |---|---|---|
+//! | *paired*: an add on the other side of the same instrument within `pair_window_ns`, size within `pair_size_ratio` | two-sided quoting around the mid | 0.40 |
+//! | *re-quoted*: the order was modified (price or size) at least once | re-quoting as the underlying moves | 0.20 |
+//! | *short-lived churn*: the instrument's cancelled size is at least `churn_ratio` × its filled size | high cancel-to-fill ratios | 0.20 |
+//! | *wide presence*: the instrument is one of many with paired quotes (`wide_presence` instruments) | two-sided presence across many strikes | 0.20 |
+//!
+//! An aggressor event's market-maker likelihood rests on what hedging looks like: small
+//! size (at most `hedge_max_size` contracts counts fully, fading to zero at three times
+//! that), and an opposite-side aggression on the same instrument within
+//! `flip_window_ns` (a market maker laying off what it just took on).
+//!
+//! The iceberg tracker follows resting orders that are filled: an order that is filled
+//! for more than it ever showed holds hidden size, and an order that is exhausted and
+//! replaced at the same price and side within `refill_window_ns` by an order of similar
+//! displayed size is a refill. Refills chain into one [`IcebergChain`].
+
+use dbn::{Action, MboMsg, Side};
+
+use crate::hash::IdMap;
+
+/// Thresholds of the market-maker model and the iceberg tracker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MmConfig {
+    /// Two adds on opposite sides of one instrument closer than this are a quote pair.
+    pub pair_window_ns: u64,
+    /// Largest size ratio between the two adds of a pair.
+    pub pair_size_ratio: f64,
+    /// Cancelled-to-filled size ratio above which an instrument counts as churned.
+    pub churn_ratio: f64,
+    /// Instruments with paired quotes needed for "wide presence".
+    pub wide_presence: usize,
+    /// Aggressor events up to this size look like hedges.
+    pub hedge_max_size: u64,
+    /// Opposite aggression on the same instrument within this window is a lay-off.
+    pub flip_window_ns: u64,
+    /// A same-price, same-side add this soon after an exhausted order is a refill.
+    pub refill_window_ns: u64,
+    /// Largest relative difference of displayed size between an order and its refill.
+    pub refill_size_tolerance: f64,
+    /// An iceberg chain idle for longer than this is forgotten.
+    pub chain_idle_ns: u64,
+}
+
+impl Default for MmConfig {
+    fn default() -> Self {
+        Self {
+            pair_window_ns: 2_000_000,
+            pair_size_ratio: 2.0,
+            churn_ratio: 5.0,
+            wide_presence: 8,
+            hedge_max_size: 5,
+            flip_window_ns: 500_000_000,
+            refill_window_ns: 250_000_000,
+            refill_size_tolerance: 0.25,
+            chain_idle_ns: 120_000_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OrderInfo {
+    instrument_id: u32,
+    bid: bool,
+    price: i64,
+    size: u32,
+    peak: u32,
+    filled: u64,
+    modifies: u16,
+    paired: bool,
+    /// Index of the iceberg chain this order belongs to, if any.
+    chain: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct LastAdd {
+    order_id: u64,
+    ts: u64,
+    size: u32,
+    valid: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct InstrumentActivity {
+    last_add: [LastAdd; 2],
+    paired_quotes: u64,
+    cancelled_size: u64,
+    filled_size: u64,
+    last_aggr: [u64; 2],
+}
+
+/// An exhausted order waiting for a possible refill.
+#[derive(Debug, Clone, Copy)]
+struct Exhausted {
+    instrument_id: u32,
+    bid: bool,
+    price: i64,
+    shown: u32,
+    ts: u64,
+    chain: Option<u32>,
+    paired: bool,
+    filled: u64,
+}
+
+/// A passive order (or a chain of refilled orders) at one price that traded more than
+/// it showed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IcebergChain {
+    /// Stable index of the chain within the tracker.
+    pub chain_id: u32,
+    /// Instrument.
+    pub instrument_id: u32,
+    /// True for a resting bid (the institution buys), false for an ask.
+    pub bid: bool,
+    /// Price of the chain (fixed point 1e-9).
+    pub price: i64,
+    /// Displayed size of the orders (the largest seen).
+    pub shown: u32,
+    /// Times the order was reloaded (refills plus size increases after fills).
+    pub refills: u32,
+    /// Size filled beyond what was displayed at the time.
+    pub hidden_fills: u64,
+    /// Total size filled across the chain.
+    pub filled: u64,
+    /// Order ids in the chain (first [`crate::Evidence::MAX_ORDERS`]).
+    pub orders: Vec<u64>,
+    /// `ts_recv` of the first fill.
+    pub first_ts: u64,
+    /// `ts_recv` of the last fill or refill.
+    pub last_ts: u64,
+    /// True when the first order of the chain was part of a two-sided quote pair.
+    pub paired: bool,
+}
+
+/// Counters of the order tracker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrderStats {
+    /// Records seen.
+    pub records: u64,
+    /// C/M/F records for orders the tracker never saw added (skipped).
+    pub unknown_orders: u64,
+    /// Records with an unusable side or action byte (skipped).
+    pub bad_records: u64,
+    /// Quote pairs recognised.
+    pub pairs: u64,
+    /// Refills recognised.
+    pub refills: u64,
+}
+
+/// Follows every order's life: the market-maker model plus the iceberg tracker.
+#[derive(Debug, Clone, Default)]
+pub struct OrderLifecycles {
+    config: MmConfig,
+    orders: IdMap<u64, OrderInfo>,
+    instruments: IdMap<u32, InstrumentActivity>,
+    exhausted: Vec<Exhausted>,
+    chains: Vec<IcebergChain>,
+    /// Chains touched since the last [`OrderLifecycles::take_touched`].
+    touched: Vec<u32>,
+    paired_instruments: usize,
+    stats: OrderStats,
+}
+
+impl OrderLifecycles {
+    /// A tracker with the given thresholds.
+    #[must_use]
+    pub fn new(config: MmConfig) -> Self {
+        Self {
+            config,
+            ..Self::default()
+        }
+    }
+
+    /// The thresholds in use.
+    #[must_use]
+    pub fn config(&self) -> &MmConfig {
+        &self.config
+    }
+
+    /// Counters so far.
+    #[must_use]
+    pub fn stats(&self) -> OrderStats {
+        self.stats
+    }
+
+    /// Resting orders tracked now.
+    #[must_use]
+    pub fn live_orders(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Applies one MBO record. Unknown orders and unusable bytes are counted and skipped.
+    pub fn on_mbo(&mut self, rec: &MboMsg) {
+        self.stats.records += 1;
+        let Ok(action) = rec.action() else {
+            self.stats.bad_records += 1;
+            return;
+        };
+        let ts = rec.ts_recv;
+        let iid = rec.hd.instrument_id;
+        match action {
+            Action::Add => self.on_add(rec, iid, ts),
+            Action::Cancel => self.on_cancel(rec, ts),
+            Action::Modify => self.on_modify(rec, ts),
+            Action::Fill => self.on_fill(rec, ts),
+            Action::Trade => {
+                if let Ok(side) = rec.side() {
+                    let idx = match side {
+                        Side::Bid => 0,
+                        Side::Ask => 1,
+                        Side::None => return,
+                    };
+                    self.instruments.entry(iid).or_default().last_aggr[idx] = ts;
+                }
+            }
+            Action::Clear => self.on_clear(iid),
+            Action::None => {}
+        }
+    }
+
+    fn on_add(&mut self, rec: &MboMsg, iid: u32, ts: u64) {
+        let bid = match rec.side() {
+            Ok(Side::Bid) => true,
+            Ok(Side::Ask) => false,
+            _ => {
+                self.stats.bad_records += 1;
+                return;
+            }
+        };
+        if rec.size == 0 || rec.price == dbn::UNDEF_PRICE {
+            self.stats.bad_records += 1;
+            return;
+        }
+        let cfg = &self.config;
+        let act = self.instruments.entry(iid).or_default();
+        let other = act.last_add[usize::from(bid)];
+        let mut paired = false;
+        if other.valid && ts.saturating_sub(other.ts) <= cfg.pair_window_ns {
+            let (a, b) = (f64::from(rec.size), f64::from(other.size));
+            if a.max(b) <= cfg.pair_size_ratio * a.min(b) {
+                paired = true;
+                if act.paired_quotes == 0 {
+                    self.paired_instruments += 1;
+                }
+                act.paired_quotes += 1;
+                self.stats.pairs += 1;
+                if let Some(o) = self.orders.get_mut(&other.order_id) {
+                    o.paired = true;
+                }
+            }
+        }
+        act.last_add[usize::from(!bid)] = LastAdd {
+            order_id: rec.order_id,
+            ts,
+            size: rec.size,
+            valid: true,
+        };
+        let chain = self.match_refill(iid, bid, rec.price, rec.size, ts, rec.order_id);
+        self.orders.insert(
+            rec.order_id,
+            OrderInfo {
+                instrument_id: iid,
+                bid,
+                price: rec.price,
+                size: rec.size,
+                peak: rec.size,
+                filled: 0,
+                modifies: 0,
+                paired,
+                chain,
+            },
+        );
+    }
+
+    /// Links a new add to a recently exhausted order at the same price and side.
+    fn match_refill(
+        &mut self,
+        iid: u32,
+        bid: bool,
+        price: i64,
+        size: u32,
+        ts: u64,
+        order_id: u64,
+    ) -> Option<u32> {
+        let cfg = &self.config;
+        self.exhausted
+            .retain(|e| ts.saturating_sub(e.ts) <= cfg.refill_window_ns);
+        let pos = self.exhausted.iter().position(|e| {
+            e.instrument_id == iid
+                && e.bid == bid
+                && e.price == price
+                && (f64::from(size) - f64::from(e.shown)).abs()
+                    <= cfg.refill_size_tolerance * f64::from(e.shown.max(1))
+        })?;
+        let e = self.exhausted.swap_remove(pos);
+        let chain_id = match e.chain {
+            Some(c) => c,
+            None => {
+                let c = self.new_chain(iid, bid, price, e.shown, e.ts, e.paired);
+                self.chains[c as usize].filled = e.filled;
+                c
+            }
+        };
+        let chain = &mut self.chains[chain_id as usize];
+        chain.refills += 1;
+        chain.last_ts = ts;
+        chain.shown = chain.shown.max(size);
+        if chain.orders.len() < crate::Evidence::MAX_ORDERS {
+            chain.orders.push(order_id);
+        }
+        self.stats.refills += 1;
+        self.touch(chain_id);
+        Some(chain_id)
+    }
+
+    fn new_chain(
+        &mut self,
+        iid: u32,
+        bid: bool,
+        price: i64,
+        shown: u32,
+        ts: u64,
+        paired: bool,
+    ) -> u32 {
+        let chain_id = u32::try_from(self.chains.len()).unwrap_or(u32::MAX);
+        self.chains.push(IcebergChain {
+            chain_id,
+            instrument_id: iid,
+            bid,
+            price,
+            shown,
+            refills: 0,
+            hidden_fills: 0,
+            filled: 0,
+            orders: Vec::new(),
+            first_ts: ts,
+            last_ts: ts,
+            paired,
+        });
+        chain_id
+    }
+
+    fn touch(&mut self, chain_id: u32) {
+        if !self.touched.contains(&chain_id) {
+            self.touched.push(chain_id);
+        }
+    }
+
+    fn on_cancel(&mut self, rec: &MboMsg, ts: u64) {
+        let Some(o) = self.orders.get_mut(&rec.order_id) else {
+            self.stats.unknown_orders += 1;
+            return;
+        };
+        let removed = rec.size.min(o.size);
+        o.size -= removed;
+        let iid = o.instrument_id;
+        let filled_recently = o.filled > 0;
+        if o.size == 0 {
+            let o = *o;
+            self.orders.remove(&rec.order_id);
+            if filled_recently {
+                self.exhausted.push(Exhausted {
+                    instrument_id: o.instrument_id,
+                    bid: o.bid,
+                    price: o.price,
+                    shown: o.peak,
+                    ts,
+                    chain: o.chain,
+                    paired: o.paired,
+                    filled: o.filled,
+                });
+            }
+        }
+        if !filled_recently {
+            self.instruments.entry(iid).or_default().cancelled_size += u64::from(removed);
+        }
+    }
+
+    fn on_modify(&mut self, rec: &MboMsg, ts: u64) {
+        let Some(o) = self.orders.get_mut(&rec.order_id) else {
+            self.stats.unknown_orders += 1;
+            return;
+        };
+        o.modifies = o.modifies.saturating_add(1);
+        let reload = rec.price == o.price && rec.size > o.size && o.filled > 0;
+        if rec.price != o.price {
+            o.filled = 0;
+            o.chain = None;
+        }
+        o.price = rec.price;
+        o.size = rec.size;
+        o.peak = o.peak.max(rec.size);
+        if reload {
+            let (iid, bid, price, shown, paired, order_id) = (
+                o.instrument_id,
+                o.bid,
+                o.price,
+                o.peak,
+                o.paired,
+                rec.order_id,
+            );
+            let chain_id = match o.chain {
+                Some(c) => c,
+                None => {
+                    let c = self.new_chain(iid, bid, price, shown, ts, paired);
+                    self.chains[c as usize].orders.push(order_id);
+                    c
+                }
+            };
+            if let Some(o) = self.orders.get_mut(&rec.order_id) {
+                o.chain = Some(chain_id);
+            }
+            let chain = &mut self.chains[chain_id as usize];
+            chain.refills += 1;
+            chain.last_ts = ts;
+            self.stats.refills += 1;
+            self.touch(chain_id);
+        }
+        if rec.size == 0 {
+            self.orders.remove(&rec.order_id);
+        }
+    }
+
+    fn on_fill(&mut self, rec: &MboMsg, ts: u64) {
+        let Some(o) = self.orders.get_mut(&rec.order_id) else {
+            self.stats.unknown_orders += 1;
+            return;
+        };
+        let fill = u64::from(rec.size);
+        o.filled += fill;
+        let hidden = fill.saturating_sub(u64::from(o.size));
+        let iid = o.instrument_id;
+        if hidden > 0 && o.chain.is_none() {
+            let (bid, price, shown, paired, order_id) =
+                (o.bid, o.price, o.peak, o.paired, rec.order_id);
+            let c = self.new_chain(iid, bid, price, shown, ts, paired);
+            self.chains[c as usize].orders.push(order_id);
+            if let Some(o) = self.orders.get_mut(&rec.order_id) {
+                o.chain = Some(c);
+            }
+        }
+        let chain = self.orders.get(&rec.order_id).and_then(|o| o.chain);
+        if let Some(c) = chain {
+            let ch = &mut self.chains[c as usize];
+            ch.filled += fill;
+            ch.hidden_fills += hidden;
+            ch.last_ts = ts;
+            self.touch(c);
+        }
+        self.instruments.entry(iid).or_default().filled_size += fill;
+    }
+
+    fn on_clear(&mut self, iid: u32) {
+        self.orders.retain(|_, o| o.instrument_id != iid);
+        self.exhausted.retain(|e| e.instrument_id != iid);
+    }
+
+    /// Iceberg chains that were filled or refilled since the last call, ascending by id.
+    /// Chains idle past `chain_idle_ns` at `now` are dropped from the pending list.
+    pub fn take_touched(&mut self, now: u64) -> Vec<IcebergChain> {
+        let mut ids = std::mem::take(&mut self.touched);
+        ids.sort_unstable();
+        let idle = self.config.chain_idle_ns;
+        ids.iter()
+            .filter_map(|&c| self.chains.get(c as usize))
+            .filter(|c| now.saturating_sub(c.last_ts) <= idle)
+            .cloned()
+            .collect()
+    }
+
+    /// Market-maker likelihood of a resting order in [0, 1] (0 for an unknown order).
+    #[must_use]
+    pub fn order_likelihood(&self, order_id: u64) -> f64 {
+        let Some(o) = self.orders.get(&order_id) else {
+            return 0.0;
+        };
+        let act = self
+            .instruments
+            .get(&o.instrument_id)
+            .copied()
+            .unwrap_or_default();
+        self.likelihood(o.paired, o.modifies > 0, &act)
+    }
+
+    fn likelihood(&self, paired: bool, requoted: bool, act: &InstrumentActivity) -> f64 {
+        let mut p = 0.0;
+        if paired {
+            p += 0.4;
+        }
+        if requoted {
+            p += 0.2;
+        }
+        #[allow(clippy::cast_precision_loss, reason = "ratio of counters for a score")]
+        let churn =
+            act.cancelled_size as f64 >= self.config.churn_ratio * (act.filled_size.max(1) as f64);
+        if churn {
+            p += 0.2;
+        }
+        if act.paired_quotes > 0 && self.paired_instruments >= self.config.wide_presence {
+            p += 0.2;
+        }
+        p
+    }
+
+    /// Market-maker likelihood of an iceberg chain in [0, 1]: that of its first order.
+    #[must_use]
+    pub fn chain_likelihood(&self, chain: &IcebergChain) -> f64 {
+        let act = self
+            .instruments
+            .get(&chain.instrument_id)
+            .copied()
+            .unwrap_or_default();
+        // A chain is re-quoted by construction; only pairing and presence speak for a
+        // market maker, so the re-quote weight is not added.
+        self.likelihood(chain.paired, false, &act)
+    }
+
+    /// Market-maker (hedging) likelihood of an aggressor event of `size` on
+    /// `instrument_id` by side `buy` at `ts_recv`, in [0, 1]: 0.35 for small size (fading
+    /// to 0 at three times `hedge_max_size`), 0.35 for an opposite aggression on the same
+    /// instrument within `flip_window_ns`, and 0.3 when `aggressor_order_id` is a resting
+    /// order of two-sided quoting (a market maker's own quote crossing).
+    #[must_use]
+    pub fn aggressor_likelihood(
+        &self,
+        instrument_id: u32,
+        buy: bool,
+        size: u64,
+        ts_recv: u64,
+        aggressor_order_id: u64,
+    ) -> f64 {
+        let h = self.config.hedge_max_size.max(1);
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "sizes of contracts, far below 2^52"
+        )]
+        let small = if size <= h {
+            0.35
+        } else {
+            0.35 * (1.0 - (size - h) as f64 / (2 * h) as f64).max(0.0)
+        };
+        let flip = self.instruments.get(&instrument_id).is_some_and(|a| {
+            let other = a.last_aggr[usize::from(buy)];
+            other != 0 && ts_recv.saturating_sub(other) <= self.config.flip_window_ns
+        });
+        let quoting = aggressor_order_id != 0
+            && self
+                .orders
+                .get(&aggressor_order_id)
+                .is_some_and(|o| o.paired);
+        (small + if flip { 0.35 } else { 0.0 } + if quoting { 0.3 } else { 0.0 }).min(1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbn::{FlagSet, RecordHeader};
+
+    fn rec(iid: u32, oid: u64, action: Action, side: Side, px: i64, size: u32, ts: u64) -> MboMsg {
+        MboMsg {
+            hd: RecordHeader::new::<MboMsg>(dbn::rtype::MBO, 1, iid, ts),
+            order_id: oid,
+            price: px,
+            size,
+            flags: FlagSet::empty().set_last(),
+            channel_id: 0,
+            action: u8::from(action) as std::ffi::c_char,
+            side: u8::from(side) as std::ffi::c_char,
+            ts_recv: ts,
+            ts_in_delta: 0,
+            sequence: 0,
+        }
+    }
+
+    const P: i64 = 1_000_000_000;
+
+    #[test]
+    fn pairs_are_market_making() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        t.on_mbo(&rec(1, 10, Action::Add, Side::Bid, 5 * P, 10, 1_000));
+        t.on_mbo(&rec(1, 11, Action::Add, Side::Ask, 6 * P, 12, 1_500));
+        t.on_mbo(&rec(1, 12, Action::Add, Side::Bid, 5 * P, 50, 900_000_000));
+        assert_eq!(t.stats().pairs, 1);
+        assert!(t.order_likelihood(10) >= 0.4);
+        assert!(t.order_likelihood(11) >= 0.4);
+        assert!(t.order_likelihood(12) < 0.4);
+    }
+
+    #[test]
+    fn refills_chain_into_an_iceberg() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        let mut ts = 1_000_000;
+        let mut oid = 100;
+        t.on_mbo(&rec(7, oid, Action::Add, Side::Bid, 3 * P, 10, ts));
+        for _ in 0..4 {
+            ts += 1_000_000;
+            t.on_mbo(&rec(7, 0, Action::Trade, Side::Ask, 3 * P, 10, ts));
+            t.on_mbo(&rec(7, oid, Action::Fill, Side::Bid, 3 * P, 10, ts));
+            t.on_mbo(&rec(7, oid, Action::Cancel, Side::Bid, 3 * P, 10, ts));
+            ts += 5_000_000;
+            oid += 1;
+            t.on_mbo(&rec(7, oid, Action::Add, Side::Bid, 3 * P, 10, ts));
+        }
+        let chains = t.take_touched(ts);
+        assert_eq!(chains.len(), 1);
+        let c = &chains[0];
+        assert_eq!(c.refills, 4);
+        assert_eq!(
+            c.filled, 40,
+            "every fill of the chain, the first order's too"
+        );
+        assert!(c.bid);
+        assert!(t.take_touched(ts).is_empty(), "touched list is drained");
+    }
+
+    #[test]
+    fn fill_beyond_display_is_hidden() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        t.on_mbo(&rec(7, 5, Action::Add, Side::Ask, 3 * P, 5, 10));
+        t.on_mbo(&rec(7, 5, Action::Fill, Side::Ask, 3 * P, 25, 20));
+        let chains = t.take_touched(20);
+        assert_eq!(chains.len(), 1);
+        assert_eq!(chains[0].hidden_fills, 20);
+        assert!(!chains[0].bid);
+    }
+
+    #[test]
+    fn unknown_orders_are_counted_not_fatal() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        t.on_mbo(&rec(1, 99, Action::Cancel, Side::Bid, P, 1, 1));
+        t.on_mbo(&rec(1, 98, Action::Modify, Side::Bid, P, 1, 1));
+        t.on_mbo(&rec(1, 97, Action::Fill, Side::Bid, P, 1, 1));
+        assert_eq!(t.stats().unknown_orders, 3);
+    }
+
+    #[test]
+    fn small_flipping_aggression_is_hedging() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        t.on_mbo(&rec(3, 0, Action::Trade, Side::Bid, P, 2, 1_000));
+        let buy_again = t.aggressor_likelihood(3, true, 2, 2_000, 0);
+        let sell_after = t.aggressor_likelihood(3, false, 2, 2_000, 0);
+        assert!(sell_after > buy_again);
+        assert!(sell_after >= 0.5, "a small lay-off is hedging");
+        assert!(buy_again < 0.5, "small size alone is not market making");
+        assert!(t.aggressor_likelihood(3, true, 200, 2_000, 0) < 0.01);
+    }
+}

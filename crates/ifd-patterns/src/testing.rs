@@ -1,0 +1,132 @@
+//! Proptest strategies and a small in-memory market for downstream harnesses.
+//!
+//! [`TestMarket`] implements [`MarketView`] over a list of contracts (all healthy
+//! unless marked otherwise); [`aggressor_event`] generates aggressor events on those
+//! contracts, and [`event_sequence`] time-ordered sequences of them.
+
+use ifd_pressure::{
+    AggressorEvent, AggressorSide, Bbo, OptionContract, OptionKind, PassiveFills, TickRule,
+};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::view::MarketView;
+
+/// An in-memory market: contracts by instrument id, a set of unhealthy instruments and
+/// one underlying price.
+#[derive(Debug, Clone, Default)]
+pub struct TestMarket {
+    /// Contracts, looked up by instrument id.
+    pub contracts: Vec<OptionContract>,
+    /// Instruments whose books count as unhealthy.
+    pub unhealthy: Vec<u32>,
+    /// Underlying price (fixed point 1e-9).
+    pub underlying: Option<i64>,
+}
+
+impl TestMarket {
+    /// A chain of `strikes` calls and puts of one expiry around 21,000, 25 points apart,
+    /// instrument ids from 1 (calls odd, puts even).
+    #[must_use]
+    pub fn nq_chain(strikes: u32) -> Self {
+        let mut contracts = Vec::new();
+        for i in 0..strikes {
+            let strike = (20_900 + 25 * i64::from(i)) * 1_000_000_000;
+            for (k, kind) in [OptionKind::Call, OptionKind::Put].into_iter().enumerate() {
+                let iid = 1 + 2 * i + u32::try_from(k).unwrap_or(0);
+                contracts.push(OptionContract {
+                    instrument_id: iid,
+                    raw_symbol: format!("NQZ6 {}{}", kind.as_char(), strike / 1_000_000_000),
+                    underlying: "NQZ6".into(),
+                    underlying_id: 1_000,
+                    asset: "NQ".into(),
+                    kind,
+                    strike,
+                    expiration: 1_797_800_000_000_000_000,
+                    multiplier: 20_000_000_000,
+                    tick: TickRule::CME_EQUITY_INDEX_OPTION,
+                    channel_id: 0,
+                    ts_recv: 0,
+                });
+            }
+        }
+        Self {
+            contracts,
+            unhealthy: Vec::new(),
+            underlying: Some(21_000_000_000_000),
+        }
+    }
+}
+
+impl MarketView for TestMarket {
+    fn contract(&self, instrument_id: u32) -> Option<&OptionContract> {
+        self.contracts
+            .iter()
+            .find(|c| c.instrument_id == instrument_id)
+    }
+
+    fn is_healthy(&self, instrument_id: u32) -> bool {
+        !self.unhealthy.contains(&instrument_id)
+    }
+
+    fn underlying_price(&self, _contract: &OptionContract) -> Option<i64> {
+        self.underlying
+    }
+}
+
+/// An aggressor event of `size` on `instrument_id` at `ts_recv`, price 10.00, one level.
+#[must_use]
+pub fn event(
+    instrument_id: u32,
+    side: AggressorSide,
+    size: u64,
+    levels: u32,
+    ts_recv: u64,
+) -> AggressorEvent {
+    let px = 10_000_000_000;
+    AggressorEvent {
+        instrument_id,
+        publisher_id: 1,
+        ts_recv,
+        ts_event: ts_recv.saturating_sub(1_000),
+        aggressor_order_id: 0,
+        side,
+        side_inferred: false,
+        size,
+        levels,
+        trades: levels,
+        first_px: px,
+        last_px: px + i64::from(levels.saturating_sub(1)) * 250_000_000,
+        vwap_px: px,
+        premium: Decimal::from(size) * Decimal::from(200),
+        multiplier: 20_000_000_000,
+        bbo_before: Bbo::default(),
+        passive: PassiveFills::default(),
+        bad_ts_recv: false,
+    }
+}
+
+/// Strategy: one aggressor event on instruments `1..=max_iid`, any side (unknown
+/// included), size 1..2000, 1..6 levels, at `ts` in [0, 1 h).
+pub fn aggressor_event(max_iid: u32) -> impl Strategy<Value = AggressorEvent> {
+    (
+        1..=max_iid.max(1),
+        prop_oneof![
+            Just(AggressorSide::Buy),
+            Just(AggressorSide::Sell),
+            Just(AggressorSide::Unknown)
+        ],
+        1u64..2_000,
+        1u32..6,
+        0u64..3_600_000_000_000,
+    )
+        .prop_map(|(iid, side, size, levels, ts)| event(iid, side, size, levels, ts))
+}
+
+/// Strategy: up to `max_len` events sorted by `ts_recv`.
+pub fn event_sequence(max_iid: u32, max_len: usize) -> impl Strategy<Value = Vec<AggressorEvent>> {
+    proptest::collection::vec(aggressor_event(max_iid), 0..max_len).prop_map(|mut v| {
+        v.sort_by_key(|e| e.ts_recv);
+        v
+    })
+}

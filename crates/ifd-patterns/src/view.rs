@@ -1,0 +1,76 @@
+//! What the detectors need to know about the market beyond the records themselves.
+//!
+//! The engine owns the chain, the books and the baseline; the detectors see them only
+//! through these two small traits, which keeps this crate testable on hand-built inputs
+//! and lets an embedding system plug in its own sources.
+
+use ifd_pressure::OptionContract;
+
+/// The market state the detectors read: contracts, book health, the underlying price.
+pub trait MarketView {
+    /// The option contract of an instrument, if the chain knows it as an outright option.
+    fn contract(&self, instrument_id: u32) -> Option<&OptionContract>;
+
+    /// True when the instrument's book is healthy (not recovering, crossed or suspect).
+    /// Signals are raised only on healthy books.
+    fn is_healthy(&self, instrument_id: u32) -> bool;
+
+    /// The underlying future's price (fixed point 1e-9) for a contract, if known.
+    fn underlying_price(&self, contract: &OptionContract) -> Option<i64>;
+}
+
+/// The quantity a detector asks the baseline about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferenceMetric {
+    /// Size of one aggressor event (compared with the bucket's largest print).
+    EventSize,
+    /// Aggressor volume of one side in a window.
+    WindowVolume,
+    /// Net signed aggressor volume in a window (buy − sell).
+    NetVolume,
+}
+
+/// What a baseline says about one observed value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assessment {
+    /// One-sided p-value of a value at least this extreme.
+    pub p_value: f64,
+    /// Robust z-score of the value.
+    pub z_score: f64,
+    /// Trading days behind the figures.
+    pub days: u16,
+    /// The typical value (the baseline's median) for the same key.
+    pub typical: f64,
+}
+
+/// A source of baseline assessments (implemented by the engine over `ifd-baseline`).
+pub trait Reference {
+    /// Assesses `value` of `metric` for `contract` at `ts_recv`; `None` when the baseline
+    /// has no sufficient history for that key.
+    fn assess(
+        &self,
+        contract: &OptionContract,
+        underlying: Option<i64>,
+        ts_recv: u64,
+        metric: ReferenceMetric,
+        value: f64,
+    ) -> Option<Assessment>;
+}
+
+/// A reference with no history: every assessment is `None`, so detectors fall back to
+/// their absolute thresholds and report no p-value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoReference;
+
+impl Reference for NoReference {
+    fn assess(
+        &self,
+        _contract: &OptionContract,
+        _underlying: Option<i64>,
+        _ts_recv: u64,
+        _metric: ReferenceMetric,
+        _value: f64,
+    ) -> Option<Assessment> {
+        None
+    }
+}

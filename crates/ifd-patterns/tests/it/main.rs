@@ -1,0 +1,522 @@
+//! Integration tests of ifd-patterns through its public API (needs the `testing` feature).
+
+use dbn::{Action, FlagSet, MboMsg, RecordHeader, Side};
+use ifd_patterns::testing::{event, event_sequence, TestMarket};
+use ifd_patterns::{
+    Assessment, DetectorConfig, DetectorVersion, Direction, FlowSide, MarketView, NoReference,
+    Pattern, PatternDetector, Reference, ReferenceMetric, Signal, V1Config, VolumeSpikeDetector,
+};
+use ifd_pressure::{AggressorSide, OptionContract};
+use proptest::prelude::*;
+
+const SEC: u64 = 1_000_000_000;
+const T0: u64 = 1_765_000_000 * SEC;
+
+fn detector() -> PatternDetector {
+    PatternDetector::new(DetectorConfig::default()).unwrap()
+}
+
+fn run_events(
+    det: &mut PatternDetector,
+    market: &TestMarket,
+    evs: &[ifd_pressure::AggressorEvent],
+) -> Vec<Signal> {
+    let mut out = Vec::new();
+    for ev in evs {
+        det.on_event(ev, market, &NoReference, &mut out);
+    }
+    out
+}
+
+#[test]
+fn block_fires_on_a_large_print_and_names_its_side() {
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    let mut evs: Vec<_> = (0..30)
+        .map(|i| event(3, AggressorSide::Buy, 8, 1, T0 + i * SEC))
+        .collect();
+    evs.push(event(4, AggressorSide::Buy, 300, 1, T0 + 40 * SEC));
+    let out = run_events(&mut det, &market, &evs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.pattern, Pattern::Block);
+    assert_eq!(s.instrument_id, 4);
+    assert_eq!(s.side, FlowSide::Buy);
+    assert_eq!(s.direction, Direction::Bearish, "instrument 4 is a put");
+    assert_eq!(s.size, 300);
+    assert_eq!(s.detector, DetectorVersion::V3);
+    assert!(s.confidence >= 0.5 && s.confidence <= 1.0);
+    assert_eq!(s.p_value, None);
+}
+
+#[test]
+fn small_prints_raise_nothing() {
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    let evs: Vec<_> = (0..500)
+        .map(|i| {
+            let side = if i % 2 == 0 {
+                AggressorSide::Buy
+            } else {
+                AggressorSide::Sell
+            };
+            event(1 + (i % 10) as u32, side, 1 + i % 7, 1, T0 + i * SEC / 10)
+        })
+        .collect();
+    assert!(run_events(&mut det, &market, &evs).is_empty());
+}
+
+#[test]
+fn sweep_fires_on_many_levels() {
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    let out = run_events(
+        &mut det,
+        &market,
+        &[event(1, AggressorSide::Sell, 40, 4, T0)],
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].pattern, Pattern::Sweep);
+    assert_eq!(out[0].evidence.levels, 4);
+    assert_eq!(out[0].direction, Direction::Bearish, "selling a call");
+}
+
+#[test]
+fn cross_strike_needs_same_side_same_kind_within_the_window() {
+    let market = TestMarket::nq_chain(6);
+    // Calls are odd ids: 1, 3, 5 are three strikes.
+    let mut det = detector();
+    let evs = [
+        event(1, AggressorSide::Buy, 15, 1, T0),
+        event(3, AggressorSide::Buy, 20, 1, T0 + 2_000_000),
+        event(5, AggressorSide::Buy, 15, 1, T0 + 4_000_000),
+    ];
+    let out = run_events(&mut det, &market, &evs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::CrossStrike);
+    assert_eq!(out[0].instruments, vec![1, 3, 5]);
+    assert_eq!(out[0].instrument_id, 3, "the largest leg");
+    assert_eq!(out[0].size, 50);
+
+    let mut det = detector();
+    let mixed = [
+        event(1, AggressorSide::Buy, 15, 1, T0),
+        event(3, AggressorSide::Sell, 20, 1, T0 + 2_000_000),
+        event(5, AggressorSide::Buy, 15, 1, T0 + 4_000_000),
+    ];
+    assert!(run_events(&mut det, &market, &mixed).is_empty());
+
+    let mut det = detector();
+    let slow = [
+        event(1, AggressorSide::Buy, 15, 1, T0),
+        event(3, AggressorSide::Buy, 20, 1, T0 + 2 * SEC),
+        event(5, AggressorSide::Buy, 15, 1, T0 + 4 * SEC),
+    ];
+    assert!(run_events(&mut det, &market, &slow).is_empty());
+
+    let mut det = detector();
+    let one_lots: Vec<_> = (0..30)
+        .map(|i| {
+            event(
+                1 + 2 * (i % 6) as u32,
+                AggressorSide::Buy,
+                1,
+                1,
+                T0 + i * 1_000_000,
+            )
+        })
+        .collect();
+    assert!(
+        run_events(&mut det, &market, &one_lots).is_empty(),
+        "1-lot bursts are not institutional"
+    );
+}
+
+#[test]
+fn accumulation_needs_persistence() {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut evs = Vec::new();
+    for minute in 0..10u64 {
+        for k in 0..4u64 {
+            evs.push(event(
+                2,
+                AggressorSide::Buy,
+                5,
+                1,
+                T0 + minute * 60 * SEC + k * 10 * SEC,
+            ));
+        }
+        evs.push(event(
+            2,
+            AggressorSide::Sell,
+            2,
+            1,
+            T0 + minute * 60 * SEC + 45 * SEC,
+        ));
+    }
+    let out = run_events(&mut det, &market, &evs);
+    assert!(!out.is_empty());
+    assert!(out
+        .iter()
+        .all(|s| s.pattern == Pattern::Accumulation && s.side == FlowSide::Buy));
+    assert_eq!(out[0].revision, 0);
+    let ids: std::collections::BTreeSet<u64> = out.iter().map(|s| s.signal_id).collect();
+    assert_eq!(ids.len(), 1, "one flow, possibly updated");
+
+    // The same volume in balance raises nothing.
+    let mut det = detector();
+    let balanced: Vec<_> = (0..100u64)
+        .map(|i| {
+            let side = if i % 2 == 0 {
+                AggressorSide::Buy
+            } else {
+                AggressorSide::Sell
+            };
+            event(2, side, 5, 1, T0 + i * 6 * SEC)
+        })
+        .collect();
+    assert!(run_events(&mut det, &market, &balanced).is_empty());
+}
+
+#[test]
+fn unhealthy_books_suppress_signals() {
+    let mut market = TestMarket::nq_chain(3);
+    market.unhealthy.push(1);
+    let mut det = detector();
+    let out = run_events(
+        &mut det,
+        &market,
+        &[event(1, AggressorSide::Buy, 500, 1, T0)],
+    );
+    assert!(out.is_empty());
+    assert_eq!(det.stats().unhealthy, 1);
+}
+
+#[test]
+fn repeated_prints_of_one_flow_are_one_signal_with_revisions() {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let evs: Vec<_> = (0..4)
+        .map(|i| event(1, AggressorSide::Buy, 100, 1, T0 + i * SEC))
+        .collect();
+    let out = run_events(&mut det, &market, &evs);
+    // 100 emitted; 200 reaches 2x -> revision 1; 300 is merged; 400 -> revision 2.
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(out.iter().all(|s| s.signal_id == out[0].signal_id));
+    assert_eq!(
+        out.iter().map(|s| s.revision).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_eq!(out[2].size, 400);
+    assert_eq!(det.stats().merged, 3);
+    // After the merge gap a new flow starts.
+    let later = run_events(
+        &mut det,
+        &market,
+        &[event(1, AggressorSide::Buy, 100, 1, T0 + 60 * SEC)],
+    );
+    assert_eq!(later.len(), 1);
+    assert_ne!(later[0].signal_id, out[0].signal_id);
+}
+
+struct FixedReference(f64);
+
+impl Reference for FixedReference {
+    fn assess(
+        &self,
+        _c: &OptionContract,
+        _u: Option<i64>,
+        _ts: u64,
+        _m: ReferenceMetric,
+        _v: f64,
+    ) -> Option<Assessment> {
+        Some(Assessment {
+            p_value: self.0,
+            z_score: 9.0,
+            days: 20,
+            typical: 5.0,
+        })
+    }
+}
+
+#[test]
+fn baseline_p_values_gate_and_score() {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut out = Vec::new();
+    det.on_event(
+        &event(1, AggressorSide::Buy, 200, 1, T0),
+        &market,
+        &FixedReference(1e-6),
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    let s = &out[0];
+    assert_eq!(s.p_value, Some(1e-6));
+    assert!(s.q_value.unwrap() <= 1e-6 + 1e-12);
+    assert_eq!(s.evidence.baseline_days, Some(20));
+    assert!(
+        s.confidence > 0.8,
+        "strong baseline evidence: {}",
+        s.confidence
+    );
+
+    let mut det = detector();
+    let mut out = Vec::new();
+    det.on_event(
+        &event(1, AggressorSide::Buy, 200, 1, T0),
+        &market,
+        &FixedReference(0.2),
+        &mut out,
+    );
+    assert!(out.is_empty(), "ordinary for this strike per its baseline");
+    assert_eq!(det.stats().baseline_rejected, 1);
+}
+
+fn mbo(iid: u32, oid: u64, action: Action, side: Side, px: i64, size: u32, ts: u64) -> MboMsg {
+    MboMsg {
+        hd: RecordHeader::new::<MboMsg>(dbn::rtype::MBO, 1, iid, ts),
+        order_id: oid,
+        price: px,
+        size,
+        flags: FlagSet::empty().set_last(),
+        channel_id: 0,
+        action: u8::from(action) as std::ffi::c_char,
+        side: u8::from(side) as std::ffi::c_char,
+        ts_recv: ts,
+        ts_in_delta: 0,
+        sequence: 0,
+    }
+}
+
+#[test]
+fn iceberg_fires_on_refills_at_one_price() {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut out = Vec::new();
+    let px = 12_500_000_000;
+    let mut ts = T0;
+    let mut oid = 5_000;
+    det.on_mbo(
+        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+        &market,
+        &mut out,
+    );
+    for _ in 0..5 {
+        ts += 100_000_000;
+        det.on_mbo(
+            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        ts += 20_000_000;
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+    }
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.pattern, Pattern::Iceberg);
+    assert_eq!(s.side, FlowSide::Sell, "the resting iceberg sells");
+    assert!(s.size >= 60);
+    assert!(s.evidence.orders.len() >= 3);
+}
+
+#[test]
+fn iceberg_ignores_two_sided_market_maker_quotes() {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut out = Vec::new();
+    let px = 12_500_000_000;
+    let mut ts = T0;
+    let mut oid = 5_000;
+    for _ in 0..6 {
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(
+                2,
+                oid + 1,
+                Action::Add,
+                Side::Bid,
+                px - 500_000_000,
+                20,
+                ts + 1_000,
+            ),
+            &market,
+            &mut out,
+        );
+        ts += 100_000_000;
+        det.on_mbo(
+            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(
+                2,
+                oid + 1,
+                Action::Cancel,
+                Side::Bid,
+                px - 500_000_000,
+                20,
+                ts,
+            ),
+            &market,
+            &mut out,
+        );
+        ts += 20_000_000;
+        oid += 2;
+    }
+    assert!(out.iter().all(|s| s.pattern != Pattern::Iceberg), "{out:?}");
+}
+
+#[test]
+fn v1_fires_on_volume_against_open_interest_or_history() {
+    let market = TestMarket::nq_chain(3);
+    let mut v1 = VolumeSpikeDetector::new(V1Config::default());
+    let mut out = Vec::new();
+    // Three quiet windows, then a spike.
+    for w in 0..3u64 {
+        v1.on_event(
+            &event(1, AggressorSide::Buy, 20, 1, T0 + w * 300 * SEC),
+            &market,
+            &NoReference,
+            &mut out,
+        );
+    }
+    assert!(out.is_empty());
+    for k in 0..6u64 {
+        v1.on_event(
+            &event(1, AggressorSide::Sell, 120, 1, T0 + 900 * SEC + k * SEC),
+            &market,
+            &NoReference,
+            &mut out,
+        );
+    }
+    assert_eq!(out.len(), 1, "one signal per window: {out:?}");
+    let s = &out[0];
+    assert_eq!(s.detector, DetectorVersion::V1);
+    assert_eq!(s.pattern, Pattern::VolumeSpike);
+    assert_eq!(s.side, FlowSide::Sell);
+    assert!(s.size >= 500);
+    let json: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+    assert_eq!(json["detector"], "v1");
+    assert_eq!(json["pattern"], "volume_spike");
+}
+
+#[test]
+fn json_form_has_every_documented_field() {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let out = run_events(
+        &mut det,
+        &market,
+        &[event(5, AggressorSide::Buy, 400, 1, T0)],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out[0].to_json_line().unwrap()).unwrap();
+    for field in [
+        "ts_recv",
+        "ts_event",
+        "instrument_id",
+        "instruments",
+        "raw_symbol",
+        "underlying",
+        "expiration",
+        "strike",
+        "kind",
+        "pattern",
+        "side",
+        "direction",
+        "size",
+        "premium",
+        "confidence",
+        "p_value",
+        "q_value",
+        "detector",
+        "evidence",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field} in {v}");
+    }
+    assert_eq!(v["kind"], "C");
+    assert_eq!(v["strike"], "20950");
+    assert_eq!(v["premium"], "80000");
+    assert_eq!(v["expiration"], "2026-12-20");
+    assert!(v["ts_recv"].is_u64());
+    assert!(v["evidence"].is_object());
+}
+
+#[test]
+fn invalid_config_is_rejected() {
+    let cfg = DetectorConfig {
+        min_confidence: f64::NAN,
+        ..DetectorConfig::default()
+    };
+    assert!(PatternDetector::new(cfg).is_err());
+    let cfg = DetectorConfig {
+        sweep_min_levels: 1,
+        ..DetectorConfig::default()
+    };
+    assert!(PatternDetector::new(cfg).is_err());
+    let mut det = detector();
+    assert!(!det.set_min_confidence(f64::INFINITY));
+    assert!(det.set_min_confidence(0.7));
+    assert!((det.config().min_confidence - 0.7).abs() < 1e-12);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_sequence_gives_finite_scores_and_replays_identically(evs in event_sequence(12, 300)) {
+        let market = TestMarket::nq_chain(6);
+        let run = || {
+            let mut det = detector();
+            let mut v1 = VolumeSpikeDetector::new(V1Config { min_volume: 50, min_premium: 0.into(), ..V1Config::default() });
+            let mut out = Vec::new();
+            for ev in &evs {
+                det.on_event(ev, &market, &FixedReference(0.001), &mut out);
+                v1.on_event(ev, &market, &NoReference, &mut out);
+            }
+            out
+        };
+        let a = run();
+        let b = run();
+        for s in &a {
+            prop_assert!(s.confidence.is_finite() && (0.0..=1.0).contains(&s.confidence));
+            prop_assert!(s.p_value.is_none_or(|p| p.is_finite()));
+            prop_assert!(s.q_value.is_none_or(|q| q.is_finite()));
+            prop_assert!(market.contract(s.instrument_id).is_some());
+        }
+        let ja: Vec<String> = a.iter().map(|s| s.to_json_line().unwrap()).collect();
+        let jb: Vec<String> = b.iter().map(|s| s.to_json_line().unwrap()).collect();
+        prop_assert_eq!(ja, jb);
+    }
+}
