@@ -13,5 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+#[cfg(feature = "live")]
+pub mod live;
 
 pub use error::{Error, Result};
