@@ -194,7 +194,7 @@ impl VolumeSpikeDetector {
                 None => return,
             }
         };
-        if !(ratio.is_finite() && ratio >= threshold) || !view.is_healthy(ev.instrument_id) {
+        if !(ratio.is_finite() && ratio >= threshold && view.is_healthy(ev.instrument_id)) {
             return;
         }
         st.fired = true;
