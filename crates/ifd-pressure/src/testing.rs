@@ -304,29 +304,25 @@ impl ReferenceBook {
                     self.push_back(bid, m.price, m.order_id, m.size);
                 }
             }
-            b'C' => {
-                if m.price != UNDEF_PRICE && m.size != 0 {
-                    if let Some((b, p, pos, size)) = self.find(m.order_id) {
-                        let left = size.saturating_sub(m.size);
-                        if left == 0 {
-                            self.remove_at(b, p, pos);
-                        } else if let Some(q) = self.side_mut(b).get_mut(&p) {
-                            q[pos].1 = left;
-                        }
+            b'C' if m.price != UNDEF_PRICE && m.size != 0 => {
+                if let Some((b, p, pos, size)) = self.find(m.order_id) {
+                    let left = size.saturating_sub(m.size);
+                    if left == 0 {
+                        self.remove_at(b, p, pos);
+                    } else if let Some(q) = self.side_mut(b).get_mut(&p) {
+                        q[pos].1 = left;
                     }
                 }
             }
-            b'M' => {
-                if m.price != UNDEF_PRICE {
-                    if let Some((b, p, pos, size)) = self.find(m.order_id) {
-                        if m.size == 0 {
-                            self.remove_at(b, p, pos);
-                        } else if m.price != p || m.size > size {
-                            self.remove_at(b, p, pos);
-                            self.push_back(b, m.price, m.order_id, m.size);
-                        } else if let Some(q) = self.side_mut(b).get_mut(&p) {
-                            q[pos].1 = m.size;
-                        }
+            b'M' if m.price != UNDEF_PRICE => {
+                if let Some((b, p, pos, size)) = self.find(m.order_id) {
+                    if m.size == 0 {
+                        self.remove_at(b, p, pos);
+                    } else if m.price != p || m.size > size {
+                        self.remove_at(b, p, pos);
+                        self.push_back(b, m.price, m.order_id, m.size);
+                    } else if let Some(q) = self.side_mut(b).get_mut(&p) {
+                        q[pos].1 = m.size;
                     }
                 }
             }

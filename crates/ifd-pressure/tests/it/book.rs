@@ -110,7 +110,10 @@ fn esh4_snapshot_file_matches_reference() {
 
 /// Applies a file through `Books`, checking the book at every `F_LAST`, and returns the
 /// crossings found as `(ts_recv, bid, ask)`.
-fn replay(rel: &str) -> Option<(Books, Vec<(u64, i64, i64)>, usize)> {
+/// `(ts_recv, best bid, best ask)` at a crossed `F_LAST`.
+type Crossing = (u64, i64, i64);
+
+fn replay(rel: &str) -> Option<(Books, Vec<Crossing>, usize)> {
     let records = samples::mbo(rel)?;
     let mut books = Books::new();
     let mut reference = Reference::default();
