@@ -1,5 +1,6 @@
 //! The crate's error type.
 
+use std::fmt;
 use std::path::PathBuf;
 
 /// Errors raised by ifd-mbo-client.
@@ -14,6 +15,127 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+
+    /// Reading from an in-memory or caller-supplied reader failed.
+    #[error("read error after {offset} input bytes: {source}")]
+    Read {
+        /// Bytes successfully read from the input before the failure.
+        offset: u64,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The input ended in the middle of a DBN structure: the file was cut off.
+    ///
+    /// `dbn`'s own decoder reports this case as a clean end of stream; this crate does
+    /// not.
+    #[error("truncated DBN input: the {part} starting at byte {offset} is incomplete")]
+    Truncated {
+        /// The part that was cut off.
+        part: DbnPart,
+        /// Offset of the start of the incomplete part: in the decompressed DBN stream,
+        /// or in the compressed input for [`DbnPart::ZstdFrame`].
+        offset: u64,
+    },
+
+    /// The input starts with neither the DBN magic `DBN` nor a Zstandard frame.
+    #[error(
+        "not a DBN stream: expected the magic \"DBN\" or a Zstandard frame, found {found:02x?}"
+    )]
+    BadMagic {
+        /// The first bytes of the (decompressed) input, at most four.
+        found: Vec<u8>,
+    },
+
+    /// The DBN version byte names a version this crate cannot decode (supported: 1 to 3).
+    #[error("unsupported DBN version {version} (supported: 1 to 3)")]
+    UnsupportedVersion {
+        /// The version byte of the prelude.
+        version: u8,
+    },
+
+    /// The metadata length in the prelude is shorter than the fixed metadata part or
+    /// longer than the configured limit.
+    #[error("DBN metadata length {length} outside the accepted range {min}..={max}")]
+    MetadataLength {
+        /// The length the prelude declares.
+        length: u32,
+        /// The smallest valid length (the fixed part of the metadata).
+        min: u32,
+        /// The configured upper limit.
+        max: u32,
+    },
+
+    /// The metadata bytes are complete but do not decode.
+    #[error("invalid DBN metadata: {source}")]
+    Metadata {
+        /// The decoder's error.
+        #[source]
+        source: dbn::Error,
+    },
+
+    /// The Zstandard stream is corrupt.
+    #[error("corrupt zstd stream after {offset} compressed bytes: {source}")]
+    Zstd {
+        /// Compressed bytes read from the input before the failure.
+        offset: u64,
+        /// The decompressor's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A record's length field is shorter than the header, or than the struct its
+    /// `rtype` names (including the `ts_out` suffix when the metadata announces it).
+    #[error(
+        "record at byte {offset} (rtype {rtype:#04x}) is {length} bytes, shorter than the \
+         {min} bytes its type needs"
+    )]
+    RecordTooShort {
+        /// Offset of the record in the decompressed DBN stream.
+        offset: u64,
+        /// The record's `rtype` byte.
+        rtype: u8,
+        /// The length its header declares, in bytes.
+        length: usize,
+        /// The minimum length for this `rtype` and DBN version, in bytes.
+        min: usize,
+    },
+
+    /// A record's length field exceeds the longest valid DBN record.
+    #[error(
+        "record at byte {offset} (rtype {rtype:#04x}) is {length} bytes, longer than the \
+         {max} bytes of the largest DBN record"
+    )]
+    RecordTooLong {
+        /// Offset of the record in the decompressed DBN stream.
+        offset: u64,
+        /// The record's `rtype` byte.
+        rtype: u8,
+        /// The length its header declares, in bytes.
+        length: usize,
+        /// The longest valid record, [`dbn::MAX_RECORD_LEN`].
+        max: usize,
+    },
+
+    /// `dbn` rejected a correctly framed record (for example while upgrading it from
+    /// DBN v1 or v2).
+    #[error("record at byte {offset} does not decode: {source}")]
+    Record {
+        /// Offset of the record in the decompressed DBN stream.
+        offset: u64,
+        /// The decoder's error.
+        #[source]
+        source: dbn::Error,
+    },
+
+    /// `dbn` failed to build or encode a record or the metadata (simulator writer).
+    #[error("DBN encode error: {source}")]
+    DbnEncode {
+        /// The encoder's error.
+        #[source]
+        source: dbn::Error,
     },
 
     /// No Databento API key was given and the environment variable is unset.
@@ -58,6 +180,31 @@ pub enum Error {
         /// Databento's quote for the request, in US dollars.
         quoted_usd: f64,
     },
+}
+
+/// The part of a DBN stream named by [`Error::Truncated`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DbnPart {
+    /// The 8-byte prelude: magic, version and metadata length.
+    Prelude,
+    /// The metadata header.
+    Metadata,
+    /// A record.
+    Record,
+    /// A Zstandard frame of a compressed input.
+    ZstdFrame,
+}
+
+impl fmt::Display for DbnPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Prelude => "prelude",
+            Self::Metadata => "metadata",
+            Self::Record => "record",
+            Self::ZstdFrame => "zstd frame",
+        })
+    }
 }
 
 /// Result alias of ifd-mbo-client.

@@ -13,7 +13,11 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod persist;
 
-pub use error::{Error, Result};
+pub use error::{DbnPart, Error, Result};
+pub use file::{FileSource, FileSourceOptions, FileStats, Records};
+pub use persist::write_atomic;
