@@ -1,0 +1,68 @@
+//! Arbitrary bytes -> `ifd_mbo_client::FileSource`.
+//!
+//! The first byte picks how the rest is presented: after a valid DBN v3 header, after a
+//! valid DBN v1 header (the upgrade path), or as a whole file (prelude, metadata and
+//! compression detection). Oracle: nothing panics; every yielded record is safe to read
+//! (`to_owned`, `as_enum`); an error ends the stream for good; the stats count exactly
+//! the records yielded.
+#![no_main]
+
+use dbn::encode::DbnMetadataEncoder;
+use dbn::{MetadataBuilder, SType};
+use ifd_mbo_client::FileSource;
+use libfuzzer_sys::fuzz_target;
+
+fn header(version: u8, ts_out: bool) -> Vec<u8> {
+    let metadata = MetadataBuilder::new()
+        .dataset("GLBX.MDP3")
+        .schema(None)
+        .start(0)
+        .stype_in(Some(SType::Parent))
+        .stype_out(SType::InstrumentId)
+        .ts_out(ts_out)
+        .version(version)
+        .build();
+    let mut bytes = Vec::new();
+    DbnMetadataEncoder::new(&mut bytes)
+        .encode(&metadata)
+        .expect("a fixed metadata header encodes");
+    bytes
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let input = match mode % 5 {
+        0 => [header(3, false).as_slice(), rest].concat(),
+        1 => [header(1, false).as_slice(), rest].concat(),
+        2 => [header(2, true).as_slice(), rest].concat(),
+        _ => rest.to_vec(),
+    };
+    let Ok(mut source) = FileSource::from_bytes(&input) else {
+        return;
+    };
+    let mut yielded = 0_u64;
+    loop {
+        match source.next_record() {
+            Ok(Some(record)) => {
+                yielded += 1;
+                let owned = record.to_owned();
+                assert_eq!(owned.as_ref().len(), record.header().record_size());
+                if let Ok(as_enum) = record.as_enum() {
+                    std::hint::black_box(format!("{as_enum:?}"));
+                }
+            }
+            Ok(None) => break,
+            Err(err) => {
+                std::hint::black_box(err.to_string());
+                assert!(matches!(source.next_record(), Ok(None)));
+                break;
+            }
+        }
+    }
+    assert_eq!(source.stats().records(), yielded);
+    if source.compression() == dbn::Compression::None {
+        assert!(source.stats().dbn_bytes() <= input.len() as u64);
+    }
+});
