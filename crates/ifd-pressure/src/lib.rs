@@ -7,6 +7,55 @@
 //! the records of one match event, and bid/ask pressure per instrument and strike over
 //! time windows.
 //!
+//! ## Quick start: books and the chain
+//!
+//! Feed `dbn::MboMsg` records to [`Books`] (one exact L3 [`Book`] per publisher and
+//! instrument) and read a book only after a record that carries `F_LAST`:
+//!
+//! ```
+//! use dbn::{flags, rtype, FlagSet, MboMsg, RecordHeader, Side, UNDEF_PRICE};
+//! use ifd_pressure::{Books, Health, Level};
+//!
+//! fn mbo(action: u8, side: u8, order_id: u64, price: i64, size: u32, flags: u8) -> MboMsg {
+//!     MboMsg {
+//!         hd: RecordHeader::new::<MboMsg>(rtype::MBO, 1, 42, 0),
+//!         order_id,
+//!         price,
+//!         size,
+//!         flags: FlagSet::new(flags),
+//!         action: action as std::ffi::c_char,
+//!         side: side as std::ffi::c_char,
+//!         ts_recv: 1_000 + order_id,
+//!         ..MboMsg::default()
+//!     }
+//! }
+//! const PX: i64 = 1_000_000_000; // 1.00 in dbn's fixed point
+//! let records = [
+//!     mbo(b'R', b'N', 0, UNDEF_PRICE, 0, 0),                  // clear: book recovering
+//!     mbo(b'A', b'B', 1, 5 * PX, 10, 0),                      // bid 5.00 x 10
+//!     mbo(b'A', b'B', 2, 5 * PX, 4, 0),                       // bid 5.00 x 4, behind #1
+//!     mbo(b'A', b'A', 3, 5 * PX + PX / 4, 7, flags::LAST),    // ask 5.25 x 7; event ends
+//!     mbo(b'T', b'A', 0, 5 * PX, 3, 0),                       // sell aggressor: no book change
+//!     mbo(b'F', b'B', 1, 5 * PX, 3, 0),                       // fill of #1: no book change
+//!     mbo(b'C', b'B', 1, 5 * PX, 3, flags::LAST),             // the fill's book effect
+//! ];
+//! let mut books = Books::new();
+//! for r in &records {
+//!     books.apply(r);
+//! }
+//! let book = books.book(42).unwrap();
+//! assert!(book.is_consistent());
+//! assert_eq!(books.health(42), Some(Health::Ok));
+//! assert_eq!(book.best(Side::Bid), Some(Level { price: 5 * PX, size: 11, count: 2 }));
+//! assert_eq!(book.bbo().ask.unwrap().size, 7);
+//! assert_eq!(book.queue_position(2).unwrap().orders_ahead, 1);
+//! assert_eq!(books.stats().unknown_order_refs(), 0);
+//!
+//! // Option contracts come from definitions (`Chain::apply`); symbols parse as a fallback.
+//! let parsed = ifd_pressure::parse_option_symbol("NQZ6 C21000").unwrap();
+//! assert_eq!((parsed.root.as_str(), parsed.strike), ("NQ", 21_000 * PX));
+//! ```
+//!
 //! ## Invariants
 //! - Pure: no IO, no clock. Time comes only from the records' `ts_recv`/`ts_event`.
 //! - Records are `dbn`'s own types; there is no parallel event type.
