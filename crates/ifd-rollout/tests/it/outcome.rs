@@ -256,3 +256,96 @@ fn voiding_the_underlying_keeps_the_option_outcome() {
     assert_eq!(l.pending_count(), 0);
     assert!(l.on_mid(99, T0 + NANOS_PER_MINUTE * 60, 1).is_empty());
 }
+
+mod props {
+    use super::*;
+    use ifd_rollout::Outcome;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Ev {
+        Signal {
+            inst: u32,
+            up: bool,
+            bid: i64,
+            spread: i64,
+        },
+        Mid {
+            inst: u32,
+            mid: i64,
+        },
+    }
+
+    fn ev() -> impl Strategy<Value = (u64, Ev)> {
+        let e = prop_oneof![
+            1 => (0_u32..3, any::<bool>(), 1_i64..50, 0_i64..3)
+                .prop_map(|(inst, up, bid, spread)| Ev::Signal { inst, up, bid: bid * PX / 4, spread: spread * PX / 4 }),
+            4 => (0_u32..3, -2_i64..60).prop_map(|(inst, m)| Ev::Mid { inst, mid: m * PX / 4 }),
+        ];
+        (0_u64..4 * NANOS_PER_MINUTE, e)
+    }
+
+    fn run(events: &[(u64, Ev)], advance_between: bool) -> (Vec<Outcome>, u64) {
+        let mut l = OutcomeLabeller::new(OutcomeConfig {
+            horizons_ns: vec![5 * NANOS_PER_MINUTE, 15 * NANOS_PER_MINUTE],
+            ..OutcomeConfig::default()
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        let mut now = T0;
+        let mut registered = 0;
+        for (i, (dt, e)) in events.iter().enumerate() {
+            if advance_between && *dt > 0 {
+                // Everything up to just before the next event has been fed.
+                out.extend(l.advance(now + dt - 1));
+            }
+            now += dt;
+            match e {
+                Ev::Signal {
+                    inst,
+                    up,
+                    bid,
+                    spread,
+                } => {
+                    let mut s = entry(
+                        i as u64,
+                        if *up { Direction::Up } else { Direction::Down },
+                        *bid,
+                        bid + spread,
+                    );
+                    s.fired_at = now;
+                    s.instrument = *inst;
+                    l.register(s).unwrap();
+                    registered += 1;
+                }
+                Ev::Mid { inst, mid } => out.extend(l.on_mid(*inst, now, *mid)),
+            }
+        }
+        out.extend(l.advance(u64::MAX));
+        assert_eq!(l.pending_count(), 0);
+        let s = l.stats();
+        assert_eq!(
+            s.outcomes_resolved + s.overflowed + s.voided,
+            registered * 2,
+            "every horizon accounted for"
+        );
+        out.sort_by_key(|o| (o.signal_id, o.horizon_ns));
+        (out, registered)
+    }
+
+    proptest! {
+        /// Calling `advance` whenever time passes changes nothing: outcomes depend only on
+        /// the mid sequence, and each signal gets exactly one outcome per horizon.
+        #[test]
+        fn outcomes_do_not_depend_on_when_time_is_advanced(events in proptest::collection::vec(ev(), 0..80)) {
+            let (a, n) = run(&events, false);
+            let (b, _) = run(&events, true);
+            prop_assert_eq!(a.len() as u64, 2 * n);
+            prop_assert_eq!(&a, &b);
+            for o in &a {
+                prop_assert_eq!(o.move_px > o.band_px, o.label == Label::Win);
+                prop_assert_eq!(o.move_px < -o.band_px, o.label == Label::Loss);
+            }
+        }
+    }
+}
