@@ -253,8 +253,9 @@ pub struct BudgetStatus {
 }
 
 /// Permission to start one historical download, holding its quote as reserved spend
-/// until [`Budget::record_download`] or [`Budget::cancel_download`] settles it.
-#[derive(Debug, PartialEq, Eq)]
+/// until [`Budget::record_download`] or [`Budget::cancel_download`] settles it. It is
+/// settled once: settling a clone again fails with [`Error::UnknownAuthorization`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "an authorization reserves budget until it is recorded or cancelled"]
 pub struct Authorization {
     id: u64,
@@ -285,6 +286,19 @@ impl Authorization {
     pub fn month(&self) -> Month {
         self.month
     }
+}
+
+/// The outcome of [`Budget::settle_request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// What was recorded.
+    pub kind: ChargeKind,
+    /// Whether the charge settled an authorization held for the request. A non-zero charge
+    /// without one is still recorded (money spent is never hidden) but is a bug at the
+    /// caller: it downloaded without asking.
+    pub authorized: bool,
+    /// Alerts newly raised.
+    pub alerts: Vec<Alert>,
 }
 
 /// What a live session must do after recording its bytes.
@@ -319,6 +333,7 @@ pub struct Budget {
     reservations: BTreeMap<u64, Reservation>,
     next_id: u64,
     last_level: BTreeMap<String, DegradeLevel>,
+    held: BTreeMap<String, Authorization>,
 }
 
 impl Budget {
@@ -347,6 +362,7 @@ impl Budget {
             reservations: BTreeMap::new(),
             next_id: 1,
             last_level: BTreeMap::new(),
+            held: BTreeMap::new(),
         })
     }
 
@@ -655,6 +671,97 @@ impl Budget {
             .remove(&auth.id)
             .map(|_| ())
             .ok_or(Error::UnknownAuthorization { id: auth.id })
+    }
+
+    /// Keyed form of [`authorize_download`](Self::authorize_download) for callers that
+    /// identify requests by a string and get the quote as `f64` (a `get_cost` answer):
+    /// the authorization is held inside the budget under `request` until
+    /// [`settle_request`](Self::settle_request) or [`release_request`](Self::release_request).
+    ///
+    /// # Errors
+    /// [`Error::ImplausibleAmount`] for a NaN, negative or absurd quote;
+    /// [`Error::AlreadyAuthorized`] if an authorization is already held for `request`;
+    /// [`Error::WouldExceedMonth`] if it does not fit (nothing reserved, ledger unchanged).
+    pub fn authorize_request(
+        &mut self,
+        request: &str,
+        quoted_usd: f64,
+        billable_bytes: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if self.held.contains_key(request) {
+            return Err(Error::AlreadyAuthorized {
+                request: request.to_owned(),
+            });
+        }
+        let quote = DownloadQuote::preflight(request, quoted_usd, billable_bytes)?;
+        let auth = self.authorize_download(&quote, now)?;
+        self.held.insert(request.to_owned(), auth);
+        Ok(())
+    }
+
+    /// Keyed form of [`record_download`](Self::record_download) and
+    /// [`record_cache_hit`](Self::record_cache_hit): with an authorization held for
+    /// `request`, records `charged_usd` against it; without one, a zero charge is a cache
+    /// hit and a non-zero charge is recorded as a historical charge with
+    /// `authorized: false`.
+    ///
+    /// # Errors
+    /// [`Error::ImplausibleAmount`] for a NaN, negative or absurd charge (nothing
+    /// recorded, the authorization stays held); [`Error::CalendarNotCovered`] from alert
+    /// evaluation (the charge is recorded before it).
+    pub fn settle_request(
+        &mut self,
+        request: &str,
+        charged_usd: f64,
+        bytes: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Settlement> {
+        let dollars = crate::cost::usd_from_f64("download charge", charged_usd)?;
+        if let Some(auth) = self.held.remove(request) {
+            let alerts = self.record_download(auth, dollars, bytes, now)?;
+            return Ok(Settlement {
+                kind: ChargeKind::Historical,
+                authorized: true,
+                alerts,
+            });
+        }
+        if dollars.is_zero() {
+            self.record_cache_hit(request, bytes, now)?;
+            return Ok(Settlement {
+                kind: ChargeKind::CacheHit,
+                authorized: false,
+                alerts: Vec::new(),
+            });
+        }
+        let charge = Charge {
+            at: now,
+            kind: ChargeKind::Historical,
+            reference: request.to_owned(),
+            bytes,
+            dollars,
+        };
+        let date = charge.session_date();
+        self.append(charge)?;
+        Ok(Settlement {
+            kind: ChargeKind::Historical,
+            authorized: false,
+            alerts: self.raise_alerts(date, now)?,
+        })
+    }
+
+    /// Releases the authorization held for `request` (the download was not made).
+    ///
+    /// # Errors
+    /// [`Error::UnknownRequest`] if none is held.
+    pub fn release_request(&mut self, request: &str) -> Result<()> {
+        let auth = self
+            .held
+            .remove(request)
+            .ok_or_else(|| Error::UnknownRequest {
+                request: request.to_owned(),
+            })?;
+        self.cancel_download(auth)
     }
 
     /// Records a historical request answered from the local cache, at zero dollars.

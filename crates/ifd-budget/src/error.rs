@@ -80,6 +80,18 @@ pub enum Error {
         /// The authorization's id.
         id: u64,
     },
+    /// An authorization is already held for this request key.
+    #[error("an authorization is already held for request {request:?}")]
+    AlreadyAuthorized {
+        /// The request key.
+        request: String,
+    },
+    /// No authorization is held for this request key.
+    #[error("no authorization is held for request {request:?}")]
+    UnknownRequest {
+        /// The request key.
+        request: String,
+    },
     /// The flat plan fee of a month was already recorded.
     #[error("the flat plan fee of {month} is already recorded")]
     PlanFeeAlreadyRecorded {

@@ -66,7 +66,12 @@
 //!   billable bytes), call [`Budget::authorize_download`], start the request only on
 //!   `Ok`, then [`Budget::record_download`] with the actual charge, or
 //!   [`Budget::cancel_download`] if nothing was billed. A cache hit calls
-//!   [`Budget::record_cache_hit`] (zero dollars).
+//!   [`Budget::record_cache_hit`] (zero dollars). A caller that keys requests by a string
+//!   and holds `get_cost`'s `f64` (a gate with `approve(request, quoted_usd) -> bool` and
+//!   `record(request, charged_usd)`) maps them onto [`Budget::authorize_request`] and
+//!   [`Budget::settle_request`] (zero without an authorization = cache hit), and
+//!   [`Budget::release_request`] when an approved download is abandoned; log the refusal
+//!   error rather than dropping it.
 //! - Live: before opening a session check [`Budget::live_level`]; while it runs call
 //!   [`Budget::record_live_bytes`] per batch (e.g. once a minute) and apply the returned
 //!   [`DegradeLevel`] when `changed` is true.
@@ -101,7 +106,7 @@ pub mod testing;
 
 pub use budget::{
     Authorization, Budget, BudgetConfig, BudgetStatus, DegradeLevel, LiveDirective, Pacing,
-    Projection,
+    Projection, Settlement,
 };
 pub use calendar::{session_date, utc_from_ns, Month, TradingCalendar};
 pub use cost::{

@@ -162,3 +162,64 @@ fn cost_per_signal_over_the_month() {
     assert_eq!(c.per_useful, Some(dec("11.25")));
     assert_eq!(c.meets_target(dec("5")), Some(true));
 }
+
+#[test]
+fn keyed_requests_for_a_gate_style_caller() {
+    let mut b = budget();
+    let now = utc("2025-03-10T15:00:00Z");
+    b.authorize_request("GLBX.MDP3/mbo/NQ.OPT/d1", 19.87, Some(9), now)
+        .unwrap();
+    assert!(matches!(
+        b.authorize_request("GLBX.MDP3/mbo/NQ.OPT/d1", 1.0, None, now),
+        Err(Error::AlreadyAuthorized { .. })
+    ));
+    // The held quote is reserved.
+    assert_eq!(b.committed(Month::new(2025, 3).unwrap()), dec("19.87"));
+    assert!(matches!(
+        b.authorize_request("too-big", 160.0, None, now),
+        Err(Error::WouldExceedMonth { .. })
+    ));
+    let s = b
+        .settle_request("GLBX.MDP3/mbo/NQ.OPT/d1", 19.87, 9, now)
+        .unwrap();
+    assert_eq!(s.kind, ifd_budget::ChargeKind::Historical);
+    assert!(s.authorized);
+    // Zero without an authorization is a cache hit.
+    let s = b
+        .settle_request("GLBX.MDP3/mbo/NQ.OPT/d1", 0.0, 9, now)
+        .unwrap();
+    assert_eq!(s.kind, ifd_budget::ChargeKind::CacheHit);
+    // A charge without an authorization is still recorded, and flagged.
+    let s = b.settle_request("rogue", 1.5, 0, now).unwrap();
+    assert!(!s.authorized);
+    assert_eq!(b.ledger().total(), dec("21.37"));
+    b.authorize_request("abandoned", 3.0, None, now).unwrap();
+    b.release_request("abandoned").unwrap();
+    assert!(matches!(
+        b.release_request("abandoned"),
+        Err(Error::UnknownRequest { .. })
+    ));
+    assert_eq!(b.committed(Month::new(2025, 3).unwrap()), dec("21.37"));
+    assert!(b.settle_request("x", f64::NAN, 0, now).is_err());
+    assert_eq!(b.ledger().len(), 3);
+}
+
+#[test]
+fn an_authorization_settles_once() {
+    let mut b = budget();
+    let now = utc("2025-03-10T15:00:00Z");
+    let q = DownloadQuote::preflight("once", 2.0, None).unwrap();
+    let auth = b.authorize_download(&q, now).unwrap();
+    let copy = auth.clone();
+    b.record_download(auth, dec("2"), 0, now).unwrap();
+    let before = b.ledger().clone();
+    assert!(matches!(
+        b.record_download(copy.clone(), dec("2"), 0, now),
+        Err(Error::UnknownAuthorization { .. })
+    ));
+    assert!(matches!(
+        b.cancel_download(copy),
+        Err(Error::UnknownAuthorization { .. })
+    ));
+    assert_eq!(b.ledger(), &before);
+}
