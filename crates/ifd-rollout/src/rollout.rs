@@ -29,6 +29,10 @@
 //!   rollout is *halted*: it stays rolled back until [`Rollout::resume`]. (The limit
 //!   stops automatic re-entry; it never blocks a rollback.) An engaged kill switch also
 //!   holds it rolled back until [`Rollout::release_kill_switch`].
+//! - **Evidence after a rollback**: a sequential test that found v3 worse has stopped
+//!   and keeps saying so, so after the cool-down the ladder re-enters Shadow but cannot
+//!   leave it. That is deliberate: a new v3 build needs a new [`crate::AbTest`]. A
+//!   rollback caused by latency, uptime or errors leaves the tests untouched.
 //! - **Persistence**: [`Rollout::to_bytes`] / [`Rollout::from_bytes`], see [`crate::persist`].
 
 use serde::{Deserialize, Serialize};
