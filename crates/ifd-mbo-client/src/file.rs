@@ -202,7 +202,6 @@ impl fmt::Debug for FileStats {
 /// let mut bytes = Vec::new();
 /// let mut encoder = DbnEncoder::new(&mut bytes, &metadata)?;
 /// encoder.encode_record(&MboMsg::default())?;
-/// drop(encoder);
 ///
 /// let mut source = FileSource::from_bytes(&bytes)?;
 /// assert_eq!(source.metadata().dataset, "GLBX.MDP3");
