@@ -71,6 +71,7 @@ mod book;
 mod chain;
 mod error;
 mod health;
+mod market;
 mod pressure;
 mod types;
 
@@ -87,6 +88,7 @@ pub use chain::{
 };
 pub use error::{Error, Result};
 pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
+pub use market::{MarketConfig, MarketState, MarketStats};
 pub use pressure::{
     ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,
     PressureWindow, WindowMetrics, WindowSpec, NS_PER_SEC,

@@ -614,9 +614,9 @@ pub struct PressureTracker {
     base_ns: u64,
     /// End of the open base bucket; 0 before the first input.
     base_end: u64,
-    slots: IdMap<u32, u32>,
+    slots: IdMap<u32, usize>,
     insts: Vec<InstSlot>,
-    active: Vec<u32>,
+    active: Vec<usize>,
     windows: Vec<WindowState>,
     underlying_px: IdMap<u32, i64>,
     closed: Vec<PressureWindow>,
@@ -694,11 +694,7 @@ impl PressureTracker {
 
     fn slot(&mut self, instrument_id: u32) -> usize {
         let next = self.insts.len();
-        let slot = *self
-            .slots
-            .entry(instrument_id)
-            .or_insert_with(|| u32::try_from(next).unwrap_or(u32::MAX));
-        let slot = slot as usize;
+        let slot = *self.slots.entry(instrument_id).or_insert(next);
         if slot == self.insts.len() {
             self.insts.push(InstSlot {
                 instrument_id,
@@ -715,7 +711,7 @@ impl PressureTracker {
         let s = &mut self.insts[slot];
         if !s.active {
             s.active = true;
-            self.active.push(u32::try_from(slot).unwrap_or(u32::MAX));
+            self.active.push(slot);
         }
     }
 
@@ -736,8 +732,19 @@ impl PressureTracker {
     /// Adds a book sample of an instrument at an `F_LAST` boundary (advancing time to
     /// `ts_recv` first): the OFI term against the previous sample and the queue sizes.
     pub fn on_book(&mut self, instrument_id: u32, bbo: &Bbo, ts_recv: u64, chain: &Chain) {
-        self.advance(ts_recv, chain);
         let slot = self.slot(instrument_id);
+        self.on_book_at(slot, bbo, ts_recv, chain);
+    }
+
+    /// The internal slot of an instrument, for callers that cache it
+    /// ([`crate::MarketState`]); stable for the tracker's life.
+    pub(crate) fn slot_of(&mut self, instrument_id: u32) -> usize {
+        self.slot(instrument_id)
+    }
+
+    /// [`PressureTracker::on_book`] by slot.
+    pub(crate) fn on_book_at(&mut self, slot: usize, bbo: &Bbo, ts_recv: u64, chain: &Chain) {
+        self.advance(ts_recv, chain);
         self.touch(slot, ts_recv);
         let s = &mut self.insts[slot];
         s.base.add_book_sample(s.prev_bbo.as_ref(), bbo);
@@ -745,11 +752,18 @@ impl PressureTracker {
         self.stats.book_samples += 1;
     }
 
+    /// [`PressureTracker::reset_book`] by slot.
+    pub(crate) fn reset_book_at(&mut self, slot: usize) {
+        if let Some(s) = self.insts.get_mut(slot) {
+            s.prev_bbo = None;
+        }
+    }
+
     /// Forgets an instrument's previous book sample (after a clear or a resync), so
     /// the rebuilt book does not produce a spurious OFI term.
     pub fn reset_book(&mut self, instrument_id: u32) {
         if let Some(&slot) = self.slots.get(&instrument_id) {
-            if let Some(s) = self.insts.get_mut(slot as usize) {
+            if let Some(s) = self.insts.get_mut(slot) {
                 s.prev_bbo = None;
             }
         }
@@ -854,7 +868,6 @@ impl PressureTracker {
     fn flush_base(&mut self, chain: &Chain) {
         let active = std::mem::take(&mut self.active);
         for &slot in &active {
-            let slot = slot as usize;
             let Some(s) = self.insts.get_mut(slot) else {
                 continue;
             };

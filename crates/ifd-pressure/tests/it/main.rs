@@ -3,4 +3,5 @@
 mod book;
 mod book_props;
 mod chain;
+mod flow;
 mod samples;
