@@ -71,21 +71,15 @@ pub fn session_date(at: DateTime<Utc>) -> NaiveDate {
 }
 
 /// The UTC instant at which the session of `date` opens (17:00 CT the calendar day
-/// before).
-///
-/// # Errors
-/// [`Error::TimestampOutOfRange`] if the date is at the edge of chrono's range.
-pub fn session_open_utc(date: NaiveDate) -> Result<DateTime<Utc>> {
-    let eve = date
-        .pred_opt()
-        .and_then(|d| d.and_hms_opt(SESSION_OPEN_HOUR_CT, 0, 0))
-        .ok_or(Error::TimestampOutOfRange { ns: 0 })?;
+/// before); `None` only at the edge of chrono's date range.
+#[must_use]
+pub fn session_open_utc(date: NaiveDate) -> Option<DateTime<Utc>> {
+    let eve = date.pred_opt()?.and_hms_opt(SESSION_OPEN_HOUR_CT, 0, 0)?;
     // 17:00 CT is never inside a DST gap or overlap (those are at 02:00).
     EXCHANGE_TZ
         .from_local_datetime(&eve)
         .single()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or(Error::TimestampOutOfRange { ns: 0 })
 }
 
 /// A calendar month (of session dates).
@@ -447,6 +441,20 @@ mod tests {
             session_open_utc(d(2025, 3, 10)).unwrap(),
             utc("2025-03-09T22:00:00Z")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn session_opens_exactly_at_17_ct(days in 0u64..1460) {
+            let date = d(2024, 1, 2) + Days::new(days);
+            let open = session_open_utc(date).unwrap();
+            proptest::prop_assert_eq!(session_date(open), date);
+            let just_before = open - chrono::Duration::nanoseconds(1);
+            proptest::prop_assert_eq!(session_date(just_before), date.pred_opt().unwrap());
+            // The session ends 23 hours later (16:00 CT), in its own date.
+            let close = open + chrono::Duration::hours(23) - chrono::Duration::nanoseconds(1);
+            proptest::prop_assert_eq!(session_date(close), date);
+        }
     }
 
     #[test]

@@ -61,8 +61,8 @@ pub fn charge() -> impl Strategy<Value = Charge> {
 /// One request to a [`Budget`](crate::Budget).
 #[derive(Debug, Clone)]
 pub enum Request {
-    /// Quote, authorize and (if authorized) record a download; `actual_is_quote` says
-    /// whether the recorded charge equals the quote or the download is cancelled.
+    /// Quote and authorize a download, then (if authorized) record it at its quote or
+    /// cancel it.
     Download {
         /// Quoted dollars.
         quote: Decimal,
