@@ -272,6 +272,15 @@ fn money(x: Decimal) -> String {
     format!("{:.2}", x.round_dp(2))
 }
 
+/// `$1.23` or `-$0.14`.
+fn dollars(x: Decimal) -> String {
+    if x.is_sign_negative() && !x.round_dp(2).is_zero() {
+        format!("-${}", money(-x))
+    } else {
+        format!("${}", money(x))
+    }
+}
+
 fn report(
     budget: &Budget,
     alerts: &[Alert],
@@ -289,10 +298,10 @@ fn report(
         now.with_timezone(&EXCHANGE_TZ).format("%Y-%m-%d %H:%M %Z")
     );
     println!(
-        "budget ${}  committed ${}  remaining ${}  today's share ${}  today's cap ${}  live now: {:?}",
+        "budget ${}  committed ${}  remaining {}  today's share ${}  today's cap ${}  live now: {:?}",
         money(status.budget),
         money(status.committed),
-        money(status.remaining),
+        dollars(status.remaining),
         money(status.pacing.daily_share),
         money(status.pacing.daily_cap),
         status.degrade
