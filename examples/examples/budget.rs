@@ -85,11 +85,20 @@ fn main() -> Result<()> {
             sim.ledger.len(),
             path.display()
         );
+        // The degrade ladder as the live session saw it, one line per session date
+        // (the return to Full at each day's open is left out).
+        let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<String>> = Default::default();
         for (at, level) in &sim.directives {
-            println!(
-                "  live directive {}: {level:?}",
-                at.with_timezone(&EXCHANGE_TZ).format("%m-%d %H:%M %Z")
-            );
+            if *level != DegradeLevel::Full {
+                by_day.entry(session_date(*at)).or_default().push(format!(
+                    "{level:?} at {}",
+                    at.with_timezone(&EXCHANGE_TZ).format("%H:%M")
+                ));
+            }
+        }
+        println!("live directives (CT):");
+        for (day, steps) in by_day {
+            println!("  {}: {}", day.format("%m-%d"), steps.join(", "));
         }
         counts.signals = args.signals.unwrap_or(sim.signals.signals);
         counts.useful = args.useful.unwrap_or(sim.signals.useful);
