@@ -84,3 +84,52 @@ fn errors_name_what_is_wrong() {
         Err(Error::LedgerTruncated { actual: 0, .. })
     ));
 }
+
+/// Frames `payload` exactly as the version-1 format does, with a valid checksum.
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&LEDGER_MAGIC);
+    out.extend_from_slice(&LEDGER_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(payload);
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+#[test]
+fn a_valid_frame_with_an_invalid_payload_is_rejected() {
+    let ok = br#"{"charges":[{"at":"2025-03-03T15:00:00Z","kind":"Live","reference":"s","bytes":1,"dollars":"1.25"}],"alerts":[]}"#;
+    assert_eq!(
+        Ledger::from_bytes(&frame(ok)).unwrap().total(),
+        crate::dec("1.25")
+    );
+    let negative = br#"{"charges":[{"at":"2025-03-03T15:00:00Z","kind":"Live","reference":"s","bytes":1,"dollars":"-1.25"}],"alerts":[]}"#;
+    let absurd = br#"{"charges":[{"at":"2025-03-03T15:00:00Z","kind":"Live","reference":"s","bytes":1,"dollars":"1000000000.01"}],"alerts":[]}"#;
+    let bad_month = br#"{"charges":[],"alerts":[{"at":"2025-03-03T15:00:00Z","scope":{"Month":{"year":2025,"month":13}},"level":"0.8","spent":"1","limit":"2"}]}"#;
+    let not_json = b"{\"charges\": [";
+    for payload in [
+        &negative[..],
+        &absurd[..],
+        &bad_month[..],
+        &not_json[..],
+        b"",
+    ] {
+        assert!(
+            matches!(
+                Ledger::from_bytes(&frame(payload)),
+                Err(Error::LedgerPayload { .. })
+            ),
+            "accepted {}",
+            String::from_utf8_lossy(payload)
+        );
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+        let _ = Ledger::from_bytes(&bytes);
+        let _ = Ledger::from_bytes(&frame(&bytes));
+    }
+}
