@@ -10,7 +10,7 @@
 //! The share of a trading day `D` is fixed for the whole day:
 //! `share(D) = floor_cents((budget − committed before D) / trading days left in the month
 //! from D)`, where "committed before D" is the month's spend on session dates before `D`
-//! plus an unrecorded flat plan fee. A day that is not a trading day has a share of zero.
+//! plus the month's flat plan fee (recorded on any day, or still pending). A day that is not a trading day has a share of zero.
 //! The day's **hard cap** is `min(share × daily_cap_multiple, budget − committed before
 //! D)`, rounded down to the cent.
 //!
@@ -201,8 +201,8 @@ pub struct Pacing {
     pub trading_day: bool,
     /// Trading days from `date` (inclusive) to the end of the month.
     pub remaining_trading_days: u32,
-    /// Month spend committed before `date` (earlier session dates, plus an unrecorded
-    /// flat plan fee).
+    /// Month spend committed before `date` (earlier session dates, plus the month's flat
+    /// plan fee, recorded or pending).
     pub committed_before: Decimal,
     /// `budget − committed_before`, at least zero.
     pub remaining_budget: Decimal,
@@ -458,7 +458,10 @@ impl Budget {
         let month = Month::of(date);
         let before = self.sum_before(date);
         let month_all = self.month_totals(month);
-        let committed_before = before.total() + self.pending_plan_fee(&month_all);
+        // A plan fee belongs to the whole month: it counts from the first day whether it is
+        // still pending or was recorded on any day, so recording it never moves a share.
+        let plan = month_all.plan + self.pending_plan_fee(&month_all);
+        let committed_before = before.total() - before.plan + plan;
         let remaining_budget = (self.config.monthly_usd - committed_before).max(Decimal::ZERO);
         let trading_day = self.calendar.is_trading_day(date)?;
         let remaining_trading_days = self.calendar.remaining_trading_days(date)?;

@@ -164,7 +164,11 @@ fn flat_plan_fee_is_committed_until_recorded() {
     assert_eq!(p.daily_share, dec("3.57"));
     let mar = Month::new(2025, 3).unwrap();
     assert_eq!(b.committed(mar), dec("100"));
-    b.record_plan_fee(utc("2025-03-03T15:00:00Z")).unwrap();
+    // Recording the fee mid-month moves no share, before or after the day it is recorded.
+    let shares = |b: &Budget| [3, 10, 11].map(|d| b.pacing(day(2025, 3, d)).unwrap().daily_share);
+    let before = shares(&b);
+    b.record_plan_fee(utc("2025-03-10T15:00:00Z")).unwrap();
+    assert_eq!(shares(&b), before);
     assert_eq!(b.committed(mar), dec("100"));
     assert!(matches!(
         b.record_plan_fee(utc("2025-03-20T15:00:00Z")),
