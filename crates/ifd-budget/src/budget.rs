@@ -32,6 +32,9 @@
 //! 4. [`DegradeLevel::Stop`]: at the cap, or when the month's committed spend reaches the
 //!    budget, or on a day with no share: end the live session.
 //!
+//! Under a flat monthly plan live bytes cost nothing at the margin, so the ladder stays at
+//! `Full` on trading days (and `Stop` on other days) whatever the month's spend.
+//!
 //! The level never goes back down within a session date (spend only grows); a new session
 //! date starts again from its own cap. Live bytes are recorded after they arrive, so the
 //! cap can be passed by at most the last recorded batch: record in small batches (for
@@ -530,6 +533,15 @@ impl Budget {
 
     fn level_for(&self, date: NaiveDate, pacing: &Pacing) -> DegradeLevel {
         let month = Month::of(date);
+        if self.cost.flat_fee().is_some() {
+            // Live bytes cost nothing at the margin under a flat plan: only the session
+            // calendar limits live.
+            return if pacing.trading_day {
+                DegradeLevel::Full
+            } else {
+                DegradeLevel::Stop
+            };
+        }
         if self.committed(month) >= self.config.monthly_usd || pacing.daily_cap <= Decimal::ZERO {
             return DegradeLevel::Stop;
         }

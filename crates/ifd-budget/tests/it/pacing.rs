@@ -179,7 +179,19 @@ fn flat_plan_fee_is_committed_until_recorded() {
         .record_live_bytes("s", gb("50"), utc("2025-03-04T15:00:00Z"))
         .unwrap();
     assert_eq!(d.day_live, dec("0"));
-    assert_eq!(b.committed(mar), dec("100"));
+    assert_eq!(d.level, ifd_budget::DegradeLevel::Full);
+    // Even with the month's budget used up by downloads, free live bytes are not stopped
+    // on a trading day; a Saturday has no session.
+    spend_download(&mut b, "rest", "75", utc("2025-03-04T16:00:00Z"));
+    assert_eq!(
+        b.live_level(utc("2025-03-05T15:00:00Z")).unwrap(),
+        ifd_budget::DegradeLevel::Full
+    );
+    assert_eq!(
+        b.live_level(utc("2025-03-08T15:00:00Z")).unwrap(),
+        ifd_budget::DegradeLevel::Stop
+    );
+    assert_eq!(b.committed(mar), dec("175"));
     assert!(matches!(
         budget().record_plan_fee(utc("2025-03-03T15:00:00Z")),
         Err(Error::NoFlatPlan)
