@@ -16,7 +16,7 @@
 //! Databento's prices.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -79,7 +79,9 @@ fn main() -> Result<()> {
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("ifd-budget-sim.ledger"));
         let sim = simulate_month(month, &config, &model, args.seed)?;
-        write_atomic(&path, &sim.ledger.to_bytes()?)?;
+        // Temp file beside the target, fsync, rename: a half-written ledger never
+        // replaces a good one.
+        ifd_mbo_client::write_atomic(&path, &sim.ledger.to_bytes()?)?;
         println!(
             "simulated {month}: {} charges written to {}",
             sim.ledger.len(),
@@ -136,31 +138,6 @@ fn main() -> Result<()> {
 fn parse_month(s: &str) -> Result<Month> {
     let (y, m) = s.split_once('-').context("month must be YYYY-MM")?;
     Month::new(y.parse()?, m.parse()?).context("month must be YYYY-MM with MM in 01..=12")
-}
-
-/// Replaces `path` with `bytes` atomically: temp file in the same folder, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .context("ledger path has no file name")?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
 }
 
 /// A small deterministic generator (xorshift64*), enough for a demo.

@@ -59,6 +59,8 @@ mod error;
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "historical")]
+pub mod historical;
 pub mod persist;
 
 pub use error::{DbnPart, Error, Result};

@@ -196,10 +196,10 @@ impl LiveSource {
                         // half-built client is dropped whole.
                         tokio::select! {
                             opened = open(&self.config, &self.key, plan) => match opened {
-                                Ok(c) => {
+                                Ok((c, start_ns)) => {
                                     let session_id = c.session_id().to_owned();
                                     client = Some(c);
-                                    self.recovery.on_event(Event::Connected { session_id }, now());
+                                    self.recovery.on_event(Event::Connected { session_id, start_ns }, now());
                                 }
                                 Err(e) => self.recovery.on_event(Event::ConnectFailed(classify(e, true)), now()),
                             },
@@ -246,7 +246,11 @@ fn unix_now_ns() -> u64 {
 }
 
 /// Builds a fresh client, subscribes as planned and starts the session.
-async fn open(config: &LiveConfig, key: &str, plan: ConnectPlan) -> databento::Result<LiveClient> {
+async fn open(
+    config: &LiveConfig,
+    key: &str,
+    plan: ConnectPlan,
+) -> databento::Result<(LiveClient, u64)> {
     let timeouts = TimeoutConf {
         connect: Some(to_time(config.connect_timeout)),
         auth: Some(to_time(config.auth_timeout)),
@@ -285,8 +289,8 @@ async fn open(config: &LiveConfig, key: &str, plan: ConnectPlan) -> databento::R
         }
         client.subscribe(sub).await?;
     }
-    client.start().await?;
-    Ok(client)
+    let metadata = client.start().await?;
+    Ok((client, metadata.start))
 }
 
 fn to_time(d: Duration) -> time::Duration {

@@ -292,6 +292,9 @@ pub enum Event {
     Connected {
         /// The gateway's session id.
         session_id: String,
+        /// `start` of the session's DBN metadata (unix ns; 0 when unknown). Until a
+        /// record is delivered, a backfill replays from the first session's start.
+        start_ns: u64,
     },
     /// The planned session did not come up.
     ConnectFailed(Failure),
@@ -376,6 +379,9 @@ pub struct Recovery {
     replay_acks_pending: u32,
     /// Extra delay requested by the gateway (`ConnectionLimitExceeded`).
     floor_delay: Option<Duration>,
+    /// Metadata `start` of the first session: the replay anchor while nothing has
+    /// been delivered.
+    first_start: Option<u64>,
 }
 
 /// Schemas subscribed per session (MBO, definition, statistics): a replay session gets
@@ -403,6 +409,7 @@ impl Recovery {
             resync_pending: false,
             replay_acks_pending: 0,
             floor_delay: None,
+            first_start: None,
         }
     }
 
@@ -451,10 +458,16 @@ impl Recovery {
                     self.connect(now);
                 }
             }
-            Event::Connected { session_id } => {
+            Event::Connected {
+                session_id,
+                start_ns,
+            } => {
                 let Phase::Connecting(plan) = self.phase else {
                     return;
                 };
+                if self.first_start.is_none() && start_ns > 0 {
+                    self.first_start = Some(start_ns);
+                }
                 let reconnect = self.sessions;
                 self.sessions = self.sessions.saturating_add(1);
                 if reconnect > 0 {
@@ -723,9 +736,17 @@ impl Recovery {
                 snapshot: true,
             };
         }
-        let start = match self.last_ts_event {
-            Some(ts) => Some(ts.saturating_sub(self.config.replay_margin_ns)),
-            None => self.config.initial_start,
+        let margin = self.config.replay_margin_ns;
+        let start = match (
+            self.last_ts_event,
+            self.config.initial_start,
+            self.first_start,
+        ) {
+            (Some(ts), _, _) => Some(ts.saturating_sub(margin)),
+            (None, Some(initial), _) => Some(initial),
+            // A session ran but delivered nothing: replay from when it started.
+            (None, None, Some(first)) => Some(first.saturating_sub(margin)),
+            (None, None, None) => None,
         };
         ConnectPlan {
             start,

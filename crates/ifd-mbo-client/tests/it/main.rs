@@ -6,3 +6,11 @@
 
 mod file;
 mod samples;
+#[cfg(feature = "live")]
+mod gateway;
+#[cfg(feature = "historical")]
+mod historical;
+#[cfg(feature = "live")]
+mod live;
+#[cfg(feature = "live")]
+mod recovery;
