@@ -119,6 +119,18 @@ pub enum Error {
         max: usize,
     },
 
+    /// A record's length is not a multiple of 8 bytes. Every DBN record struct is, and
+    /// the records after such a one would sit misaligned in memory.
+    #[error("record at byte {offset} (rtype {rtype:#04x}) is {length} bytes, not a multiple of 8")]
+    RecordUnaligned {
+        /// Offset of the record in the decompressed DBN stream.
+        offset: u64,
+        /// The record's `rtype` byte.
+        rtype: u8,
+        /// The length its header declares, in bytes.
+        length: usize,
+    },
+
     /// `dbn` rejected a correctly framed record (for example while upgrading it from
     /// DBN v1 or v2).
     #[error("record at byte {offset} does not decode: {source}")]

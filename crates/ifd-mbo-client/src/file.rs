@@ -45,6 +45,9 @@ const METADATA_FIXED_LEN: u32 = 100;
 const LENGTH_MULTIPLIER: usize = 4;
 /// The record header of DBN versions 1 to 3.
 const HEADER_LEN: usize = size_of::<dbn::RecordHeader>();
+/// Every record struct is a multiple of this size (the alignment of its `u64` fields);
+/// `dbn` reads records in place, so each must start aligned.
+const RECORD_ALIGN: usize = 8;
 /// Size of the `ts_out` suffix when the metadata announces it.
 const TS_OUT_LEN: usize = size_of::<u64>();
 /// The Zstandard frame magic, little endian.
@@ -182,8 +185,9 @@ impl fmt::Debug for FileStats {
 /// [`RecordBuf`]s, an [`Iterator`]).
 ///
 /// Every record handed out has a length of at least the size of the struct its `rtype`
-/// names (plus `ts_out` when present) and at most [`dbn::MAX_RECORD_LEN`], so
-/// `RecordRef::get`, `as_enum` and `to_owned` cannot panic on it.
+/// names (plus `ts_out` when present), at most [`dbn::MAX_RECORD_LEN`], and a multiple
+/// of 8 (so it sits aligned), so `RecordRef::get`, `as_enum` and `to_owned` cannot
+/// panic on it.
 ///
 /// After an error, or after the end of the stream, `next_record` returns `Ok(None)`.
 ///
@@ -421,8 +425,8 @@ impl<R: Read> FileSource<R> {
     ///
     /// # Errors
     /// - [`Error::Truncated`] when the stream ends inside a record or a zstd frame;
-    /// - [`Error::RecordTooShort`] / [`Error::RecordTooLong`] for an impossible length
-    ///   field;
+    /// - [`Error::RecordTooShort`], [`Error::RecordTooLong`] or [`Error::RecordUnaligned`]
+    ///   for an impossible length field;
     /// - [`Error::Zstd`] for corrupt compressed data;
     /// - [`Error::Read`] / [`Error::Io`] when the reader fails;
     /// - [`Error::Record`] when `dbn` rejects a well-framed record.
@@ -521,6 +525,13 @@ impl<R: Read> FileSource<R> {
                 rtype,
                 length,
                 max: dbn::MAX_RECORD_LEN,
+            });
+        }
+        if length % RECORD_ALIGN != 0 {
+            return Err(Error::RecordUnaligned {
+                offset: self.offset,
+                rtype,
+                length,
             });
         }
         Ok(known.is_some())

@@ -490,6 +490,36 @@ fn record_length_beyond_the_largest_record() {
 }
 
 #[test]
+fn record_length_not_a_multiple_of_8_is_unaligned() {
+    // Found by the fuzzer: a 20-byte record would leave the next one misaligned, which
+    // `dbn` asserts against (and reads unaligned without debug assertions).
+    let mut bytes = encode(&[]);
+    let start = bytes.len();
+    let mut record = vec![0_u8; 20];
+    record[0] = 5;
+    record[1] = 0xEE;
+    bytes.extend_from_slice(&record);
+    bytes.extend_from_slice(mbo(1, 1, b'A', b'B', FIXED, 1).as_ref());
+    let (records, err) = decode_bytes(&bytes);
+    assert!(records.is_empty());
+    assert!(
+        matches!(err, Some(Error::RecordUnaligned { length: 20, rtype: 0xEE, offset }) if offset == start as u64),
+        "{err:?}"
+    );
+    // An MBO record padded by one word.
+    let mut bytes = encode(&[]);
+    let mut padded = mbo(1, 1, b'A', b'B', FIXED, 1).as_ref().to_vec();
+    padded[0] += 1;
+    padded.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(&padded);
+    let (_, err) = decode_bytes(&bytes);
+    assert!(
+        matches!(err, Some(Error::RecordUnaligned { length: 60, .. })),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn unknown_rtype_passes_through_and_is_counted() {
     let mut bytes = encode(&[]);
     let mut record = vec![0_u8; 24];
@@ -607,7 +637,7 @@ fn arb_record() -> impl Strategy<Value = RecordBuf> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A plain stream cut anywhere is either a shorter valid stream (cut at a record
     /// boundary) or a `Truncated` error naming the part that was cut; the records before
