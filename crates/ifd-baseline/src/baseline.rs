@@ -9,7 +9,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::error::{Error, Result};
 use crate::fdr::benjamini_hochberg;
 use crate::key::{BaselineKey, ExpiryClass, Right, TimeBucket, TradingDay};
-use crate::metric::{Metric, Tail};
+use crate::metric::{Metric, Tail, Transform};
 use crate::stats::{quantile_sorted, RobustScale, ScaleMethod};
 
 /// Settings of a [`Baseline`].
@@ -193,6 +193,43 @@ impl DayObservations {
     }
 }
 
+/// Fewest active (non-zero) values a zero-inflated series needs to fit its own tail;
+/// below it the tail borrows the fit of its parent (the same key over all time buckets).
+const MIN_ACTIVE: usize = 3;
+
+/// Non-negative metrics whose windows are often empty: their tail is fitted on the
+/// active (positive) values only, since the zeros say how often flow happens, not how
+/// large it is.
+fn zero_inflated(metric: Metric) -> bool {
+    metric.tail() == Tail::Upper && metric.transform() == Transform::Log1p
+}
+
+/// The series of the same key and metric over all time buckets.
+fn parent_of(id: &SeriesId) -> SeriesId {
+    const ALL_DAY: TimeBucket = TimeBucket(u16::MAX);
+    let scope = match id.scope {
+        Scope::Bucket(k) => Scope::Bucket(BaselineKey {
+            time_bucket: ALL_DAY,
+            ..k
+        }),
+        Scope::Strike {
+            right,
+            expiry_class,
+            strike,
+            ..
+        } => Scope::Strike {
+            right,
+            expiry_class,
+            strike,
+            time_bucket: ALL_DAY,
+        },
+    };
+    SeriesId {
+        scope,
+        metric: id.metric,
+    }
+}
+
 /// The fitted model of one series over the days held.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesModel {
@@ -200,6 +237,10 @@ pub struct SeriesModel {
     raw_sorted: Vec<f64>,
     raw: RobustScale,
     trans: RobustScale,
+    /// Location and scale of the tail model on the transformed axis: the active
+    /// (positive) part for zero-inflated upper-tail metrics, everything otherwise;
+    /// `None` when no value is active (no extrapolation beyond the sample then).
+    tail_fit: Option<RobustScale>,
     /// Upper tail: transformed values ascending. Two-sided: |transformed − median|
     /// ascending.
     tail_sorted: Vec<f64>,
@@ -207,13 +248,29 @@ pub struct SeriesModel {
 }
 
 impl SeriesModel {
-    fn fit(metric: Metric, days: u16, mut raw_sorted: Vec<f64>) -> Option<Self> {
+    fn fit(
+        metric: Metric,
+        days: u16,
+        mut raw_sorted: Vec<f64>,
+        parent_fit: Option<RobustScale>,
+    ) -> Option<Self> {
         raw_sorted.sort_by(f64::total_cmp);
         let tr = metric.transform();
         let raw = RobustScale::from_sorted(&raw_sorted, metric.resolution())?;
         // Monotone transforms keep the order.
         let trans_sorted: Vec<f64> = raw_sorted.iter().map(|&x| tr.apply(x)).collect();
         let trans = RobustScale::from_sorted(&trans_sorted, tr.floor())?;
+        let tail_fit = if zero_inflated(metric) {
+            let first_active = trans_sorted.partition_point(|&y| y <= 0.0);
+            let active = &trans_sorted[first_active..];
+            if active.len() >= MIN_ACTIVE {
+                RobustScale::from_sorted(active, tr.floor())
+            } else {
+                parent_fit
+            }
+        } else {
+            Some(trans)
+        };
         let tail_sorted = match metric.tail() {
             Tail::Upper => trans_sorted,
             Tail::TwoSided => {
@@ -230,6 +287,7 @@ impl SeriesModel {
             raw_sorted,
             raw,
             trans,
+            tail_fit,
             tail_sorted,
             metric,
         })
@@ -281,18 +339,16 @@ impl SeriesModel {
             return ((at_or_above + 1) as f64 / n1).min(1.0);
         }
         // Beyond everything seen: the Student-t tail, anchored at the largest value.
+        let Some(fit) = self.tail_fit else {
+            return 1.0 / n1;
+        };
         let df = f64::from(self.days.saturating_sub(1).clamp(1, max_tail_df.max(1)));
         let widen = (1.0 + 1.0 / f64::from(self.days.max(1))).sqrt();
-        let s = self.trans.sigma * widen;
+        let s = fit.sigma * widen;
+        let largest = self.tail_sorted.last().copied().unwrap_or(stat);
         let (t, t_max) = match self.metric.tail() {
-            Tail::Upper => (
-                (y - self.trans.median) / s,
-                (self.tail_sorted.last().copied().unwrap_or(y) - self.trans.median) / s,
-            ),
-            Tail::TwoSided => (
-                stat / s,
-                self.tail_sorted.last().copied().unwrap_or(stat) / s,
-            ),
+            Tail::Upper => ((y - fit.median) / s, (largest - fit.median) / s),
+            Tail::TwoSided => (stat / s, largest / s),
         };
         let Ok(dist) = StudentsT::new(0.0, 1.0, df) else {
             return 1.0 / n1;
@@ -491,10 +547,29 @@ impl Baseline {
                     e.1.extend_from_slice(vals);
                 }
             }
+            let mut parents: HashMap<SeriesId, Vec<f64>> = HashMap::new();
+            for (id, (_, vals)) in &pooled {
+                if zero_inflated(id.metric) {
+                    let tr = id.metric.transform();
+                    parents
+                        .entry(parent_of(id))
+                        .or_default()
+                        .extend(vals.iter().filter(|&&x| x > 0.0).map(|&x| tr.apply(x)));
+                }
+            }
+            let parent_fits: HashMap<SeriesId, RobustScale> = parents
+                .into_iter()
+                .filter(|(_, v)| v.len() >= MIN_ACTIVE)
+                .filter_map(|(id, mut v)| {
+                    v.sort_by(f64::total_cmp);
+                    RobustScale::from_sorted(&v, id.metric.transform().floor()).map(|f| (id, f))
+                })
+                .collect();
             pooled
                 .into_iter()
                 .filter_map(|(id, (days, vals))| {
-                    SeriesModel::fit(id.metric, days, vals).map(|m| (id, m))
+                    let parent = parent_fits.get(&parent_of(&id)).copied();
+                    SeriesModel::fit(id.metric, days, vals, parent).map(|m| (id, m))
                 })
                 .collect()
         })

@@ -162,10 +162,10 @@ mod tests {
         assert_eq!(c.apply(0.45), 1.0);
         assert_eq!(c.apply(2.0), 1.0);
         assert_eq!(c.apply(f64::NAN), 0.0);
-        assert_eq!(
+        assert!(matches!(
             Calibration::fit(&[(f64::NAN, true)]),
             Err(Error::EmptyCalibration)
-        );
+        ));
         assert_eq!(Calibration::identity().apply(1.7), 1.0);
     }
 

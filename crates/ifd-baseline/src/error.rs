@@ -4,7 +4,7 @@ use crate::key::{BaselineKey, TradingDay};
 use crate::metric::Metric;
 
 /// Errors raised by ifd-baseline.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A metric value was NaN, infinite or outside the metric's domain (negative
@@ -64,6 +64,13 @@ pub enum Error {
         offset: usize,
         /// What was wrong.
         reason: &'static str,
+    },
+    /// DBN bytes given to the builder did not decode.
+    #[error("DBN decoding failed: {source}")]
+    Decode {
+        /// dbn's error.
+        #[source]
+        source: dbn::Error,
     },
     /// Calibration needs at least one labelled score.
     #[error("calibration needs labelled scores; got none")]

@@ -1,0 +1,575 @@
+//! From ifd-pressure's windows to observations, and a baseline built from records.
+//!
+//! [`WindowAdapter`] turns per-instrument [`PressureWindow`]s into [`Observation`]s:
+//! it looks the instrument up in the [`Chain`], buckets its strike against the
+//! underlying future's latest mid price, classifies the expiry against the window's
+//! trading day and places the window start in its session time bucket.
+//!
+//! [`BaselineBuilder`] runs records through the chain, the L3 books, the aggressor
+//! folder and a [`PressureTracker`] (per-instrument tumbling windows), feeds the closed
+//! windows to a [`WindowAdapter`] and pushes each finished trading day into a
+//! [`Baseline`]. Give it the records of N session days in order and it yields the
+//! baseline of the last `max_days` of them; give it an existing baseline and one more
+//! day for the end-of-day update (the oldest day drops out).
+
+use std::collections::HashMap;
+
+use dbn::{Action, InstrumentDefMsg, MboMsg, RecordRef};
+use ifd_pressure::{
+    AggressorEvent, AggressorFolder, AggressorStats, Books, Chain, GroupKey, Groupings, MetricKind,
+    OptionKind, PressureConfig, PressureTracker, PressureWindow, WindowSpec, NS_PER_SEC,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::{Baseline, BaselineConfig, DayObservations, Observation};
+use crate::error::{Error, Result};
+use crate::key::{BaselineKey, ExpiryClass, MoneynessBucket, Right, SessionTime, TradingDay};
+use crate::metric::Metric;
+
+/// Counters of windows and values the adapter could not use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterStats {
+    /// Windows turned into observations.
+    pub windows: u64,
+    /// Observations produced.
+    pub observations: u64,
+    /// Windows of a group other than one instrument (ignored).
+    pub not_instrument: u64,
+    /// Instrument windows with no option contract in the chain.
+    pub no_contract: u64,
+    /// Option windows before any underlying price was known.
+    pub no_underlying_price: u64,
+    /// Options whose strike step could not be found (a single listed strike).
+    pub no_strike_step: u64,
+    /// Windows whose timestamp chrono cannot place.
+    pub bad_time: u64,
+    /// Metric values outside their domain (for example an overflowed premium).
+    pub rejected_values: u64,
+    /// Imbalances left out because the window had no classified volume.
+    pub no_imbalance: u64,
+}
+
+/// Converts per-instrument pressure windows into baseline observations.
+#[derive(Debug, Clone)]
+pub struct WindowAdapter {
+    bucket_minutes: u16,
+    strike_step: Option<i64>,
+    steps: HashMap<u64, Option<i64>>,
+    underlying: HashMap<u32, i64>,
+    last_underlying: Option<i64>,
+    stats: AdapterStats,
+}
+
+const METRICS: [(Metric, MetricKind); 7] = [
+    (Metric::BuyVolume, MetricKind::BuyVolume),
+    (Metric::SellVolume, MetricKind::SellVolume),
+    (Metric::BuyPremium, MetricKind::BuyPremium),
+    (Metric::SellPremium, MetricKind::SellPremium),
+    (Metric::LargestPrint, MetricKind::LargestPrint),
+    (Metric::TradeCount, MetricKind::TradeCount),
+    (Metric::OrderFlowImbalance, MetricKind::Ofi),
+];
+
+impl WindowAdapter {
+    /// An adapter with `bucket_minutes`-long time buckets. `strike_step` (dbn fixed
+    /// point) fixes the moneyness unit; `None` infers it per expiry as the smallest gap
+    /// between listed strikes.
+    #[must_use]
+    pub fn new(bucket_minutes: u16, strike_step: Option<i64>) -> Self {
+        Self {
+            bucket_minutes,
+            strike_step: strike_step.filter(|&s| s > 0),
+            steps: HashMap::new(),
+            underlying: HashMap::new(),
+            last_underlying: None,
+            stats: AdapterStats::default(),
+        }
+    }
+
+    /// Records the latest price (dbn fixed point) of an underlying future.
+    pub fn set_underlying_price(&mut self, underlying_id: u32, price: i64) {
+        self.underlying.insert(underlying_id, price);
+        self.last_underlying = Some(price);
+    }
+
+    /// Counters so far.
+    #[must_use]
+    pub fn stats(&self) -> &AdapterStats {
+        &self.stats
+    }
+
+    /// Forgets cached strike steps (call when the chain is rebuilt).
+    pub fn clear_strike_steps(&mut self) {
+        self.steps.clear();
+    }
+
+    fn step_for(&mut self, chain: &Chain, expiration: u64) -> Option<i64> {
+        if let Some(s) = self.strike_step {
+            return Some(s);
+        }
+        *self.steps.entry(expiration).or_insert_with(|| {
+            chain
+                .strikes(expiration)
+                .windows(2)
+                .filter_map(|w| w[1].checked_sub(w[0]))
+                .filter(|&d| d > 0)
+                .min()
+        })
+    }
+
+    /// Appends the observations of one window to `out` and returns its trading day;
+    /// `None` (counted in [`stats`](Self::stats)) when the window cannot be keyed.
+    pub fn observations(
+        &mut self,
+        window: &PressureWindow,
+        chain: &Chain,
+        out: &mut Vec<Observation>,
+    ) -> Option<TradingDay> {
+        let GroupKey::Instrument(id) = window.key else {
+            self.stats.not_instrument += 1;
+            return None;
+        };
+        let Some(contract) = chain.get(id) else {
+            self.stats.no_contract += 1;
+            return None;
+        };
+        let (kind, strike, expiration, underlying_id) = (
+            contract.kind,
+            contract.strike,
+            contract.expiration,
+            contract.underlying_id,
+        );
+        let Some(under) = self
+            .underlying
+            .get(&underlying_id)
+            .copied()
+            .or(self.last_underlying)
+        else {
+            self.stats.no_underlying_price += 1;
+            return None;
+        };
+        let (Some(at), Some(exp)) = (
+            SessionTime::from_unix_nanos(window.start_ns),
+            SessionTime::from_unix_nanos(expiration),
+        ) else {
+            self.stats.bad_time += 1;
+            return None;
+        };
+        let right = match kind {
+            OptionKind::Call => Right::Call,
+            OptionKind::Put => Right::Put,
+        };
+        let Some(moneyness) = self
+            .step_for(chain, expiration)
+            .and_then(|step| MoneynessBucket::from_prices(right, strike, under, step))
+        else {
+            self.stats.no_strike_step += 1;
+            return None;
+        };
+        let key = BaselineKey {
+            right,
+            expiry_class: ExpiryClass::classify(exp.trading_day, at.trading_day),
+            moneyness,
+            time_bucket: at.bucket(self.bucket_minutes),
+        };
+        let m = &window.metrics;
+        let mut push = |metric: Metric, value: f64, stats: &mut AdapterStats| {
+            if metric.accepts(value) {
+                out.push(Observation {
+                    key,
+                    strike: Some(strike),
+                    metric,
+                    value,
+                });
+                stats.observations += 1;
+            } else {
+                stats.rejected_values += 1;
+            }
+        };
+        for (metric, kind) in METRICS {
+            push(metric, m.get_lossy(kind), &mut self.stats);
+        }
+        match m.imbalance() {
+            Some(x) => push(Metric::SignedImbalance, x, &mut self.stats),
+            None => self.stats.no_imbalance += 1,
+        }
+        self.stats.windows += 1;
+        Some(at.trading_day)
+    }
+}
+
+/// One observation of one closed window, with where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowObservation {
+    /// Trading day of the window.
+    pub trading_day: TradingDay,
+    /// Window start, ns since the UNIX epoch (`ts_recv` clock).
+    pub window_start_ns: u64,
+    /// The option's instrument id.
+    pub instrument_id: u32,
+    /// The observation.
+    pub observation: Observation,
+}
+
+/// Settings of a [`BaselineBuilder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuilderConfig {
+    /// The baseline's settings.
+    pub baseline: BaselineConfig,
+    /// Length of the tumbling pressure window scored, ns; 5 minutes by default. It must
+    /// divide the time bucket.
+    pub window_ns: u64,
+    /// Strike step for moneyness, dbn fixed point; `None` infers it per expiry.
+    pub strike_step: Option<i64>,
+}
+
+impl Default for BuilderConfig {
+    fn default() -> Self {
+        Self {
+            baseline: BaselineConfig::default(),
+            window_ns: 300 * NS_PER_SEC,
+            strike_step: None,
+        }
+    }
+}
+
+/// Counters of a [`BaselineBuilder`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuilderStats {
+    /// Records seen.
+    pub records: u64,
+    /// Definition records applied to the chain.
+    pub definitions: u64,
+    /// MBO records applied to the books.
+    pub mbo: u64,
+    /// Records of other types (ignored).
+    pub other: u64,
+    /// Records whose body was shorter than their type (skipped).
+    pub malformed: u64,
+    /// Trading days pushed into the baseline.
+    pub days_pushed: u64,
+    /// Observations of a trading day already pushed (dropped).
+    pub late_observations: u64,
+    /// Observations the day refused (values are checked by the adapter first, so this
+    /// stays 0 unless the two disagree).
+    pub rejected_observations: u64,
+}
+
+/// The record pipeline of the builder: chain, L3 books, aggressor folding and
+/// per-instrument tumbling pressure windows, closed windows turned into observations.
+/// Useful on its own live: the observations of the current window are what
+/// [`Baseline::score_window`] takes.
+#[derive(Debug)]
+pub struct PressureFeed {
+    chain: Chain,
+    books: Books,
+    folders: HashMap<u32, AggressorFolder>,
+    tracker: PressureTracker,
+    adapter: WindowAdapter,
+    events: Vec<AggressorEvent>,
+    agg_stats: AggressorStats,
+    stats: BuilderStats,
+}
+
+impl PressureFeed {
+    /// A feed emitting tumbling per-instrument windows of `window_ns`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `window_ns` is zero or does not divide the time
+    /// bucket of `bucket_minutes`.
+    pub fn new(window_ns: u64, bucket_minutes: u16, strike_step: Option<i64>) -> Result<Self> {
+        let bucket_ns = u64::from(bucket_minutes) * 60 * NS_PER_SEC;
+        if window_ns == 0 || bucket_ns % window_ns != 0 {
+            return Err(Error::InvalidConfig {
+                reason: "window_ns must be positive and divide the time bucket",
+            });
+        }
+        let cfg = PressureConfig {
+            windows: vec![WindowSpec::tumbling(window_ns)],
+            groupings: Groupings {
+                instrument: true,
+                strike: false,
+                expiry: false,
+                call_put: false,
+                moneyness: false,
+                all: false,
+            },
+            ..PressureConfig::default()
+        };
+        let tracker = PressureTracker::new(cfg).map_err(|_| Error::InvalidConfig {
+            reason: "pressure tracker rejected the window",
+        })?;
+        Ok(Self {
+            chain: Chain::new(),
+            books: Books::new(),
+            folders: HashMap::new(),
+            tracker,
+            adapter: WindowAdapter::new(bucket_minutes, strike_step),
+            events: Vec::new(),
+            agg_stats: AggressorStats::default(),
+            stats: BuilderStats::default(),
+        })
+    }
+
+    /// The options chain built so far.
+    #[must_use]
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// Adapter counters.
+    #[must_use]
+    pub fn adapter_stats(&self) -> &AdapterStats {
+        self.adapter.stats()
+    }
+
+    /// Aggressor counters.
+    #[must_use]
+    pub fn aggressor_stats(&self) -> &AggressorStats {
+        &self.agg_stats
+    }
+
+    /// Record counters.
+    #[must_use]
+    pub fn stats(&self) -> &BuilderStats {
+        &self.stats
+    }
+
+    /// Applies one record; closed windows become observations, appended to `out` with
+    /// their trading day.
+    pub fn on_record(&mut self, rec: &RecordRef<'_>, out: &mut Vec<WindowObservation>) {
+        self.stats.records += 1;
+        let rtype = rec.header().rtype;
+        if rtype == dbn::rtype::INSTRUMENT_DEF {
+            match rec.try_get::<InstrumentDefMsg>() {
+                Ok(def) => {
+                    self.chain.apply(def);
+                    self.adapter.clear_strike_steps();
+                    self.stats.definitions += 1;
+                }
+                Err(_) => self.stats.malformed += 1,
+            }
+            return;
+        }
+        if rtype != dbn::rtype::MBO {
+            self.stats.other += 1;
+            return;
+        }
+        let Ok(msg) = rec.try_get::<MboMsg>() else {
+            self.stats.malformed += 1;
+            return;
+        };
+        self.on_mbo(msg, out);
+    }
+
+    /// Applies one MBO record (see [`on_record`](Self::on_record)).
+    pub fn on_mbo(&mut self, msg: &MboMsg, out: &mut Vec<WindowObservation>) {
+        self.stats.mbo += 1;
+        let id = msg.hd.instrument_id;
+        let bbo_before = self.books.book(id).map(|b| b.bbo()).unwrap_or_default();
+        self.books.apply(msg);
+        if let Ok(action) = msg.action() {
+            if let Some(c) = self.chain.get(id) {
+                let multiplier = c.multiplier;
+                self.folders.entry(id).or_default().on_record(
+                    msg,
+                    action,
+                    &bbo_before,
+                    multiplier,
+                    &mut self.events,
+                    &mut self.agg_stats,
+                );
+            }
+            if action == Action::Clear {
+                self.tracker.reset_book(id);
+            }
+        }
+        for ev in self.events.drain(..) {
+            self.tracker.on_event(&ev, &self.chain);
+        }
+        if msg.flags.is_last() && !msg.flags.is_snapshot() {
+            if let Some(bbo) = self.books.book(id).map(|b| b.bbo()) {
+                if self.chain.future(id).is_some() {
+                    if let Some(mid) = bbo.mid() {
+                        self.tracker.set_underlying_price(id, mid);
+                        self.adapter.set_underlying_price(id, mid);
+                    }
+                } else if self.chain.get(id).is_some() {
+                    self.tracker.on_book(id, &bbo, msg.ts_recv, &self.chain);
+                }
+            }
+        }
+        self.tracker.advance(msg.ts_recv, &self.chain);
+        self.drain(out);
+    }
+
+    /// Closes the open windows (end of data) and appends their observations.
+    pub fn flush(&mut self, out: &mut Vec<WindowObservation>) {
+        self.tracker.flush(&self.chain);
+        self.drain(out);
+    }
+
+    fn drain(&mut self, out: &mut Vec<WindowObservation>) {
+        let mut buf = Vec::new();
+        let windows: Vec<PressureWindow> = self.tracker.drain_closed().collect();
+        for w in &windows {
+            buf.clear();
+            if let Some(trading_day) = self.adapter.observations(w, &self.chain, &mut buf) {
+                let instrument_id = match w.key {
+                    GroupKey::Instrument(id) => id,
+                    _ => 0,
+                };
+                out.extend(buf.iter().map(|o| WindowObservation {
+                    trading_day,
+                    window_start_ns: w.start_ns,
+                    instrument_id,
+                    observation: *o,
+                }));
+            }
+        }
+    }
+}
+
+/// Builds a [`Baseline`] from the records of consecutive session days.
+#[derive(Debug)]
+pub struct BaselineBuilder {
+    baseline: Baseline,
+    feed: PressureFeed,
+    day: Option<(TradingDay, DayObservations)>,
+    buf: Vec<WindowObservation>,
+    late: u64,
+    rejected: u64,
+    pushed: u64,
+}
+
+impl BaselineBuilder {
+    /// A builder starting from an empty baseline.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the configuration is out of range.
+    pub fn new(config: BuilderConfig) -> Result<Self> {
+        Self::extend(Baseline::new(config.baseline)?, config)
+    }
+
+    /// A builder that adds days to an existing baseline (the end-of-day update); the
+    /// baseline's own configuration is kept, `config.baseline` is ignored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the window does not divide the time bucket.
+    pub fn extend(baseline: Baseline, config: BuilderConfig) -> Result<Self> {
+        let feed = PressureFeed::new(
+            config.window_ns,
+            baseline.config().bucket_minutes,
+            config.strike_step,
+        )?;
+        Ok(Self {
+            baseline,
+            feed,
+            day: None,
+            buf: Vec::new(),
+            late: 0,
+            rejected: 0,
+            pushed: 0,
+        })
+    }
+
+    /// Applies one record (definition or MBO; others are counted and ignored).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateDay`] when a finished day is already in the baseline.
+    pub fn on_record(&mut self, rec: &RecordRef<'_>) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        self.feed.on_record(rec, &mut buf);
+        let r = self.absorb(&mut buf);
+        self.buf = buf;
+        r
+    }
+
+    /// Decodes a whole DBN stream held in memory (uncompressed DBN) and applies every
+    /// record.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the bytes are not valid DBN (records before the error stay
+    /// applied); [`Error::DuplicateDay`] as in [`on_record`](Self::on_record).
+    pub fn on_dbn_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        use dbn::decode::{DbnDecoder, DecodeRecordRef};
+        let mut dec = DbnDecoder::new(bytes).map_err(|source| Error::Decode { source })?;
+        while let Some(rec) = dec
+            .decode_record_ref()
+            .map_err(|source| Error::Decode { source })?
+        {
+            self.on_record(&rec)?;
+        }
+        Ok(())
+    }
+
+    fn absorb(&mut self, buf: &mut Vec<WindowObservation>) -> Result<()> {
+        for w in buf.drain(..) {
+            let (day, obs) = (w.trading_day, w.observation);
+            match &mut self.day {
+                Some((d, _)) if *d == day => {}
+                Some((d, _)) if *d > day => {
+                    self.late += 1;
+                    continue;
+                }
+                _ => {
+                    self.end_day()?;
+                    if self.baseline.trading_days().any(|d| d >= day) {
+                        self.late += 1;
+                        continue;
+                    }
+                    self.day = Some((day, DayObservations::new()));
+                }
+            }
+            if let Some((_, d)) = &mut self.day {
+                if d.add(obs).is_err() {
+                    self.rejected += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end_day(&mut self) -> Result<()> {
+        if let Some((day, obs)) = self.day.take() {
+            self.baseline.push_day(day, obs)?;
+            self.pushed += 1;
+        }
+        Ok(())
+    }
+
+    /// Closes the open windows and pushes the last day; returns the baseline.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateDay`] when the last day is already in the baseline.
+    pub fn finish(mut self) -> Result<Baseline> {
+        let mut buf = std::mem::take(&mut self.buf);
+        self.feed.flush(&mut buf);
+        self.absorb(&mut buf)?;
+        self.end_day()?;
+        Ok(self.baseline)
+    }
+
+    /// The baseline as of the last finished day.
+    #[must_use]
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// The pipeline's counters.
+    #[must_use]
+    pub fn stats(&self) -> BuilderStats {
+        BuilderStats {
+            days_pushed: self.pushed,
+            late_observations: self.late,
+            rejected_observations: self.rejected,
+            ..*self.feed.stats()
+        }
+    }
+
+    /// The underlying feed (chain, adapter and aggressor counters).
+    #[must_use]
+    pub fn feed(&self) -> &PressureFeed {
+        &self.feed
+    }
+}
