@@ -49,9 +49,9 @@ fuzz_target!(|data: &[u8]| {
                 yielded += 1;
                 let owned = record.to_owned();
                 assert_eq!(owned.as_ref().len(), record.header().record_size());
-                if let Ok(as_enum) = record.as_enum() {
-                    std::hint::black_box(format!("{as_enum:?}"));
-                }
+                // Not `Debug`: dbn 0.73 formats an `i64::MIN` price by negating it, which
+                // overflows (a dbn matter, not the file source's).
+                std::hint::black_box(record.as_enum().is_ok());
             }
             Ok(None) => break,
             Err(err) => {

@@ -150,9 +150,7 @@ fn drain<R: Read>(mut source: FileSource<R>) -> (Vec<RecordBuf>, Option<Error>) 
             Ok(Some(record)) => {
                 // The invariants the source promises: these must not panic.
                 let owned = record.to_owned();
-                if let Ok(as_enum) = record.as_enum() {
-                    let _ = format!("{as_enum:?}");
-                }
+                let _ = record.as_enum();
                 let _ = record.get::<MboMsg>();
                 let _ = record.get::<InstrumentDefMsg>();
                 records.push(owned);
