@@ -24,9 +24,10 @@ use dbn::{
 use ifd_mbo_client::FileSource;
 use ifd_pressure::{Chain, OptionKind};
 
-/// Summarise DBN files.
+/// Summarise DBN files: version, dataset, schema, record counts, instruments, time range
+/// and the options chain.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// DBN files (`.dbn` or `.dbn.zst`).
     #[arg(required = true)]
