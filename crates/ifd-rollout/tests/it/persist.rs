@@ -76,3 +76,30 @@ fn a_valid_frame_with_a_foreign_payload_is_a_decode_error() {
     let b = encode(&"not a state").unwrap();
     assert!(matches!(decode::<RolloutState>(&b), Err(Error::Decode(_))));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary bytes, and valid frames with arbitrary edits, never panic the
+        /// decoder; whatever decodes re-encodes to the same bytes.
+        #[test]
+        fn decode_never_panics(
+            raw in proptest::collection::vec(any::<u8>(), 0..300),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in any::<usize>(),
+        ) {
+            let _ = decode::<RolloutState>(&raw);
+            let mut b = bytes();
+            for (i, v) in edits {
+                let i = i % b.len();
+                b[i] = v;
+            }
+            b.truncate(cut % (b.len() + 1) + usize::from(cut % 2 == 0) * b.len());
+            if let Ok(state) = decode::<RolloutState>(&b) {
+                prop_assert_eq!(encode(&state).unwrap(), b);
+            }
+        }
+    }
+}
