@@ -125,12 +125,17 @@ impl RangeRequest {
 }
 
 /// Where paid requests ask for permission and report their charge: the seat of the
-/// budget crate.
+/// budget crate ([`BudgetGate`] wires `ifd_budget::Budget`).
 pub trait CostGate {
     /// Whether `request`, quoted at `quoted_usd`, may be downloaded.
     fn approve(&mut self, request: &RangeRequest, quoted_usd: f64) -> bool;
-    /// `request` was served; `charged_usd` is its quote, or zero for a cache hit.
-    fn record(&mut self, request: &RangeRequest, charged_usd: f64);
+    /// `request` was served: `charged_usd` is its quote, or zero for a cache hit;
+    /// `bytes` is the size of the cached file.
+    fn record(&mut self, request: &RangeRequest, charged_usd: f64, bytes: u64);
+    /// An approved request was not downloaded after all (the download failed).
+    fn release(&mut self, request: &RangeRequest) {
+        let _ = request;
+    }
 }
 
 /// A [`CostGate`] that approves everything and records nothing.
@@ -141,7 +146,64 @@ impl CostGate for AllowAll {
     fn approve(&mut self, _: &RangeRequest, _: f64) -> bool {
         true
     }
-    fn record(&mut self, _: &RangeRequest, _: f64) {}
+    fn record(&mut self, _: &RangeRequest, _: f64, _: u64) {}
+}
+
+/// A [`CostGate`] backed by an `ifd_budget::Budget` at one instant: approval is
+/// `authorize_request` (keyed by [`RangeRequest::cache_key`]), a served request is
+/// `settle_request` (zero dollars = cache hit), a failed download is
+/// `release_request`. Refusals and ledger errors are kept in [`errors`](Self::errors)
+/// rather than dropped.
+#[cfg(feature = "ifd-budget")]
+#[derive(Debug)]
+pub struct BudgetGate<'a> {
+    budget: &'a mut ifd_budget::Budget,
+    now_ns: u64,
+    errors: Vec<ifd_budget::Error>,
+}
+
+#[cfg(feature = "ifd-budget")]
+impl<'a> BudgetGate<'a> {
+    /// A gate charging `budget` at `now_ns` (unix ns, the caller's clock).
+    pub fn new(budget: &'a mut ifd_budget::Budget, now_ns: u64) -> Self {
+        Self {
+            budget,
+            now_ns,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Refusals and ledger errors so far (e.g. `WouldExceedMonth`).
+    #[must_use]
+    pub fn errors(&self) -> &[ifd_budget::Error] {
+        &self.errors
+    }
+
+    fn keep<T>(&mut self, r: ifd_budget::Result<T>) -> Option<T> {
+        r.map_err(|e| self.errors.push(e)).ok()
+    }
+}
+
+#[cfg(feature = "ifd-budget")]
+impl CostGate for BudgetGate<'_> {
+    fn approve(&mut self, request: &RangeRequest, quoted_usd: f64) -> bool {
+        let key = request.cache_key();
+        let r = ifd_budget::utc_from_ns(self.now_ns)
+            .and_then(|now| self.budget.authorize_request(&key, quoted_usd, None, now));
+        self.keep(r).is_some()
+    }
+
+    fn record(&mut self, request: &RangeRequest, charged_usd: f64, bytes: u64) {
+        let key = request.cache_key();
+        let r = ifd_budget::utc_from_ns(self.now_ns)
+            .and_then(|now| self.budget.settle_request(&key, charged_usd, bytes, now));
+        let _ = self.keep(r);
+    }
+
+    fn release(&mut self, request: &RangeRequest) {
+        let r = self.budget.release_request(&request.cache_key());
+        let _ = self.keep(r);
+    }
 }
 
 /// Configuration of [`Historical`].
@@ -354,7 +416,8 @@ impl Historical {
     ) -> Result<Fetched> {
         if let Some(path) = self.cached(request)? {
             self.stats.hits = self.stats.hits.saturating_add(1);
-            gate.record(request, 0.0);
+            let bytes = fs::metadata(&path).map_or(0, |m| m.len());
+            gate.record(request, 0.0, bytes);
             return Ok(Fetched {
                 path,
                 records: None,
@@ -367,8 +430,15 @@ impl Historical {
         if !gate.approve(request, quote) {
             return Err(Error::DownloadDeclined { quoted_usd: quote });
         }
-        let (path, records) = self.download(request).await?;
-        gate.record(request, quote);
+        let (path, records) = match self.download(request).await {
+            Ok(done) => done,
+            Err(e) => {
+                gate.release(request);
+                return Err(e);
+            }
+        };
+        let bytes = fs::metadata(&path).map_or(0, |m| m.len());
+        gate.record(request, quote, bytes);
         Ok(Fetched {
             path,
             records: Some(records),

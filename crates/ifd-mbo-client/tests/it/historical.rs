@@ -31,6 +31,10 @@ struct Server {
 
 impl Server {
     async fn start(body: Vec<u8>) -> Self {
+        Self::start_with_cost(body, "1.25").await
+    }
+
+    async fn start_with_cost(body: Vec<u8>, cost: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -79,7 +83,7 @@ impl Server {
                                 br#"{"detail":"no key"}"#.to_vec(),
                             )
                         } else if path.ends_with("metadata.get_cost") {
-                            ("200 OK", "application/json", b"1.25".to_vec())
+                            ("200 OK", "application/json", cost.as_bytes().to_vec())
                         } else if path.ends_with("timeseries.get_range") && mode == Mode::Ok {
                             ("200 OK", "application/octet-stream", body.clone())
                         } else if path.ends_with("timeseries.get_range") {
@@ -191,6 +195,7 @@ fn count_records(path: &std::path::Path) -> u64 {
 struct Ledger {
     quotes: Vec<f64>,
     charges: Vec<f64>,
+    released: usize,
     approve: bool,
 }
 
@@ -199,8 +204,12 @@ impl CostGate for Ledger {
         self.quotes.push(quoted_usd);
         self.approve
     }
-    fn record(&mut self, _: &RangeRequest, charged_usd: f64) {
+    fn record(&mut self, _: &RangeRequest, charged_usd: f64, bytes: u64) {
+        assert!(bytes > 0, "the cached file is never empty");
         self.charges.push(charged_usd);
+    }
+    fn release(&mut self, _: &RangeRequest) {
+        self.released += 1;
     }
 }
 
@@ -300,10 +309,13 @@ async fn server_error_is_a_typed_error_and_nothing_is_cached() {
     *server.mode.lock().expect("lock") = Mode::ServerError;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut hist = client(&server, dir.path());
-    let err = hist
-        .fetch(&request(), &mut AllowAll)
-        .await
-        .expect_err("500");
+    let mut ledger = Ledger {
+        approve: true,
+        ..Ledger::default()
+    };
+    let err = hist.fetch(&request(), &mut ledger).await.expect_err("500");
+    assert_eq!(ledger.released, 1, "the approval is released");
+    assert!(ledger.charges.is_empty());
     match &err {
         Error::Historical { request, source } => {
             assert_eq!(*request, "timeseries.get_range");
@@ -341,4 +353,66 @@ async fn declined_quote_downloads_nothing() {
     assert!(ledger.charges.is_empty());
     let cost = hist.cost(&request()).await.expect("cost");
     assert_eq!(cost, 1.25);
+}
+
+fn budget(monthly_usd: i64) -> ifd_budget::Budget {
+    use ifd_budget::{BudgetConfig, CostModel, Ledger, LivePricing, PriceTable, TradingCalendar};
+    let prices = PriceTable::from_unit_prices([("mbo", 1.5)]).expect("prices");
+    let live = LivePricing::PerGb {
+        usd_per_gb: rust_decimal::Decimal::new(5, 0),
+    };
+    ifd_budget::Budget::new(
+        BudgetConfig::with_monthly(rust_decimal::Decimal::new(monthly_usd, 0)).expect("config"),
+        TradingCalendar::cme(),
+        CostModel::new(prices, live).expect("model"),
+        Ledger::new(),
+    )
+    .expect("budget")
+}
+
+/// 2026-03-04 15:00 UTC, a CME trading day.
+const NOW_NS: u64 = 1_772_636_400_000_000_000;
+
+#[tokio::test]
+async fn budget_gate_charges_once_and_records_the_cache_hit_at_zero() {
+    use ifd_mbo_client::historical::BudgetGate;
+    let server = Server::start(body(20)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut hist = client(&server, dir.path());
+    let mut budget = budget(175);
+    {
+        let mut gate = BudgetGate::new(&mut budget, NOW_NS);
+        hist.fetch(&request(), &mut gate).await.expect("download");
+        hist.fetch(&request(), &mut gate).await.expect("hit");
+        assert!(gate.errors().is_empty(), "{:?}", gate.errors());
+    }
+    let charges = budget.ledger().charges();
+    assert_eq!(charges.len(), 2);
+    assert_eq!(charges[0].dollars, rust_decimal::Decimal::new(125, 2));
+    assert_eq!(charges[1].dollars, rust_decimal::Decimal::ZERO);
+    assert_eq!(server.count("timeseries.get_range"), 1);
+}
+
+#[tokio::test]
+async fn budget_gate_refusal_is_kept_and_nothing_is_downloaded() {
+    use ifd_mbo_client::historical::BudgetGate;
+    // A $500 quote does not fit a $175 month.
+    let server = Server::start_with_cost(body(20), "500.0").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut hist = client(&server, dir.path());
+    let mut budget = budget(175);
+    let mut gate = BudgetGate::new(&mut budget, NOW_NS);
+    let err = hist
+        .fetch(&request(), &mut gate)
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, Error::DownloadDeclined { .. }));
+    assert!(
+        matches!(gate.errors(), [ifd_budget::Error::WouldExceedMonth { .. }]),
+        "{:?}",
+        gate.errors()
+    );
+    assert_eq!(server.count("timeseries.get_range"), 0);
+    drop(gate);
+    assert!(budget.ledger().charges().is_empty());
 }
