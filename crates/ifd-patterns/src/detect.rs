@@ -49,7 +49,8 @@ pub struct DetectorConfig {
     pub min_confidence: f64,
     /// Largest baseline p-value a signal may have when a baseline scores it (default 0.01).
     pub max_p_value: f64,
-    /// Block: smallest event size in contracts (default 50).
+    /// Block: smallest event size in contracts (default 100: NQ option retail and
+    /// market-maker prints stay far below it; institutional blocks run to hundreds).
     pub block_min_size: u64,
     /// Block: the event must be at least this multiple of the instrument's typical
     /// event size (the baseline median, or the intraday average) (default 8).
@@ -98,7 +99,7 @@ pub struct MergeGaps {
     pub cross_strike: u64,
     /// Icebergs (default 120 s).
     pub iceberg: u64,
-    /// Accumulation (default 10 min).
+    /// Accumulation (default 30 min: a slow accumulation pauses for minutes at a time).
     pub accumulation: u64,
 }
 
@@ -109,7 +110,7 @@ impl Default for MergeGaps {
             sweep: 5_000_000_000,
             cross_strike: 10_000_000_000,
             iceberg: 120_000_000_000,
-            accumulation: 600_000_000_000,
+            accumulation: 1_800_000_000_000,
         }
     }
 }
@@ -121,7 +122,7 @@ impl Default for DetectorConfig {
             mm_ignore_above: 0.5,
             min_confidence: 0.5,
             max_p_value: 0.01,
-            block_min_size: 50,
+            block_min_size: 100,
             block_typical_multiple: 8.0,
             sweep_min_levels: 3,
             sweep_min_size: 20,
@@ -748,14 +749,16 @@ impl PatternDetector {
             .map(|b| if net > 0 { b.3 } else { b.4 })
             .sum();
         let size = u64::try_from(net.unsigned_abs()).unwrap_or(u64::MAX);
+        // The flow side's volume over the window, against that side's baseline.
+        let side_volume = if net > 0 { buy } else { sell };
+        let window_ns = horizon.saturating_mul(cfg.accum_bucket_ns);
         #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
-        let net_f = net as f64;
         let assessment = reference.assess(
             contract,
             underlying,
             ev.ts_recv,
-            ReferenceMetric::NetVolume,
-            net_f.abs(),
+            ReferenceMetric::volume(flow_side, window_ns),
+            side_volume as f64,
         );
         let assessed = assessment.map(|a| {
             let i = self.families[FAMILY_ACCUM].push(ev.ts_recv, a.p_value);

@@ -6,7 +6,8 @@
 //! aggressor volume in a tumbling window (default 5 minutes of `ts_recv`) per
 //! instrument, and fires the moment the window's volume crosses every threshold:
 //!
-//! - volume ≥ `min_volume` and premium ≥ `min_premium`;
+//! - volume ≥ `min_volume` and premium ≥ `min_premium` (v1.0's 500 contracts and
+//!   $100,000 applied to a day's volume; the defaults scale them to a 5-minute window);
 //! - if a statistics record gave the instrument's open interest: volume / OI ≥
 //!   `min_volume_oi_ratio`; otherwise volume ≥ `min_spike_ratio` × the instrument's
 //!   average window volume (from the baseline when one scores it, else the average of
@@ -33,14 +34,15 @@ use crate::view::{MarketView, Reference, ReferenceMetric};
 pub struct V1Config {
     /// Window length (default 5 min).
     pub window_ns: u64,
-    /// Smallest window volume (default 500, as v1.0).
+    /// Smallest window volume (default 100: v1.0's 500 was a whole day's snapshot
+    /// volume; a 5-minute window is scaled down).
     pub min_volume: u64,
-    /// Smallest window premium in USD (default 100,000, as v1.0).
+    /// Smallest window premium in USD (default 25,000, v1.0's $100,000 scaled likewise).
     pub min_premium: Decimal,
     /// Smallest volume / open interest (default 10, as v1.0).
     pub min_volume_oi_ratio: f64,
     /// Smallest volume / average window volume when no open interest is known
-    /// (default 10).
+    /// (default 5).
     pub min_spike_ratio: f64,
     /// Earlier windows needed for an intraday average (default 3).
     pub min_prior_windows: u32,
@@ -50,10 +52,10 @@ impl Default for V1Config {
     fn default() -> Self {
         Self {
             window_ns: 300_000_000_000,
-            min_volume: 500,
-            min_premium: Decimal::from(100_000),
+            min_volume: 100,
+            min_premium: Decimal::from(25_000),
             min_volume_oi_ratio: 10.0,
-            min_spike_ratio: 10.0,
+            min_spike_ratio: 5.0,
             min_prior_windows: 3,
         }
     }
@@ -174,13 +176,19 @@ impl VolumeSpikeDetector {
             (vol_f / oi as f64, cfg.min_volume_oi_ratio)
         } else {
             let underlying = view.underlying_price(contract);
+            let dominant = if st.buy >= st.sell {
+                FlowSide::Buy
+            } else {
+                FlowSide::Sell
+            };
+            #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
             let typical = reference
                 .assess(
                     contract,
                     underlying,
                     ev.ts_recv,
-                    ReferenceMetric::WindowVolume,
-                    vol_f,
+                    ReferenceMetric::volume(dominant, cfg.window_ns),
+                    st.buy.max(st.sell) as f64,
                 )
                 .map(|a| a.typical)
                 .filter(|t| t.is_finite() && *t > 0.0)

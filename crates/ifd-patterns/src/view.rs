@@ -20,14 +20,34 @@ pub trait MarketView {
 }
 
 /// The quantity a detector asks the baseline about.
+///
+/// Volumes carry the length of the window they were summed over, so that a reference
+/// whose windows have another length can rescale them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReferenceMetric {
     /// Size of one aggressor event (compared with the bucket's largest print).
     EventSize,
-    /// Aggressor volume of one side in a window.
-    WindowVolume,
-    /// Net signed aggressor volume in a window (buy − sell).
-    NetVolume,
+    /// Buy-aggressor volume summed over `window_ns`.
+    BuyVolume {
+        /// Length of the window the volume was summed over (ns).
+        window_ns: u64,
+    },
+    /// Sell-aggressor volume summed over `window_ns`.
+    SellVolume {
+        /// Length of the window the volume was summed over (ns).
+        window_ns: u64,
+    },
+}
+
+impl ReferenceMetric {
+    /// The one-sided volume metric of `side` over `window_ns`.
+    #[must_use]
+    pub const fn volume(side: crate::FlowSide, window_ns: u64) -> Self {
+        match side {
+            crate::FlowSide::Buy => Self::BuyVolume { window_ns },
+            crate::FlowSide::Sell => Self::SellVolume { window_ns },
+        }
+    }
 }
 
 /// What a baseline says about one observed value.
@@ -39,7 +59,8 @@ pub struct Assessment {
     pub z_score: f64,
     /// Trading days behind the figures.
     pub days: u16,
-    /// The typical value (the baseline's median) for the same key.
+    /// The typical value (the baseline's median) for the same key, in the caller's
+    /// units (for volumes: per the caller's `window_ns`).
     pub typical: f64,
 }
 

@@ -426,7 +426,7 @@ fn v1_fires_on_volume_against_open_interest_or_history() {
     assert_eq!(s.detector, DetectorVersion::V1);
     assert_eq!(s.pattern, Pattern::VolumeSpike);
     assert_eq!(s.side, FlowSide::Sell);
-    assert!(s.size >= 500);
+    assert!(s.size >= 100);
     let json: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
     assert_eq!(json["detector"], "v1");
     assert_eq!(json["pattern"], "volume_spike");
