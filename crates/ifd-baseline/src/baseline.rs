@@ -1,6 +1,7 @@
 //! The rolling baseline of trading days and window scoring.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,46 @@ use crate::fdr::benjamini_hochberg;
 use crate::key::{BaselineKey, ExpiryClass, Right, TimeBucket, TradingDay};
 use crate::metric::{Metric, Tail, Transform};
 use crate::stats::{quantile_sorted, RobustScale, ScaleMethod};
+
+/// A small multiply-rotate hasher for the series maps: the keys are the crate's own
+/// small structs (no hash flooding to defend against), and a fixed hash keeps
+/// iteration deterministic.
+#[derive(Debug, Default, Clone, Copy)]
+struct SeriesHasher(u64);
+
+impl SeriesHasher {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for SeriesHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.add(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type SeriesMap<V> = HashMap<SeriesId, V, BuildHasherDefault<SeriesHasher>>;
 
 /// Settings of a [`Baseline`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,8 +282,8 @@ pub struct SeriesModel {
     /// (positive) part for zero-inflated upper-tail metrics, everything otherwise;
     /// `None` when no value is active (no extrapolation beyond the sample then).
     tail_fit: Option<RobustScale>,
-    /// Upper tail: transformed values ascending. Two-sided: |transformed − median|
-    /// ascending.
+    /// Two-sided metrics: |transformed − median| ascending; empty for upper-tail
+    /// metrics (ranked on `raw_sorted`).
     tail_sorted: Vec<f64>,
     metric: Metric,
 }
@@ -272,7 +313,8 @@ impl SeriesModel {
             Some(trans)
         };
         let tail_sorted = match metric.tail() {
-            Tail::Upper => trans_sorted,
+            // Ranks are taken on the raw values (the transform is monotone).
+            Tail::Upper => Vec::new(),
             Tail::TwoSided => {
                 let mut d: Vec<f64> = trans_sorted
                     .iter()
@@ -327,13 +369,27 @@ impl SeriesModel {
     /// p-value of `x` under this series (see the crate docs, "Scoring").
     #[must_use]
     pub fn p_value(&self, x: f64, max_tail_df: u16) -> f64 {
-        let n = self.tail_sorted.len();
-        let y = self.metric.transform().apply(x);
-        let stat = match self.metric.tail() {
-            Tail::Upper => y,
-            Tail::TwoSided => (y - self.trans.median).abs(),
+        let tr = self.metric.transform();
+        let y = tr.apply(x);
+        // Upper tail: ranks and the largest value on the raw axis (the transform is
+        // monotone). Two-sided: on the absolute deviations of the transformed values.
+        let (ranked, stat, largest) = match self.metric.tail() {
+            Tail::Upper => (
+                &self.raw_sorted,
+                x,
+                self.raw_sorted.last().map_or(y, |&v| tr.apply(v)),
+            ),
+            Tail::TwoSided => {
+                let stat = (y - self.trans.median).abs();
+                (
+                    &self.tail_sorted,
+                    stat,
+                    self.tail_sorted.last().copied().unwrap_or(stat),
+                )
+            }
         };
-        let at_or_above = n - self.tail_sorted.partition_point(|&v| v < stat);
+        let n = ranked.len();
+        let at_or_above = n - ranked.partition_point(|&v| v < stat);
         let n1 = (n + 1) as f64;
         if at_or_above > 0 {
             return ((at_or_above + 1) as f64 / n1).min(1.0);
@@ -345,7 +401,6 @@ impl SeriesModel {
         let df = f64::from(self.days.saturating_sub(1).clamp(1, max_tail_df.max(1)));
         let widen = (1.0 + 1.0 / f64::from(self.days.max(1))).sqrt();
         let s = fit.sigma * widen;
-        let largest = self.tail_sorted.last().copied().unwrap_or(stat);
         let (t, t_max) = match self.metric.tail() {
             Tail::Upper => ((y - fit.median) / s, (largest - fit.median) / s),
             Tail::TwoSided => (stat / s, largest / s),
@@ -459,7 +514,7 @@ impl WindowScores {
 pub struct Baseline {
     config: BaselineConfig,
     days: Vec<(TradingDay, DayObservations)>,
-    models: OnceLock<HashMap<SeriesId, SeriesModel>>,
+    models: OnceLock<SeriesMap<SeriesModel>>,
 }
 
 impl PartialEq for Baseline {
@@ -537,9 +592,9 @@ impl Baseline {
         }
     }
 
-    fn models(&self) -> &HashMap<SeriesId, SeriesModel> {
+    fn models(&self) -> &SeriesMap<SeriesModel> {
         self.models.get_or_init(|| {
-            let mut pooled: HashMap<SeriesId, (u16, Vec<f64>)> = HashMap::new();
+            let mut pooled: SeriesMap<(u16, Vec<f64>)> = SeriesMap::default();
             for (_, day) in &self.days {
                 for (id, vals) in &day.series {
                     let e = pooled.entry(*id).or_default();
@@ -547,7 +602,7 @@ impl Baseline {
                     e.1.extend_from_slice(vals);
                 }
             }
-            let mut parents: HashMap<SeriesId, Vec<f64>> = HashMap::new();
+            let mut parents: SeriesMap<Vec<f64>> = SeriesMap::default();
             for (id, (_, vals)) in &pooled {
                 if zero_inflated(id.metric) {
                     let tr = id.metric.transform();
@@ -557,7 +612,7 @@ impl Baseline {
                         .extend(vals.iter().filter(|&&x| x > 0.0).map(|&x| tr.apply(x)));
                 }
             }
-            let parent_fits: HashMap<SeriesId, RobustScale> = parents
+            let parent_fits: SeriesMap<RobustScale> = parents
                 .into_iter()
                 .filter(|(_, v)| v.len() >= MIN_ACTIVE)
                 .filter_map(|(id, mut v)| {

@@ -81,6 +81,44 @@ pub fn mean_abs_dev(values: &[f64]) -> Option<f64> {
     Some(values.iter().map(|x| (x - m).abs()).sum::<f64>() / n)
 }
 
+/// Median of `|x − m|` over an ascending-sorted, non-empty sample, in O(n) without
+/// allocating: the deviations are read in ascending order by walking outwards from `m`
+/// with two cursors.
+fn mad_sorted(sorted: &[f64], m: f64) -> f64 {
+    let n = sorted.len();
+    // First index at or above m; left cursor walks down from split-1, right up from split.
+    let split = sorted.partition_point(|&x| x < m);
+    let (mut lo, mut hi) = (split, split);
+    let (want_a, want_b) = ((n - 1) / 2, n / 2);
+    let (mut a, mut b) = (0.0, 0.0);
+    for k in 0..=want_b {
+        let left = (lo > 0).then(|| m - sorted[lo - 1]);
+        let right = (hi < n).then(|| sorted[hi] - m);
+        let d = match (left, right) {
+            (Some(l), Some(r)) if l <= r => {
+                lo -= 1;
+                l
+            }
+            (Some(_), Some(r)) | (None, Some(r)) => {
+                hi += 1;
+                r
+            }
+            (Some(l), None) => {
+                lo -= 1;
+                l
+            }
+            (None, None) => break,
+        };
+        if k == want_a {
+            a = d;
+        }
+        if k == want_b {
+            b = d;
+        }
+    }
+    0.5 * a + 0.5 * b
+}
+
 /// Which estimator produced a [`RobustScale`]'s `sigma`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ScaleMethod {
@@ -123,9 +161,7 @@ impl RobustScale {
     #[must_use]
     pub fn from_sorted(sorted: &[f64], floor: f64) -> Option<Self> {
         let median = median_sorted(sorted)?;
-        let mut dev: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
-        dev.sort_by(f64::total_cmp);
-        let mad = median_sorted(&dev)?;
+        let mad = mad_sorted(sorted, median);
         let (sigma, method) = if mad > 0.0 {
             (mad / MAD_CONSISTENCY, ScaleMethod::Mad)
         } else {
@@ -135,7 +171,8 @@ impl RobustScale {
             if iqr > 0.0 {
                 (iqr / IQR_CONSISTENCY, ScaleMethod::Iqr)
             } else {
-                let mean_ad = dev.iter().sum::<f64>() / dev.len() as f64;
+                let mean_ad =
+                    sorted.iter().map(|x| (x - median).abs()).sum::<f64>() / sorted.len() as f64;
                 if mean_ad > 0.0 {
                     (MEAN_AD_CONSISTENCY * mean_ad, ScaleMethod::MeanAbsDev)
                 } else {
@@ -296,6 +333,23 @@ mod tests {
         let w = RobustScale::from_sorted(&[1.0, 1.001, 1.002], 1.0).unwrap();
         assert_eq!(w.method, ScaleMethod::Floor);
         assert!(RobustScale::from_sorted(&[], 1.0).is_none());
+    }
+
+    #[test]
+    fn two_cursor_mad_matches_sorting() {
+        let samples: [&[f64]; 6] = [
+            &[1.0],
+            &[1.0, 5.0],
+            &[0.0, 0.0, 0.0, 7.0],
+            &[-3.0, -1.0, 2.0, 2.0, 9.0, 40.0],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 100.0],
+            &[0.5, 0.5, 0.5, 0.5, 0.5],
+        ];
+        for x in samples {
+            let s = sorted(x);
+            let m = median_sorted(&s).unwrap_or(f64::NAN);
+            assert_eq!(Some(mad_sorted(&s, m)), mad(x), "{x:?}");
+        }
     }
 
     #[test]
