@@ -602,7 +602,8 @@ fn min_record_len(version: u8, rtype: u8) -> Option<usize> {
     use dbn::{v1, v2, v3};
     let len = match rtype {
         rtype::MBP_0 => size_of::<v3::TradeMsg>(),
-        rtype::MBP_1 => size_of::<v3::Mbp1Msg>(),
+        // `RecordRefEnum` reads TBBO (a v4 rtype) as `Mbp1Msg` in any version.
+        rtype::MBP_1 | rtype::TBBO => size_of::<v3::Mbp1Msg>(),
         rtype::MBP_10 => size_of::<v3::Mbp10Msg>(),
         rtype::OHLCV_DEPRECATED
         | rtype::OHLCV_1S

@@ -517,6 +517,44 @@ fn record_length_not_a_multiple_of_8_is_unaligned() {
     );
 }
 
+/// For every rtype, the shortest record the source accepts can be read by every `dbn`
+/// accessor without tripping its size assertions (the test profile has debug
+/// assertions on, so an undersized `get_unchecked` inside `as_enum` panics here).
+#[test]
+fn shortest_accepted_record_of_every_rtype_is_safe_to_read() {
+    let header = encode(&[]);
+    for rtype in 0..=u8::MAX {
+        let mut accepted = None;
+        for words in (4_u8..=132).step_by(2) {
+            let mut bytes = header.clone();
+            let mut record = vec![0_u8; usize::from(words) * 4];
+            record[0] = words;
+            record[1] = rtype;
+            bytes.extend_from_slice(&record);
+            let mut source = FileSource::from_bytes(&bytes).unwrap();
+            match source.next_record() {
+                Ok(Some(rec)) => {
+                    let _ = rec.as_enum();
+                    let _ = rec.to_owned();
+                    let _ = rec.get::<MboMsg>();
+                    let _ = rec.get::<InstrumentDefMsg>();
+                    let _ = rec.get::<StatMsg>();
+                    let _ = rec.get::<SystemMsg>();
+                    let _ = rec.get::<SymbolMappingMsg>();
+                    accepted = Some(usize::from(words) * 4);
+                    break;
+                }
+                Err(Error::RecordTooShort { min, length, .. }) => assert!(length < min),
+                other => panic!("rtype {rtype:#04x}, {words} words: {other:?}"),
+            }
+        }
+        let accepted = accepted.unwrap_or_else(|| panic!("rtype {rtype:#04x} never accepted"));
+        if rtype == rtype::MBO {
+            assert_eq!(accepted, size_of::<MboMsg>());
+        }
+    }
+}
+
 #[test]
 fn unknown_rtype_passes_through_and_is_counted() {
     let mut bytes = encode(&[]);
