@@ -189,6 +189,7 @@ impl MarketState {
         self.stats.definitions += 1;
         let update = self.chain.apply(def);
         let iid = def.hd.instrument_id;
+        self.pressure.forget_contract(iid);
         for st in self.insts.iter_mut().filter(|s| s.key.instrument_id == iid) {
             st.multiplier = None;
             st.role = Role::Unresolved;

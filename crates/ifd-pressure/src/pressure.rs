@@ -132,12 +132,14 @@ pub struct PressureConfig {
 }
 
 impl Default for PressureConfig {
-    /// 1 s, 1 min and 5 min tumbling windows plus a 5 min window rolled every minute;
-    /// all groupings; moneyness edges at ±10 %, ±5 %, ±2 %, ±0.5 %.
+    /// 1 min and 5 min tumbling windows plus a 5 min window rolled every minute; all
+    /// groupings; moneyness edges at ±10 %, ±5 %, ±2 %, ±0.5 %.
+    ///
+    /// One-second windows are supported but not on by default: for every key they emit
+    /// a window per second, which on a full options chain costs more than the book.
     fn default() -> Self {
         Self {
             windows: vec![
-                WindowSpec::tumbling(NS_PER_SEC),
                 WindowSpec::tumbling(60 * NS_PER_SEC),
                 WindowSpec::tumbling(300 * NS_PER_SEC),
                 WindowSpec::rolling(300 * NS_PER_SEC, 60 * NS_PER_SEC),
@@ -357,6 +359,15 @@ impl WindowMetrics {
     /// Merges another window's metrics into this one (sums and maxima). The
     /// cumulative delta is not merged: it is a level, set when a window is emitted.
     pub fn merge(&mut self, o: &Self) {
+        self.ofi = self.ofi.saturating_add(o.ofi);
+        self.qi_bid_sum = self.qi_bid_sum.saturating_add(o.qi_bid_sum);
+        self.qi_ask_sum = self.qi_ask_sum.saturating_add(o.qi_ask_sum);
+        self.book_samples = self.book_samples.saturating_add(o.book_samples);
+        if o.trade_count() == 0 {
+            // Most buckets hold book samples only: skip the trade fields (and the
+            // Decimal additions).
+            return;
+        }
         self.buy_volume = self.buy_volume.saturating_add(o.buy_volume);
         self.sell_volume = self.sell_volume.saturating_add(o.sell_volume);
         self.unknown_volume = self.unknown_volume.saturating_add(o.unknown_volume);
@@ -367,10 +378,6 @@ impl WindowMetrics {
         self.sell_premium = self.sell_premium.saturating_add(o.sell_premium);
         self.largest_print = self.largest_print.max(o.largest_print);
         self.sweep_count = self.sweep_count.saturating_add(o.sweep_count);
-        self.ofi = self.ofi.saturating_add(o.ofi);
-        self.qi_bid_sum = self.qi_bid_sum.saturating_add(o.qi_bid_sum);
-        self.qi_ask_sum = self.qi_ask_sum.saturating_add(o.qi_ask_sum);
-        self.book_samples = self.book_samples.saturating_add(o.book_samples);
     }
 
     /// True when no event and no book sample was added.
@@ -575,12 +582,33 @@ pub struct PressureStats {
     pub no_underlying_price: u64,
 }
 
+/// What the chain says about an option, cached per instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ContractInfo {
+    kind: OptionKind,
+    strike: i64,
+    expiration: u64,
+    underlying_id: u32,
+}
+
 #[derive(Debug, Clone, Default)]
 struct InstSlot {
     instrument_id: u32,
+    /// The open base bucket.
     base: WindowMetrics,
     active: bool,
     prev_bbo: Option<Bbo>,
+    /// Per window: the instrument's part of the open step, and whether the slot is in
+    /// that window's list of instruments active in the step.
+    steps: Vec<WindowMetrics>,
+    in_step: Vec<bool>,
+    /// Whether `contract` and `key_ids` were looked up in the chain.
+    resolved: bool,
+    contract: Option<ContractInfo>,
+    /// Key ids of the instrument's fixed keys (instrument, all, strike, expiry, call/put).
+    key_ids: Vec<u32>,
+    /// The last moneyness bucket and its key id.
+    money: Option<(u8, u32)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -596,8 +624,12 @@ struct WindowState {
     spec: WindowSpec,
     /// End of the open step; 0 before the first input.
     step_end: u64,
-    keys: IdMap<GroupKey, KeyState>,
-    live: Vec<GroupKey>,
+    /// Per key id.
+    states: Vec<KeyState>,
+    /// Key ids with content in the open step or the ring.
+    live: Vec<u32>,
+    /// Instrument slots with content in the open step.
+    step_active: Vec<usize>,
 }
 
 /// Aggregates aggressor events and book samples into [`PressureWindow`]s.
@@ -620,7 +652,9 @@ pub struct PressureTracker {
     windows: Vec<WindowState>,
     underlying_px: IdMap<u32, i64>,
     closed: Vec<PressureWindow>,
-    keys_buf: Vec<GroupKey>,
+    key_index: IdMap<GroupKey, u32>,
+    key_list: Vec<GroupKey>,
+    ids_buf: Vec<u32>,
     stats: PressureStats,
 }
 
@@ -639,8 +673,9 @@ impl PressureTracker {
             .map(|&spec| WindowState {
                 spec,
                 step_end: 0,
-                keys: IdMap::default(),
+                states: Vec::new(),
                 live: Vec::new(),
+                step_active: Vec::new(),
             })
             .collect();
         Ok(Self {
@@ -653,7 +688,9 @@ impl PressureTracker {
             windows,
             underlying_px: IdMap::default(),
             closed: Vec::new(),
-            keys_buf: Vec::with_capacity(6),
+            key_index: IdMap::default(),
+            key_list: Vec::new(),
+            ids_buf: Vec::with_capacity(6),
             stats: PressureStats::default(),
         })
     }
@@ -696,8 +733,11 @@ impl PressureTracker {
         let next = self.insts.len();
         let slot = *self.slots.entry(instrument_id).or_insert(next);
         if slot == self.insts.len() {
+            let n = self.windows.len();
             self.insts.push(InstSlot {
                 instrument_id,
+                steps: vec![WindowMetrics::default(); n],
+                in_step: vec![false; n],
                 ..InstSlot::default()
             });
         }
@@ -782,10 +822,10 @@ impl PressureTracker {
             }
             return;
         }
-        self.flush_base(chain);
+        self.flush_base();
         for i in 0..self.windows.len() {
             while self.windows[i].step_end <= ts_recv {
-                self.close_step(i, true);
+                self.close_step(i, true, chain);
                 let w = &mut self.windows[i];
                 if w.live.is_empty() {
                     w.step_end = next_boundary(ts_recv, w.spec.step_ns);
@@ -803,12 +843,12 @@ impl PressureTracker {
         if self.base_end == 0 {
             return;
         }
-        self.flush_base(chain);
+        self.flush_base();
         for i in 0..self.windows.len() {
-            self.close_step(i, false);
+            self.close_step(i, false, chain);
             let w = &mut self.windows[i];
-            for key in w.live.drain(..) {
-                if let Some(k) = w.keys.get_mut(&key) {
+            for id in w.live.drain(..) {
+                if let Some(k) = w.states.get_mut(id as usize) {
                     k.ring.clear();
                     k.live = false;
                 }
@@ -816,91 +856,164 @@ impl PressureTracker {
         }
     }
 
-    fn group_keys(&mut self, instrument_id: u32, chain: &Chain) {
-        let g = self.cfg.groupings;
-        self.keys_buf.clear();
-        if g.instrument {
-            self.keys_buf.push(GroupKey::Instrument(instrument_id));
-        }
-        if g.all {
-            self.keys_buf.push(GroupKey::All);
-        }
-        let Some(c) = chain.get(instrument_id) else {
-            self.stats.no_contract += 1;
-            return;
-        };
-        if g.strike {
-            self.keys_buf.push(GroupKey::Strike {
-                expiration: c.expiration,
-                strike: c.strike,
-            });
-        }
-        if g.expiry {
-            self.keys_buf.push(GroupKey::Expiry {
-                expiration: c.expiration,
-            });
-        }
-        if g.call_put {
-            self.keys_buf.push(GroupKey::CallPut {
-                expiration: c.expiration,
-                kind: c.kind,
-            });
-        }
-        if g.moneyness {
-            match self.underlying_px.get(&c.underlying_id) {
-                Some(&f) if f > 0 => {
-                    let diff = i128::from(c.strike) - i128::from(f);
-                    let otm = match c.kind {
-                        OptionKind::Call => diff,
-                        OptionKind::Put => -diff,
-                    };
-                    let bp = sat_i64((otm * 10_000).div_euclid(i128::from(f)));
-                    self.keys_buf.push(GroupKey::Moneyness {
-                        kind: c.kind,
-                        bucket: self.cfg.moneyness_bucket(bp),
-                    });
-                }
-                _ => self.stats.no_underlying_price += 1,
+    /// Drops what the tracker cached about an instrument's contract (call when its
+    /// definition changed; [`crate::MarketState`] does).
+    pub fn forget_contract(&mut self, instrument_id: u32) {
+        if let Some(&slot) = self.slots.get(&instrument_id) {
+            if let Some(s) = self.insts.get_mut(slot) {
+                s.resolved = false;
+                s.contract = None;
+                s.key_ids.clear();
+                s.money = None;
             }
         }
     }
 
-    fn flush_base(&mut self, chain: &Chain) {
-        let active = std::mem::take(&mut self.active);
-        for &slot in &active {
+    fn key_id(&mut self, key: GroupKey) -> u32 {
+        let next = u32::try_from(self.key_list.len()).unwrap_or(u32::MAX);
+        let id = *self.key_index.entry(key).or_insert(next);
+        if id == next {
+            self.key_list.push(key);
+        }
+        id
+    }
+
+    /// Fills `ids_buf` with the key ids of the instrument in `slot`.
+    fn keys_of(&mut self, slot: usize, chain: &Chain) {
+        let g = self.cfg.groupings;
+        if !self.insts[slot].resolved {
+            let iid = self.insts[slot].instrument_id;
+            let contract = chain.get(iid).map(|c| ContractInfo {
+                kind: c.kind,
+                strike: c.strike,
+                expiration: c.expiration,
+                underlying_id: c.underlying_id,
+            });
+            let mut ids = Vec::with_capacity(5);
+            if g.instrument {
+                ids.push(self.key_id(GroupKey::Instrument(iid)));
+            }
+            if g.all {
+                ids.push(self.key_id(GroupKey::All));
+            }
+            match contract {
+                Some(c) => {
+                    if g.strike {
+                        ids.push(self.key_id(GroupKey::Strike {
+                            expiration: c.expiration,
+                            strike: c.strike,
+                        }));
+                    }
+                    if g.expiry {
+                        ids.push(self.key_id(GroupKey::Expiry {
+                            expiration: c.expiration,
+                        }));
+                    }
+                    if g.call_put {
+                        ids.push(self.key_id(GroupKey::CallPut {
+                            expiration: c.expiration,
+                            kind: c.kind,
+                        }));
+                    }
+                }
+                None => self.stats.no_contract += 1,
+            }
+            let s = &mut self.insts[slot];
+            s.contract = contract;
+            s.key_ids = ids;
+            s.money = None;
+            s.resolved = true;
+        }
+        self.ids_buf.clear();
+        self.ids_buf.extend_from_slice(&self.insts[slot].key_ids);
+        let Some(c) = self.insts[slot].contract else {
+            return;
+        };
+        if !g.moneyness {
+            return;
+        }
+        let Some(&f) = self.underlying_px.get(&c.underlying_id).filter(|&&f| f > 0) else {
+            self.stats.no_underlying_price += 1;
+            return;
+        };
+        let diff = i128::from(c.strike) - i128::from(f);
+        let otm = match c.kind {
+            OptionKind::Call => diff,
+            OptionKind::Put => -diff,
+        };
+        let bucket = self
+            .cfg
+            .moneyness_bucket(sat_i64((otm * 10_000).div_euclid(i128::from(f))));
+        let id = match self.insts[slot].money {
+            Some((b, id)) if b == bucket => id,
+            _ => {
+                let id = self.key_id(GroupKey::Moneyness {
+                    kind: c.kind,
+                    bucket,
+                });
+                self.insts[slot].money = Some((bucket, id));
+                id
+            }
+        };
+        self.ids_buf.push(id);
+    }
+
+    /// Folds every active instrument's base bucket into its part of each window's
+    /// open step.
+    fn flush_base(&mut self) {
+        for &slot in &self.active {
             let Some(s) = self.insts.get_mut(slot) else {
                 continue;
             };
             s.active = false;
             let base = std::mem::take(&mut s.base);
-            let iid = s.instrument_id;
-            self.group_keys(iid, chain);
-            for w in &mut self.windows {
-                for key in &self.keys_buf {
-                    let k = w.keys.entry(*key).or_default();
-                    k.current.merge(&base);
-                    if !k.live {
-                        k.live = true;
-                        w.live.push(*key);
-                    }
+            for (w, win) in self.windows.iter_mut().enumerate() {
+                s.steps[w].merge(&base);
+                if !s.in_step[w] {
+                    s.in_step[w] = true;
+                    win.step_active.push(slot);
                 }
             }
         }
-        self.active = active;
         self.active.clear();
     }
 
-    fn close_step(&mut self, i: usize, complete: bool) {
+    /// Closes window `i`'s open step: folds each active instrument's part under its
+    /// keys, then emits every live key.
+    fn close_step(&mut self, i: usize, complete: bool, chain: &Chain) {
+        let active = std::mem::take(&mut self.windows[i].step_active);
+        for &slot in &active {
+            let m = std::mem::take(&mut self.insts[slot].steps[i]);
+            self.insts[slot].in_step[i] = false;
+            self.keys_of(slot, chain);
+            let w = &mut self.windows[i];
+            for &id in &self.ids_buf {
+                let idx = id as usize;
+                if w.states.len() <= idx {
+                    w.states.resize_with(idx + 1, KeyState::default);
+                }
+                let k = &mut w.states[idx];
+                k.current.merge(&m);
+                if !k.live {
+                    k.live = true;
+                    w.live.push(id);
+                }
+            }
+        }
         let w = &mut self.windows[i];
+        w.step_active = active;
+        w.step_active.clear();
         let spec = w.spec;
         let keep = usize::try_from(spec.steps().saturating_sub(1)).unwrap_or(usize::MAX);
         let end_ns = w.step_end;
         let start_ns = end_ns.saturating_sub(spec.len_ns);
-        let keys = &mut w.keys;
+        let states = &mut w.states;
+        let key_list = &self.key_list;
         let closed = &mut self.closed;
         let stats = &mut self.stats;
-        w.live.retain(|key| {
-            let Some(k) = keys.get_mut(key) else {
+        w.live.retain(|&id| {
+            let (Some(k), Some(&key)) = (states.get_mut(id as usize), key_list.get(id as usize))
+            else {
                 return false;
             };
             let cur = std::mem::take(&mut k.current);
@@ -913,7 +1026,7 @@ impl PressureTracker {
                 m.cumulative_delta = k.cum_delta;
                 closed.push(PressureWindow {
                     spec,
-                    key: *key,
+                    key,
                     start_ns,
                     end_ns,
                     complete,
