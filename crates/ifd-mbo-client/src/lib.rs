@@ -51,6 +51,8 @@
 //! - `sim` (default): the market simulator.
 //! - `live`: Databento live streaming (tokio, databento).
 //! - `historical`: Databento historical downloads and the cache (tokio, databento).
+//! - `tls`: rustls for the real historical HTTPS API (through databento's default features);
+//!   the live gateway is plain TCP and loopback tests need no TLS.
 //! - `testing`: proptest strategies for downstream property-based test harnesses.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
