@@ -59,11 +59,13 @@
 
 mod error;
 pub mod file;
+pub mod persist;
 #[cfg(feature = "live")]
 pub mod live;
 #[cfg(feature = "historical")]
 pub mod historical;
-pub mod persist;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 pub use error::{DbnPart, Error, Result};
 pub use file::{FileSource, FileSourceOptions, FileStats, Records};

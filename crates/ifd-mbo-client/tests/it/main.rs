@@ -6,11 +6,13 @@
 
 mod file;
 mod samples;
+#[cfg(feature = "sim")]
+mod sim;
 #[cfg(feature = "live")]
 mod gateway;
-#[cfg(feature = "historical")]
-mod historical;
 #[cfg(feature = "live")]
 mod live;
+#[cfg(feature = "historical")]
+mod historical;
 #[cfg(feature = "live")]
 mod recovery;

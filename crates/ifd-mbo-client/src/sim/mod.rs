@@ -1,0 +1,514 @@
+//! A deterministic NQ options market simulator that writes real DBN and knows the truth
+//! it planted.
+//!
+//! Databento cannot be reached from tests and no public NQ options MBO data exists, so
+//! the demo, the detection-quality benchmark and many tests run on this simulator. It
+//! generates one CME Globex session at a time as `dbn` records in memory
+//! ([`SimDay`]), writes them through dbn's own encoder ([`write_dbn`],
+//! [`to_dbn_bytes`]) and lists every planted institutional flow ([`Truth`]) and every
+//! decoy ([`Decoy`]) beside them.
+//!
+//! # Quick start
+//!
+//! ```
+//! use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
+//!
+//! let sim = Simulator::new(SimConfig::preset(Preset::Quiet, 42));
+//! let day = sim.flow_day();
+//! assert!(!day.truth.is_empty());
+//! let bytes = ifd_mbo_client::sim::to_dbn_bytes(&day, true)?;
+//! assert!(!bytes.is_empty());
+//! # Ok::<(), ifd_mbo_client::Error>(())
+//! ```
+//!
+//! # The model
+//!
+//! - **Calendar.** Trade dates are weekdays from [`SimConfig::start_date`] (holidays are
+//!   not modelled). Each session runs 17:00 CT of the previous day to 16:00 CT, with
+//!   US daylight-saving time. Expiries listed each day: the same-day option (`Q1A`..,
+//!   `QN1`.. codes, 15:00 CT), the next Friday weekly (`QN{week}`), end of month (`QNE`)
+//!   and the front quarterly (`NQ`, 08:30 CT on the third Friday), all on the front
+//!   quarterly future (`NQZ6` etc.), which is also simulated.
+//! - **Definitions.** One `InstrumentDefMsg` per contract at the start of the file:
+//!   asset `NQ` (real weeklies carry their own product code as asset; the simulator
+//!   keeps `NQ` so one asset filter finds the chain), raw symbols like `NQZ6 C21000` or
+//!   `QN2X6 P20950`, strike in 1e-9, `unit_of_measure_qty` 20 (`IPNT`), class C/P,
+//!   `OOF`, CFI `OCAFPS`/`OPAFPS`, `min_price_increment` undefined and
+//!   `contract_multiplier` null as on CME. Instrument ids are a pure function of the
+//!   contract, so a contract keeps its id across days.
+//! - **Underlying.** A Brownian bridge from each day's open to the next day's open
+//!   (daily returns drawn at [`SimConfig::annual_vol`]), with per-second volatility
+//!   following the activity profile and Poisson jumps ([`SimConfig::jumps_per_day`]).
+//! - **Option values.** Black-76 on the future with a skewed, convex smile in
+//!   log-moneyness over the square root of time; premium ticks are 0.05 below 5.00 and
+//!   0.25 from 5.00 up.
+//! - **Market makers.** [`SimConfig::market_makers`] of them, each with its own spread,
+//!   size and modify-versus-cancel/replace habit, quote both sides of every contract at
+//!   [`SimConfig::mm_levels`] levels with persistent order ids. Quote refreshes arrive as
+//!   a Poisson process following the activity profile, favouring contracts near the
+//!   money; a refresh moves stale quotes (modify, or cancel and add a new id), and
+//!   otherwise flickers one order. Quotes never cross the book. They make about 90% of
+//!   the records, as in real MBO.
+//! - **Retail and hedging.** Small takers hit the touch with heavy-tailed (Pareto) sizes;
+//!   market makers replenish hit quotes within milliseconds and hedge option fills in
+//!   the future with the option delta.
+//! - **Records.** Databento's CME normalisation: a trade is a `T` per price level
+//!   (aggressor side and the aggressor's order id, as in real GLBX files) with the `F`
+//!   records of the resting orders it hit, then, one sequence number later, the `C`
+//!   (filled) and `M` (partly filled) records that change the book; `LAST` (with
+//!   `PUBLISHER_SPECIFIC`, flags 130) marks the last record of every event. Each
+//!   instrument starts with an `R`; with [`SimConfig::snapshot_start`] the opening book
+//!   comes as `SNAPSHOT|BAD_TS_RECV` adds. `ts_recv` never decreases, `ts_event` is a
+//!   few hundred microseconds earlier, sequence numbers increase per packet, and every
+//!   `C`/`M`/`F` refers to an order that is resting at that moment.
+//! - **Activity.** A busy reopen at 17:00 CT, a quiet night with a European bump, and a
+//!   U over the regular session (08:30 CT open and 15:00 CT close busier than midday).
+//! - **Planted flows** ([`FlowConfig`], only in planted sessions): sweeps through
+//!   several levels (sometimes on adjacent strikes at once), blocks against a
+//!   facilitation order, cross-strike same-side takes within milliseconds, icebergs
+//!   refilled at one price, and slow accumulation over many minutes; random side,
+//!   call or put, and expiry.
+//! - **Decoys** ([`DecoyConfig`], every session): very large two-sided quotes posted
+//!   and pulled, bursts of 1-lot trades of both sides, a volatility re-mark that
+//!   reprices every quote at once, stretches of doubled quote traffic, and
+//!   market-maker hedges.
+//!
+//! # Determinism
+//! Every random draw comes from a ChaCha8 generator seeded from (seed, day, stream);
+//! no output depends on hash-map iteration order. The same configuration gives
+//! byte-identical files.
+
+mod calendar;
+mod chain;
+mod engine;
+mod pricing;
+mod truth;
+mod write;
+
+use std::num::NonZeroU64;
+use std::ops::RangeInclusive;
+
+use dbn::{InstrumentDefMsg, MboMsg, Metadata, MetadataBuilder, RecordEnum, RecordRef, SType};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use calendar::{ExpiryKind, SimDate};
+pub use chain::{ContractKind, SimContract};
+pub use truth::{Decoy, DecoyKind, Direction, FlowKind, Participant, Truth, TruthSide};
+pub use write::{
+    decoys_to_jsonl, to_dbn_bytes, truth_from_jsonl, truth_to_jsonl, write_dbn, write_decoys_jsonl,
+    write_truth_jsonl,
+};
+
+/// Size presets of the simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// A small chain and ~30k records a day: for debug-build tests.
+    Quiet,
+    /// The default: four expiries, ~300k records a day.
+    Normal,
+    /// A wider chain and ~1M records a day.
+    Busy,
+    /// Benchmarks: ~5M records a day by default; raise `records_per_day` for more.
+    Large,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "quiet" => Ok(Self::Quiet),
+            "normal" => Ok(Self::Normal),
+            "busy" => Ok(Self::Busy),
+            "large" => Ok(Self::Large),
+            other => Err(format!(
+                "unknown preset {other:?} (quiet|normal|busy|large)"
+            )),
+        }
+    }
+}
+
+/// How many flows of each kind a planted session gets, and their parameters.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FlowConfig {
+    /// Number of blocks.
+    pub blocks: u32,
+    /// Number of sweeps.
+    pub sweeps: u32,
+    /// Number of cross-strike flows.
+    pub cross_strikes: u32,
+    /// Number of icebergs.
+    pub icebergs: u32,
+    /// Number of accumulations.
+    pub accumulations: u32,
+    /// Block size in contracts.
+    pub block_size: RangeInclusive<u32>,
+    /// Price levels a sweep takes (at least 2).
+    pub sweep_levels: RangeInclusive<u32>,
+    /// Probability that a sweep also hits one or two adjacent strikes at once.
+    pub sweep_multi_strike_prob: f64,
+    /// Strikes hit by a cross-strike flow (at least 2).
+    pub cross_strike_strikes: RangeInclusive<u32>,
+    /// Gap between the strikes of a cross-strike flow, in microseconds.
+    pub cross_strike_gap_us: RangeInclusive<u64>,
+    /// Displayed size of an iceberg.
+    pub iceberg_display: RangeInclusive<u32>,
+    /// Total size an iceberg wants (at least three times its display).
+    pub iceberg_total: RangeInclusive<u32>,
+    /// Duration of an accumulation, in minutes.
+    pub accumulation_minutes: RangeInclusive<u32>,
+    /// Number of takes of an accumulation.
+    pub accumulation_trades: RangeInclusive<u32>,
+    /// Contracts per accumulation take (capped by the touch).
+    pub accumulation_clip: RangeInclusive<u32>,
+}
+
+impl FlowConfig {
+    /// `n` flows of every kind with the default parameters.
+    #[must_use]
+    pub fn each(n: u32) -> Self {
+        Self {
+            blocks: n,
+            sweeps: n,
+            cross_strikes: n,
+            icebergs: n,
+            accumulations: n,
+            block_size: 200..=800,
+            sweep_levels: 3..=6,
+            sweep_multi_strike_prob: 0.3,
+            cross_strike_strikes: 3..=6,
+            cross_strike_gap_us: 50..=3_000,
+            iceberg_display: 10..=25,
+            iceberg_total: 200..=600,
+            accumulation_minutes: 20..=90,
+            accumulation_trades: 20..=60,
+            accumulation_clip: 5..=25,
+        }
+    }
+}
+
+/// How many decoys of each kind every session gets.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DecoyConfig {
+    /// Very large two-sided quotes posted and pulled.
+    pub large_quotes: u32,
+    /// Bursts of 1-lot trades of both sides.
+    pub one_lot_bursts: u32,
+    /// Volatility re-marks repricing every quote at once.
+    pub reprice_all: u32,
+    /// Stretches of doubled quote traffic.
+    pub traffic_surges: u32,
+    /// Whether market makers hedge option fills in the future.
+    pub hedges: bool,
+    /// Probability that a market maker hedges a fill of at least one delta-lot.
+    pub hedge_prob: f64,
+}
+
+impl DecoyConfig {
+    /// `n` decoys of every kind, with hedging on.
+    #[must_use]
+    pub fn each(n: u32) -> Self {
+        Self {
+            large_quotes: n,
+            one_lot_bursts: n,
+            reprice_all: n,
+            traffic_surges: n,
+            hedges: true,
+            hedge_prob: 0.3,
+        }
+    }
+}
+
+/// Configuration of the simulator. Start from [`SimConfig::preset`] and adjust fields.
+///
+/// Out-of-range values are clamped when a session is generated: 1 to 4 expiries, 1 to
+/// 60 strikes per side, 1 to 16 market makers, 1 to 6 levels.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SimConfig {
+    /// The seed of every random draw.
+    pub seed: u64,
+    /// The preset the sizes came from.
+    pub preset: Preset,
+    /// First trade date (day 0); later days are the following weekdays.
+    pub start_date: SimDate,
+    /// Expiries listed per day (1 to 4: daily, weekly, monthly, quarterly).
+    pub expiries: usize,
+    /// Strikes each side of the money per expiry.
+    pub strikes_per_side: usize,
+    /// Number of market makers.
+    pub market_makers: usize,
+    /// Price levels each market maker quotes per side.
+    pub mm_levels: usize,
+    /// Target record count of a session (the generated count lands near it).
+    pub records_per_day: u64,
+    /// Underlying level on day 0.
+    pub start_price: f64,
+    /// Annualised volatility of the underlying (and ATM implied volatility).
+    pub annual_vol: f64,
+    /// Mean number of jumps of the underlying per session.
+    pub jumps_per_day: f64,
+    /// Start each session with a book snapshot (`SNAPSHOT|BAD_TS_RECV` adds).
+    pub snapshot_start: bool,
+    /// History days before the flow day in [`Simulator::history_and_flow`].
+    pub history_days: u32,
+    /// Planted flows (planted sessions only).
+    pub flows: FlowConfig,
+    /// Decoys (every session).
+    pub decoys: DecoyConfig,
+}
+
+impl SimConfig {
+    /// The configuration of a preset.
+    #[must_use]
+    pub fn preset(preset: Preset, seed: u64) -> Self {
+        let (records, expiries, strikes, mms, levels, flows, decoys) = match preset {
+            Preset::Quiet => (30_000, 2, 8, 2, 2, 1, 1),
+            Preset::Normal => (300_000, 4, 12, 4, 3, 2, 2),
+            Preset::Busy => (1_000_000, 4, 20, 5, 3, 3, 4),
+            Preset::Large => (5_000_000, 4, 30, 6, 4, 4, 6),
+        };
+        Self {
+            seed,
+            preset,
+            start_date: SimDate::new(2026, 11, 2),
+            expiries,
+            strikes_per_side: strikes,
+            market_makers: mms,
+            mm_levels: levels,
+            records_per_day: records,
+            start_price: 21_000.0,
+            annual_vol: 0.22,
+            jumps_per_day: 1.5,
+            snapshot_start: false,
+            history_days: 20,
+            flows: FlowConfig::each(flows),
+            decoys: DecoyConfig::each(decoys),
+        }
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self::preset(Preset::Normal, 0)
+    }
+}
+
+/// Counters of one generated session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SimStats {
+    /// `A` records.
+    pub adds: u64,
+    /// `C` records.
+    pub cancels: u64,
+    /// `M` records.
+    pub modifies: u64,
+    /// `T` records.
+    pub trades: u64,
+    /// `F` records.
+    pub fills: u64,
+    /// `R` records.
+    pub clears: u64,
+    /// Market-maker quote events that wrote records.
+    pub quote_events: u64,
+    /// Match events (one aggressor order each).
+    pub trade_events: u64,
+    /// Contracts traded.
+    pub traded_contracts: u64,
+    /// Market-maker hedges in the future.
+    pub hedges: u64,
+    /// Orders created.
+    pub orders: u64,
+}
+
+/// One simulated session.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SimDay {
+    /// Day index (0-based) within the simulation.
+    pub day_index: u32,
+    /// The trade date.
+    pub trade_date: SimDate,
+    /// Session start (17:00 CT the previous day), UNIX ns.
+    pub session_start: u64,
+    /// Session end (16:00 CT), UNIX ns.
+    pub session_end: u64,
+    /// Whether institutional flow was planted.
+    pub planted: bool,
+    /// DBN metadata: GLBX.MDP3, mixed schema, `stype_in` parent, symbols `["NQ.OPT"]`.
+    pub metadata: Metadata,
+    /// Definitions, written first (their `ts_recv` precedes every MBO record).
+    pub definitions: Vec<InstrumentDefMsg>,
+    /// MBO records in `ts_recv` order.
+    pub mbo: Vec<MboMsg>,
+    /// The contracts, in definition order.
+    pub contracts: Vec<SimContract>,
+    /// The planted flows.
+    pub truth: Vec<Truth>,
+    /// The decoys.
+    pub decoys: Vec<Decoy>,
+    /// Owner of every order id (ascending by id), for market-maker recognition tests.
+    pub order_owners: Vec<(u64, Participant)>,
+    /// Counters.
+    pub stats: SimStats,
+}
+
+impl SimDay {
+    /// Number of records (definitions plus MBO).
+    #[must_use]
+    pub fn record_count(&self) -> usize {
+        self.definitions.len() + self.mbo.len()
+    }
+
+    /// All records in file order, borrowed.
+    pub fn records(&self) -> impl Iterator<Item = RecordRef<'_>> + '_ {
+        self.definitions
+            .iter()
+            .map(RecordRef::from)
+            .chain(self.mbo.iter().map(RecordRef::from))
+    }
+
+    /// All records in file order, owned (allocates one `RecordEnum` per record).
+    #[must_use]
+    pub fn to_record_enums(&self) -> Vec<RecordEnum> {
+        self.definitions
+            .iter()
+            .cloned()
+            .map(RecordEnum::from)
+            .chain(self.mbo.iter().cloned().map(RecordEnum::from))
+            .collect()
+    }
+
+    /// The owner of an order id, if the simulator created it.
+    #[must_use]
+    pub fn owner_of(&self, order_id: u64) -> Option<Participant> {
+        self.order_owners
+            .binary_search_by_key(&order_id, |o| o.0)
+            .ok()
+            .map(|i| self.order_owners[i].1)
+    }
+}
+
+/// The simulator: a configuration from which any session can be generated on its own.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    config: SimConfig,
+}
+
+impl Simulator {
+    /// A simulator for `config` (values out of range are clamped; see [`SimConfig`]).
+    #[must_use]
+    pub fn new(config: SimConfig) -> Self {
+        Self { config }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The trade date of day `day_index`.
+    #[must_use]
+    pub fn trade_date(&self, day_index: u32) -> SimDate {
+        self.config.start_date.nth_business_day(day_index)
+    }
+
+    /// Generates session `day_index`, with institutional flow when `planted`.
+    ///
+    /// Deterministic in (config, `day_index`, `planted`).
+    #[must_use]
+    pub fn session(&self, day_index: u32, planted: bool) -> SimDay {
+        let cfg = &self.config;
+        let trade_date = self.trade_date(day_index);
+        let session = calendar::Session::new(trade_date);
+        let secs = session.seconds();
+        let path = engine::underlying_path(cfg, day_index, secs);
+        let atm = path.first().copied().unwrap_or(cfg.start_price);
+        let chain = chain::build(
+            &session,
+            atm,
+            cfg.expiries.clamp(1, 4),
+            cfg.strikes_per_side.clamp(1, 60),
+        )
+        // The symbols are built from short fixed parts; they always fit. Fall back
+        // to an empty chain rather than panic if that ever changes.
+        .unwrap_or_else(|_| chain::Chain {
+            insts: Vec::new(),
+            contracts: Vec::new(),
+            definitions: Vec::new(),
+            by_expiry: Vec::new(),
+        });
+        let generated = if chain.insts.is_empty() {
+            None
+        } else {
+            Some(engine::Engine::new(cfg, &chain, session, path, day_index).run(planted, day_index))
+        };
+        let metadata = MetadataBuilder::new()
+            .dataset("GLBX.MDP3")
+            .schema(None)
+            .start(session.start)
+            .end(NonZeroU64::new(session.end))
+            .stype_in(Some(SType::Parent))
+            .stype_out(SType::InstrumentId)
+            .symbols(vec!["NQ.OPT".to_owned()])
+            .build();
+        let g = generated.unwrap_or(engine::Generated {
+            mbo: Vec::new(),
+            truth: Vec::new(),
+            decoys: Vec::new(),
+            owners: Vec::new(),
+            stats: SimStats::default(),
+        });
+        SimDay {
+            day_index,
+            trade_date,
+            session_start: session.start,
+            session_end: session.end,
+            planted,
+            metadata,
+            definitions: chain.definitions,
+            mbo: g.mbo,
+            contracts: chain.contracts,
+            truth: g.truth,
+            decoys: g.decoys,
+            order_owners: g.owners,
+            stats: g.stats,
+        }
+    }
+
+    /// History day `i` (no planted flow).
+    #[must_use]
+    pub fn history_day(&self, i: u32) -> SimDay {
+        self.session(i, false)
+    }
+
+    /// The flow day: the session after the history days, with planted flow.
+    #[must_use]
+    pub fn flow_day(&self) -> SimDay {
+        self.session(self.config.history_days, true)
+    }
+
+    /// The history days followed by the flow day, generated lazily one at a time
+    /// (`history_days + 1` sessions, 21 by default).
+    pub fn history_and_flow(&self) -> impl Iterator<Item = SimDay> + '_ {
+        let h = self.config.history_days;
+        (0..=h).map(move |i| self.session(i, i == h))
+    }
+}
+
+/// A uniform draw from an inclusive range given in either order.
+pub(crate) fn pick_u32<R: Rng>(rng: &mut R, r: &RangeInclusive<u32>) -> u32 {
+    let (a, b) = (*r.start().min(r.end()), *r.start().max(r.end()));
+    rng.random_range(a..=b)
+}
+
+/// A uniform draw from an inclusive range given in either order.
+pub(crate) fn pick_u64<R: Rng>(rng: &mut R, r: &RangeInclusive<u64>) -> u64 {
+    let (a, b) = (*r.start().min(r.end()), *r.start().max(r.end()));
+    rng.random_range(a..=b)
+}

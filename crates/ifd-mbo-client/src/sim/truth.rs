@@ -1,0 +1,192 @@
+//! Ground truth of a simulated session: the planted institutional flows and the decoys.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a planted institutional flow, named like the detectors' signal patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// One large print at one price (a negotiated-size trade against a facilitation order).
+    Block,
+    /// One aggressor event that takes several price levels (optionally on several strikes
+    /// at once).
+    Sweep,
+    /// Same-side aggression on several strikes of one expiry within milliseconds.
+    CrossStrike,
+    /// A passive order refilled at one price, filled well beyond its displayed size.
+    Iceberg,
+    /// Slow one-sided aggression on one contract over many minutes.
+    Accumulation,
+}
+
+impl FlowKind {
+    /// All kinds, in a fixed order.
+    pub const ALL: [Self; 5] = [
+        Self::Block,
+        Self::Sweep,
+        Self::CrossStrike,
+        Self::Iceberg,
+        Self::Accumulation,
+    ];
+
+    /// The serialised name ("block", "sweep", "cross_strike", "iceberg", "accumulation").
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Block => "block",
+            Self::Sweep => "sweep",
+            Self::CrossStrike => "cross_strike",
+            Self::Iceberg => "iceberg",
+            Self::Accumulation => "accumulation",
+        }
+    }
+}
+
+/// The institution's side of a planted flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TruthSide {
+    /// The institution buys.
+    Buy,
+    /// The institution sells.
+    Sell,
+}
+
+impl TruthSide {
+    /// The other side.
+    #[must_use]
+    pub const fn opposite(self) -> Self {
+        match self {
+            Self::Buy => Self::Sell,
+            Self::Sell => Self::Buy,
+        }
+    }
+}
+
+/// The directional view expressed by a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Buying calls or selling puts.
+    Bullish,
+    /// Buying puts or selling calls.
+    Bearish,
+}
+
+impl Direction {
+    /// The direction of trading `side` in a call (`call = true`) or a put.
+    #[must_use]
+    pub const fn of(side: TruthSide, call: bool) -> Self {
+        match (side, call) {
+            (TruthSide::Buy, true) | (TruthSide::Sell, false) => Self::Bullish,
+            (TruthSide::Buy, false) | (TruthSide::Sell, true) => Self::Bearish,
+        }
+    }
+}
+
+/// One planted institutional flow, as written to the truth JSONL file.
+///
+/// For aggressive kinds (block, sweep, cross-strike, accumulation) the trades' aggressor
+/// side equals `side`; for an iceberg the institution rests passively, so the trades that
+/// fill it carry the opposite aggressor side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truth {
+    /// 1-based id, unique within the session.
+    pub flow_id: u64,
+    /// The pattern.
+    pub kind: FlowKind,
+    /// The institution's side.
+    pub side: TruthSide,
+    /// Bullish or bearish.
+    pub direction: Direction,
+    /// The instruments that traded, ascending.
+    pub instrument_ids: Vec<u32>,
+    /// `ts_recv` of the first record of the flow (UNIX ns).
+    pub ts_start: u64,
+    /// `ts_recv` of the last record of the flow (UNIX ns).
+    pub ts_end: u64,
+    /// Contracts the institution traded.
+    pub size: u64,
+}
+
+/// The kind of a decoy: activity that must not be flagged as institutional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecoyKind {
+    /// A market maker posts very large bid and ask orders on one contract and pulls them.
+    LargeTwoSidedQuotes,
+    /// A burst of many 1-lot trades of both sides on one contract.
+    OneLotBurst,
+    /// Every market maker reprices every quote at once (a volatility re-mark).
+    RepriceAll,
+    /// A stretch in which quote traffic doubles.
+    QuoteTrafficSurge,
+    /// A market maker's delta hedge in the future after an option fill.
+    MmHedge,
+}
+
+/// One decoy: where and when it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decoy {
+    /// 1-based id, unique within the session.
+    pub decoy_id: u64,
+    /// What it is.
+    pub kind: DecoyKind,
+    /// The instruments involved, ascending (empty when it spans the whole chain).
+    pub instrument_ids: Vec<u32>,
+    /// `ts_recv` of the first record (UNIX ns).
+    pub ts_start: u64,
+    /// `ts_recv` of the last record (UNIX ns).
+    pub ts_end: u64,
+}
+
+/// Who owns a simulated order, exposed for tests of market-maker recognition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Participant {
+    /// Market maker number `n` (0-based).
+    MarketMaker(u8),
+    /// A retail or noise trader.
+    Retail,
+    /// A market maker hedging in the future.
+    Hedger,
+    /// The institution behind planted flow `flow_id`.
+    Institution(u64),
+    /// The facilitation counterparty of a block.
+    Counterparty,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truth_serialises_with_the_contract_field_names() {
+        let t = Truth {
+            flow_id: 7,
+            kind: FlowKind::CrossStrike,
+            side: TruthSide::Sell,
+            direction: Direction::of(TruthSide::Sell, false),
+            instrument_ids: vec![3, 5],
+            ts_start: 10,
+            ts_end: 20,
+            size: 150,
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(
+            json,
+            r#"{"flow_id":7,"kind":"cross_strike","side":"sell","direction":"bullish","instrument_ids":[3,5],"ts_start":10,"ts_end":20,"size":150}"#
+        );
+        let back: Truth = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        for k in FlowKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        assert_eq!(Direction::of(TruthSide::Buy, true), Direction::Bullish);
+        assert_eq!(Direction::of(TruthSide::Buy, false), Direction::Bearish);
+        assert_eq!(Direction::of(TruthSide::Sell, true), Direction::Bearish);
+    }
+}
