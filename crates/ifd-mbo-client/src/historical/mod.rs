@@ -33,7 +33,7 @@
 //! };
 //! println!("quote: {} USD", hist.cost(&req).await?);
 //! let fetched = hist.fetch(&req, &mut AllowAll).await?;
-//! println!("{} records in {}", fetched.records, fetched.path.display());
+//! println!("{:?} records in {}", fetched.records, fetched.path.display());
 //! # Ok(()) }
 //! ```
 

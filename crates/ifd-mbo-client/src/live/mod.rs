@@ -25,7 +25,10 @@
 //!
 //! // Key from DATABENTO_API_KEY, GLBX.MDP3, parent NQ.OPT: mbo + definition + statistics.
 //! let mut source = LiveSource::new(LiveConfig::default())?;
-//! let counters = source.run(&mut Print, tokio::signal::ctrl_c()).await?;
+//! let stop = async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! };
+//! let counters = source.run(&mut Print, stop).await?;
 //! eprintln!("{counters:?}");
 //! # Ok(()) }
 //! ```
