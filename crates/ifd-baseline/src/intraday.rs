@@ -66,3 +66,43 @@ impl IntradayEwma {
         self.series.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{BaselineKey, ExpiryClass, MoneynessBucket, Right, TimeBucket};
+    use crate::metric::Metric;
+
+    #[test]
+    fn tracks_per_series_and_resets() {
+        let key = BaselineKey {
+            right: Right::Put,
+            expiry_class: ExpiryClass::SameDay,
+            moneyness: MoneynessBucket::ATM,
+            time_bucket: TimeBucket(2),
+        };
+        let obs = |metric, value| Observation {
+            key,
+            strike: Some(1),
+            metric,
+            value,
+        };
+        let mut t = IntradayEwma::new(0.5).expect("lambda");
+        assert!(IntradayEwma::new(1.0).is_err());
+        for v in [2.0, 4.0, 0.0] {
+            t.observe(&obs(Metric::BuyVolume, v)).expect("legal");
+        }
+        t.observe(&obs(Metric::TradeCount, 9.0)).expect("legal");
+        assert!(t.observe(&obs(Metric::TradeCount, f64::NAN)).is_err());
+        let id = |metric| SeriesId {
+            scope: Scope::Bucket(key),
+            metric,
+        };
+        let e = t.get(&id(Metric::BuyVolume)).expect("observed");
+        assert_eq!((e.mean(), e.variance()), (Some(1.5), Some(5.5)));
+        let c = t.get(&id(Metric::TradeCount)).expect("observed");
+        assert_eq!((c.mean(), c.count()), (Some(9.0), 1));
+        t.reset();
+        assert!(t.get(&id(Metric::BuyVolume)).is_none());
+    }
+}
