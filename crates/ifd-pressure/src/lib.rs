@@ -56,6 +56,77 @@
 //! assert_eq!((parsed.root.as_str(), parsed.strike), ("NQ", 21_000 * PX));
 //! ```
 //!
+//! ## Quick start: aggressor events and pressure
+//!
+//! [`MarketState`] composes the books, the chain, the aggressor folding and the
+//! [`PressureTracker`] behind one call per record. A match event (a `T` per price level
+//! with the aggressor's side, the `F` fills of the resting orders, then the `C`/`M`
+//! records that change the book, up to `F_LAST`) comes out as one [`AggressorEvent`];
+//! closed windows come out of [`MarketState::drain_windows`]:
+//!
+//! ```
+//! use dbn::{flags, rtype, FlagSet, MboMsg, RecordHeader};
+//! use ifd_pressure::{
+//!     AggressorSide, GroupKey, MarketConfig, MarketState, MetricKind, PressureConfig,
+//!     WindowSpec, NS_PER_SEC,
+//! };
+//!
+//! fn mbo(ts: u64, action: u8, side: u8, order_id: u64, price: i64, size: u32, flags: u8) -> MboMsg {
+//!     MboMsg {
+//!         hd: RecordHeader::new::<MboMsg>(rtype::MBO, 1, 42, ts),
+//!         order_id,
+//!         price,
+//!         size,
+//!         flags: FlagSet::new(flags),
+//!         action: action as std::ffi::c_char,
+//!         side: side as std::ffi::c_char,
+//!         ts_recv: ts,
+//!         ..MboMsg::default()
+//!     }
+//! }
+//! const PX: i64 = 1_000_000_000;
+//! let t0 = 1_700_000_000 * NS_PER_SEC;
+//! let cfg = MarketConfig {
+//!     pressure: PressureConfig {
+//!         windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
+//!         ..PressureConfig::default()
+//!     },
+//!     ..MarketConfig::default()
+//! };
+//! let mut market = MarketState::new(cfg)?;
+//! let records = [
+//!     mbo(t0, b'A', b'B', 1, 5 * PX, 10, flags::LAST),
+//!     mbo(t0, b'A', b'A', 2, 6 * PX, 2, flags::LAST),
+//!     mbo(t0, b'A', b'A', 3, 7 * PX, 5, flags::LAST),
+//!     // A buyer sweeps two levels: T side B = buy aggressor.
+//!     mbo(t0 + 9, b'T', b'B', 77, 6 * PX, 2, 0),
+//!     mbo(t0 + 9, b'F', b'A', 2, 6 * PX, 2, 0),
+//!     mbo(t0 + 9, b'T', b'B', 77, 7 * PX, 1, 0),
+//!     mbo(t0 + 9, b'F', b'A', 3, 7 * PX, 1, 0),
+//!     mbo(t0 + 9, b'C', b'A', 2, 6 * PX, 2, 0),
+//!     mbo(t0 + 9, b'M', b'A', 3, 7 * PX, 4, flags::LAST),
+//! ];
+//! let mut events = Vec::new();
+//! for r in &records {
+//!     events.extend_from_slice(market.on_mbo(r));
+//! }
+//! let e = events[0];
+//! assert_eq!((e.side, e.size, e.levels), (AggressorSide::Buy, 3, 2));
+//! assert_eq!(e.bbo_before.ask.unwrap().price, 6 * PX);
+//! assert_eq!(e.passive.as_slice().len(), 2);
+//! // No definition for instrument 42: the default multiplier 1 gives 6×2 + 7×1 = 19.
+//! assert_eq!(e.premium, rust_decimal::Decimal::from(19));
+//!
+//! market.flush(); // end of data: close the open windows
+//! let w = market
+//!     .drain_windows()
+//!     .find(|w| w.key == GroupKey::Instrument(42))
+//!     .unwrap();
+//! assert_eq!(w.metrics.buy_volume, 3);
+//! assert_eq!(w.metrics.get_lossy(MetricKind::Imbalance), 1.0);
+//! # Ok::<(), ifd_pressure::Error>(())
+//! ```
+//!
 //! ## Invariants
 //! - Pure: no IO, no clock. Time comes only from the records' `ts_recv`/`ts_event`.
 //! - Records are `dbn`'s own types; there is no parallel event type.

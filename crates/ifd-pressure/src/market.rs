@@ -69,6 +69,8 @@ struct InstState {
     last_bbo: Bbo,
     multiplier: Option<i64>,
     role: Role,
+    /// The last mid sent to the pressure tracker as an underlying price.
+    last_mid: Option<i64>,
     pressure_slot: usize,
     /// The next book sample must not produce an OFI term (after `R` or a snapshot).
     reset_pending: bool,
@@ -252,6 +254,7 @@ impl MarketState {
                 last_bbo: Bbo::default(),
                 multiplier: None,
                 role: Role::Unresolved,
+                last_mid: None,
                 pressure_slot,
                 reset_pending: true,
             });
@@ -353,7 +356,8 @@ impl MarketState {
             };
         }
         if st.role == Role::Future {
-            if let Some(mid) = bbo.mid() {
+            if let Some(mid) = bbo.mid().filter(|&m| Some(m) != st.last_mid) {
+                st.last_mid = Some(mid);
                 self.pressure
                     .set_underlying_price(st.key.instrument_id, mid);
             }

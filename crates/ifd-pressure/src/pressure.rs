@@ -598,10 +598,6 @@ struct InstSlot {
     base: WindowMetrics,
     active: bool,
     prev_bbo: Option<Bbo>,
-    /// Per window: the instrument's part of the open step, and whether the slot is in
-    /// that window's list of instruments active in the step.
-    steps: Vec<WindowMetrics>,
-    in_step: Vec<bool>,
     /// Whether `contract` and `key_ids` were looked up in the chain.
     resolved: bool,
     contract: Option<ContractInfo>,
@@ -628,8 +624,6 @@ struct WindowState {
     states: Vec<KeyState>,
     /// Key ids with content in the open step or the ring.
     live: Vec<u32>,
-    /// Instrument slots with content in the open step.
-    step_active: Vec<usize>,
 }
 
 /// Aggregates aggressor events and book samples into [`PressureWindow`]s.
@@ -654,6 +648,10 @@ pub struct PressureTracker {
     closed: Vec<PressureWindow>,
     key_index: IdMap<GroupKey, u32>,
     key_list: Vec<GroupKey>,
+    /// Per key id: the open base bucket summed over the key's instruments.
+    key_base: Vec<WindowMetrics>,
+    /// Key ids with content in `key_base`.
+    key_active: Vec<u32>,
     ids_buf: Vec<u32>,
     stats: PressureStats,
 }
@@ -675,7 +673,6 @@ impl PressureTracker {
                 step_end: 0,
                 states: Vec::new(),
                 live: Vec::new(),
-                step_active: Vec::new(),
             })
             .collect();
         Ok(Self {
@@ -690,6 +687,8 @@ impl PressureTracker {
             closed: Vec::new(),
             key_index: IdMap::default(),
             key_list: Vec::new(),
+            key_base: Vec::new(),
+            key_active: Vec::new(),
             ids_buf: Vec::with_capacity(6),
             stats: PressureStats::default(),
         })
@@ -733,11 +732,8 @@ impl PressureTracker {
         let next = self.insts.len();
         let slot = *self.slots.entry(instrument_id).or_insert(next);
         if slot == self.insts.len() {
-            let n = self.windows.len();
             self.insts.push(InstSlot {
                 instrument_id,
-                steps: vec![WindowMetrics::default(); n],
-                in_step: vec![false; n],
                 ..InstSlot::default()
             });
         }
@@ -822,10 +818,10 @@ impl PressureTracker {
             }
             return;
         }
-        self.flush_base();
+        self.flush_base(chain);
         for i in 0..self.windows.len() {
             while self.windows[i].step_end <= ts_recv {
-                self.close_step(i, true, chain);
+                self.close_step(i, true);
                 let w = &mut self.windows[i];
                 if w.live.is_empty() {
                     w.step_end = next_boundary(ts_recv, w.spec.step_ns);
@@ -843,9 +839,9 @@ impl PressureTracker {
         if self.base_end == 0 {
             return;
         }
-        self.flush_base();
+        self.flush_base(chain);
         for i in 0..self.windows.len() {
-            self.close_step(i, false, chain);
+            self.close_step(i, false);
             let w = &mut self.windows[i];
             for id in w.live.drain(..) {
                 if let Some(k) = w.states.get_mut(id as usize) {
@@ -874,6 +870,7 @@ impl PressureTracker {
         let id = *self.key_index.entry(key).or_insert(next);
         if id == next {
             self.key_list.push(key);
+            self.key_base.push(WindowMetrics::default());
         }
         id
     }
@@ -958,51 +955,49 @@ impl PressureTracker {
         self.ids_buf.push(id);
     }
 
-    /// Folds every active instrument's base bucket into its part of each window's
-    /// open step.
-    fn flush_base(&mut self) {
-        for &slot in &self.active {
+    /// Folds every active instrument's base bucket under its keys, then each active
+    /// key's bucket into every window's open step. Merges per base bucket: active
+    /// instruments × keys, plus active keys × windows.
+    fn flush_base(&mut self, chain: &Chain) {
+        let active = std::mem::take(&mut self.active);
+        for &slot in &active {
             let Some(s) = self.insts.get_mut(slot) else {
                 continue;
             };
             s.active = false;
             let base = std::mem::take(&mut s.base);
-            for (w, win) in self.windows.iter_mut().enumerate() {
-                s.steps[w].merge(&base);
-                if !s.in_step[w] {
-                    s.in_step[w] = true;
-                    win.step_active.push(slot);
+            self.keys_of(slot, chain);
+            for &id in &self.ids_buf {
+                let kb = &mut self.key_base[id as usize];
+                if kb.is_empty() {
+                    self.key_active.push(id);
                 }
+                kb.merge(&base);
             }
         }
+        self.active = active;
         self.active.clear();
-    }
-
-    /// Closes window `i`'s open step: folds each active instrument's part under its
-    /// keys, then emits every live key.
-    fn close_step(&mut self, i: usize, complete: bool, chain: &Chain) {
-        let active = std::mem::take(&mut self.windows[i].step_active);
-        for &slot in &active {
-            let m = std::mem::take(&mut self.insts[slot].steps[i]);
-            self.insts[slot].in_step[i] = false;
-            self.keys_of(slot, chain);
-            let w = &mut self.windows[i];
-            for &id in &self.ids_buf {
-                let idx = id as usize;
+        for &id in &self.key_active {
+            let idx = id as usize;
+            let kb = std::mem::take(&mut self.key_base[idx]);
+            for w in &mut self.windows {
                 if w.states.len() <= idx {
-                    w.states.resize_with(idx + 1, KeyState::default);
+                    w.states.resize_with(self.key_list.len(), KeyState::default);
                 }
                 let k = &mut w.states[idx];
-                k.current.merge(&m);
+                k.current.merge(&kb);
                 if !k.live {
                     k.live = true;
                     w.live.push(id);
                 }
             }
         }
+        self.key_active.clear();
+    }
+
+    /// Closes window `i`'s open step: emits every live key.
+    fn close_step(&mut self, i: usize, complete: bool) {
         let w = &mut self.windows[i];
-        w.step_active = active;
-        w.step_active.clear();
         let spec = w.spec;
         let keep = usize::try_from(spec.steps().saturating_sub(1)).unwrap_or(usize::MAX);
         let end_ns = w.step_end;
