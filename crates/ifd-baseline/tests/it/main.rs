@@ -4,3 +4,4 @@ mod boundary;
 mod persist;
 #[cfg(feature = "testing")]
 mod props;
+mod sim;
