@@ -1183,7 +1183,8 @@ impl Books {
             .max_by_key(rank)
     }
 
-    /// The channel the book of `key` was last seen on (`u8::MAX`, dbn's default, when the records carried none).
+    /// The channel the book of `key` was last seen on (`u8::MAX`, dbn's default, when the
+    /// records carried none).
     #[must_use]
     pub fn channel(&self, key: BookKey) -> Option<u8> {
         self.index.get(&key.packed()).map(|&i| self.channels[i])
