@@ -3,3 +3,11 @@
 //! The example binaries live in `examples/examples/`; run one with
 //! `cargo run --release --example NAME`. This library holds only what several of
 //! them share, so that each binary reads as a short end-to-end program.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "pixel arithmetic of pictures"
+)]
+
+pub mod heatmap;

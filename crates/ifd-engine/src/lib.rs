@@ -1,10 +1,48 @@
 //! # ifd-engine
 //!
-//! The thin, deterministic composition of ifd v3.0 that other systems embed: chain, book,
-//! pressure, baseline and patterns behind one `on_record` call, with latency and uptime
-//! monitors.
+//! The thin, deterministic composition of ifd v3.0 that other systems embed: the options
+//! chain, the L3 books, aggressor events, pressure windows, the 20-day baseline and the
+//! pattern detectors behind one [`Engine::on_record`] call, plus latency and uptime
+//! monitors exported as plain data.
+//!
+//! ## Quick start (offline, on the simulator)
+//!
+//! ```
+//! use ifd_engine::Engine;
+//! use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
+//!
+//! let sim = Simulator::new(SimConfig::preset(Preset::Quiet, 7));
+//! let day = sim.flow_day();
+//! let mut engine = Engine::builder().build().unwrap();
+//! let mut signals = Vec::new();
+//! for rec in day.records() {
+//!     signals.extend_from_slice(engine.on_record(&rec).unwrap());
+//! }
+//! signals.extend_from_slice(engine.on_session_end());
+//! assert_eq!(engine.stats().malformed, 0);
+//! ```
+//!
+//! ## Invariants
+//! - Sans-IO: the engine reads no file, socket or wall clock. Time is the records'
+//!   `ts_recv`; the optional [`Clock`] feeds only the latency monitor.
+//! - Deterministic: the same records give the same signals, byte for byte in JSON,
+//!   whether they come from a file, the simulator or the live gateway.
+//! - Bad records are counted in [`EngineStats`] and skipped; nothing panics on outside
+//!   data.
 //!
 //! ## Features
-//! - `live`: drive the engine from Databento live.
-//! - `testing`: proptest strategies for downstream property-based test harnesses.
+//! - `live`: drive the engine from Databento live (`ifd-mbo-client/live`).
+//! - `testing`: proptest strategies of the lower crates for downstream harnesses.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod engine;
+mod error;
+pub mod eval;
+pub mod monitor;
+mod reference;
+
+pub use engine::{Clock, Engine, EngineBuilder, EngineStats, MonotonicClock};
+pub use error::{Error, Result};
+pub use monitor::{LatencyHistogram, LatencyReport, MarketHours, UptimeMonitor, UptimeReport};
+pub use reference::BaselineReference;

@@ -18,8 +18,8 @@
 //! as the observed quantity grows past it: `0.5 + 0.5 (1 − threshold / observed)`),
 //! `e = 0.55 + 0.4 (2s − 1)` its evidence score (0.55 at the threshold, toward 0.95),
 //! `m` the market-maker likelihood and `q` the q-value,
-//! `confidence = (1 − m) · f · (e + (1 − q)) / 2` with a baseline and
-//! `(1 − m) · f · e` without, where `f` is 0.8 when the aggressor side was inferred
+//! `confidence = (1 − m/2) · f · (e + (1 − q)) / 2` with a baseline and
+//! `(1 − m/2) · f · e` without, where `f` is 0.8 when the aggressor side was inferred
 //! and 1 otherwise. Non-finite inputs are replaced before they can reach the output.
 
 use std::collections::VecDeque;
@@ -59,11 +59,12 @@ pub struct DetectorConfig {
     pub sweep_min_levels: u32,
     /// Sweep: smallest event size (default 20).
     pub sweep_min_size: u64,
-    /// Cross-strike: window in which legs are collected (default 250 ms).
+    /// Cross-strike: window in which legs are collected (default 100 ms: coordinated
+    /// orders across strikes arrive within milliseconds).
     pub cross_window_ns: u64,
     /// Cross-strike: fewest distinct strikes (default 3).
     pub cross_min_strikes: usize,
-    /// Cross-strike: smallest size of one leg (default 10).
+    /// Cross-strike: smallest size of one leg (default 5).
     pub cross_min_leg_size: u64,
     /// Iceberg: fewest reloads (refills or size increases after fills) (default 3).
     pub iceberg_min_refills: u32,
@@ -126,9 +127,9 @@ impl Default for DetectorConfig {
             block_typical_multiple: 8.0,
             sweep_min_levels: 3,
             sweep_min_size: 20,
-            cross_window_ns: 250_000_000,
+            cross_window_ns: 100_000_000,
             cross_min_strikes: 3,
-            cross_min_leg_size: 10,
+            cross_min_leg_size: 5,
             iceberg_min_refills: 3,
             iceberg_min_filled: 50,
             accum_bucket_ns: 60_000_000_000,
@@ -647,6 +648,14 @@ impl PatternDetector {
             mm_likelihood: mm,
             ..Evidence::default()
         };
+        // Tighter coordination is stronger evidence: half the strength comes from the
+        // strike count, half from how much of the window the legs left unused.
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "nanoseconds within a short window"
+        )]
+        let tightness =
+            1.0 - ev.ts_recv.saturating_sub(same[0].ts) as f64 / cfg.cross_window_ns.max(1) as f64;
         let group = mix(
             contract.expiration,
             (contract.kind as u64) << 1 | u64::from(side == FlowSide::Buy),
@@ -661,7 +670,7 @@ impl PatternDetector {
             ts_event: ev.ts_event,
             instruments,
             evidence,
-            strength: strength(observed, threshold),
+            strength: 0.5 * strength(observed, threshold) + 0.5 * finite_unit(tightness),
             assessment: None,
             side_inferred: ev.side_inferred,
             group,
@@ -817,7 +826,7 @@ impl PatternDetector {
             Some(st) => 0.5 * evidence_score + 0.5 * st,
             None => evidence_score,
         };
-        let confidence = finite_unit((1.0 - mm) * side_factor * raw);
+        let confidence = finite_unit((1.0 - 0.5 * mm) * side_factor * raw);
         if confidence < self.config.min_confidence {
             self.stats.low_confidence += 1;
             return;

@@ -507,7 +507,10 @@ impl OrderLifecycles {
         p
     }
 
-    /// Market-maker likelihood of an iceberg chain in [0, 1]: that of its first order.
+    /// Market-maker likelihood of an iceberg chain in [0, 1]: 0.6 when its first order
+    /// was part of a two-sided quote pair, plus 0.1 each for the instrument's churn and
+    /// wide two-sided presence. A chain is re-quoted by construction, and churn and
+    /// presence describe the instrument rather than the order, so they weigh little.
     #[must_use]
     pub fn chain_likelihood(&self, chain: &IcebergChain) -> f64 {
         let act = self
@@ -515,9 +518,15 @@ impl OrderLifecycles {
             .get(&chain.instrument_id)
             .copied()
             .unwrap_or_default();
-        // A chain is re-quoted by construction; only pairing and presence speak for a
-        // market maker, so the re-quote weight is not added.
-        self.likelihood(chain.paired, false, &act)
+        let mut p = if chain.paired { 0.6 } else { 0.0 };
+        #[allow(clippy::cast_precision_loss, reason = "ratio of counters for a score")]
+        if act.cancelled_size as f64 >= self.config.churn_ratio * (act.filled_size.max(1) as f64) {
+            p += 0.1;
+        }
+        if act.paired_quotes > 0 && self.paired_instruments >= self.config.wide_presence {
+            p += 0.1;
+        }
+        p
     }
 
     /// Market-maker (hedging) likelihood of an aggressor event of `size` on

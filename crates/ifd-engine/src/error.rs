@@ -1,0 +1,31 @@
+//! The crate's error type.
+
+/// Errors raised by ifd-engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A record's body is shorter than its rtype says (it was counted and skipped).
+    #[error("malformed record (rtype {rtype:#04x}): {source}")]
+    MalformedRecord {
+        /// The record's rtype byte.
+        rtype: u8,
+        /// What dbn said.
+        #[source]
+        source: dbn::Error,
+    },
+    /// The detectors' configuration was rejected.
+    #[error(transparent)]
+    Patterns(#[from] ifd_patterns::Error),
+    /// The baseline rejected its configuration or data.
+    #[error(transparent)]
+    Baseline(#[from] ifd_baseline::Error),
+    /// The pressure tracker rejected its configuration.
+    #[error(transparent)]
+    Pressure(#[from] ifd_pressure::Error),
+    /// The file source failed.
+    #[error(transparent)]
+    Source(#[from] ifd_mbo_client::Error),
+}
+
+/// Result alias of ifd-engine.
+pub type Result<T> = std::result::Result<T, Error>;

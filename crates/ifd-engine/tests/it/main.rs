@@ -1,0 +1,177 @@
+//! Integration tests of ifd-engine through its public API, on the simulator.
+
+use dbn::{MboMsg, RecordHeader};
+use ifd_baseline::{BaselineBuilder, BuilderConfig};
+use ifd_engine::eval::{evaluate, KnownFlow};
+use ifd_engine::{Engine, EngineBuilder};
+use ifd_mbo_client::sim::{self, DecoyKind, Preset, SimConfig, SimDay, Simulator};
+use ifd_patterns::{DetectorVersion, Signal};
+
+fn run_day(engine: &mut Engine, day: &SimDay) -> Vec<Signal> {
+    let mut out = Vec::new();
+    for rec in day.records() {
+        out.extend_from_slice(
+            engine
+                .on_record(&rec)
+                .expect("simulator records are well formed"),
+        );
+    }
+    out.extend_from_slice(engine.on_session_end());
+    out
+}
+
+fn json(signals: &[Signal]) -> Vec<String> {
+    signals.iter().map(|s| s.to_json_line().unwrap()).collect()
+}
+
+fn quiet(seed: u64, history_days: u32) -> Simulator {
+    let mut cfg = SimConfig::preset(Preset::Quiet, seed);
+    cfg.history_days = history_days;
+    Simulator::new(cfg)
+}
+
+#[test]
+fn planted_flow_is_found_without_a_baseline() {
+    let mut found = 0;
+    let mut flows_total = 0;
+    let mut hits = 0;
+    let mut signals_total = 0;
+    for seed in [1, 2, 3] {
+        let day = quiet(seed, 20).flow_day();
+        let mut engine = Engine::builder().build().unwrap();
+        let signals = run_day(&mut engine, &day);
+        let flows: Vec<KnownFlow> = day.truth.iter().map(KnownFlow::from).collect();
+        let e = evaluate(&signals, &flows, DetectorVersion::V3, 5_000_000_000);
+        found += e.recall.hits;
+        flows_total += e.recall.total;
+        hits += e.precision.hits;
+        signals_total += e.precision.total;
+        assert_eq!(engine.stats().malformed, 0);
+        assert_eq!(engine.book_stats().unknown_cancel, 0);
+    }
+    assert!(
+        flows_total >= 12,
+        "every seed plants most kinds: {flows_total}"
+    );
+    // Thresholds well below the benchmark targets so the test is stable.
+    assert!(
+        found * 10 >= flows_total * 6,
+        "recall {found}/{flows_total}"
+    );
+    assert!(
+        hits * 10 >= signals_total * 6,
+        "precision {hits}/{signals_total}"
+    );
+}
+
+#[test]
+fn replay_is_deterministic_from_records_and_from_dbn_bytes() {
+    let day = quiet(5, 20).flow_day();
+    let mut a = Engine::builder().build().unwrap();
+    let sa = run_day(&mut a, &day);
+    let mut b = Engine::builder().build().unwrap();
+    let sb = run_day(&mut b, &day);
+    assert!(!sa.is_empty());
+    assert_eq!(json(&sa), json(&sb));
+
+    // The same session written as DBN and read back through the file source.
+    let bytes = sim::to_dbn_bytes(&day, true).unwrap();
+    let mut src = ifd_mbo_client::file::FileSource::from_bytes(&bytes).unwrap();
+    let mut c = Engine::builder().build().unwrap();
+    let mut sc = Vec::new();
+    while let Some(rec) = src.next_record().unwrap() {
+        sc.extend_from_slice(c.on_record(&rec).unwrap());
+    }
+    sc.extend_from_slice(c.on_session_end());
+    assert_eq!(json(&sa), json(&sc));
+    assert_eq!(a.stats(), c.stats());
+}
+
+#[test]
+fn baseline_gives_p_and_q_values_and_keeps_precision() {
+    let sim = quiet(9, 20);
+    let mut builder = BaselineBuilder::new(BuilderConfig::default()).unwrap();
+    for i in 0..20 {
+        let bytes = sim::to_dbn_bytes(&sim.history_day(i), false).unwrap();
+        builder.on_dbn_bytes(&bytes).unwrap();
+    }
+    let baseline = builder.finish().unwrap();
+    assert_eq!(baseline.days(), 20);
+    let day = sim.flow_day();
+    let mut engine = EngineBuilder::default()
+        .baseline(baseline, BuilderConfig::default().window_ns)
+        .build()
+        .unwrap();
+    let signals = run_day(&mut engine, &day);
+    let v3: Vec<&Signal> = signals
+        .iter()
+        .filter(|s| s.detector == DetectorVersion::V3)
+        .collect();
+    assert!(!v3.is_empty());
+    assert!(
+        v3.iter()
+            .any(|s| s.p_value.is_some() && s.q_value.is_some()),
+        "some signal was scored against the baseline"
+    );
+    for s in &v3 {
+        if let (Some(p), Some(q)) = (s.p_value, s.q_value) {
+            assert!((0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&q));
+            assert!(q + 1e-12 >= p, "BH never lowers a p-value");
+        }
+    }
+    let flows: Vec<KnownFlow> = day.truth.iter().map(KnownFlow::from).collect();
+    let e = evaluate(&signals, &flows, DetectorVersion::V3, 5_000_000_000);
+    assert!(e.precision.rate().unwrap_or(0.0) >= 0.6, "{e:?}");
+}
+
+#[test]
+fn decoys_raise_no_v3_signal() {
+    for seed in [21, 22] {
+        let day = quiet(seed, 20).history_day(0);
+        assert!(day.truth.is_empty());
+        let kinds: std::collections::BTreeSet<DecoyKind> =
+            day.decoys.iter().map(|d| d.kind).collect();
+        assert!(
+            kinds.len() >= 4,
+            "the session carries decoys of most kinds: {kinds:?}"
+        );
+        let mut engine = Engine::builder().build().unwrap();
+        let signals = run_day(&mut engine, &day);
+        for s in signals.iter().filter(|s| s.detector == DetectorVersion::V3) {
+            let in_decoy = day.decoys.iter().any(|d| {
+                s.ts_recv >= d.ts_start
+                    && s.ts_recv <= d.ts_end + 5_000_000_000
+                    && (d.instrument_ids.is_empty()
+                        || s.instruments.iter().any(|i| d.instrument_ids.contains(i)))
+            });
+            assert!(!in_decoy, "a decoy raised {s:?}");
+        }
+    }
+}
+
+#[test]
+fn malformed_records_are_counted_and_the_stream_goes_on() {
+    use dbn::decode::{DbnDecoder, DecodeRecordRef};
+    use dbn::encode::DbnMetadataEncoder;
+    let day = quiet(4, 20).history_day(1);
+    let mut engine = Engine::builder().build().unwrap();
+    // A DBN stream whose one record claims to be MBO but is only a header long.
+    let mut bytes = Vec::new();
+    DbnMetadataEncoder::new(&mut bytes)
+        .encode(&day.metadata)
+        .unwrap();
+    let good = MboMsg {
+        hd: RecordHeader::new::<MboMsg>(dbn::rtype::MBO, 1, 1, 0),
+        ..MboMsg::default()
+    };
+    let mut rec = dbn::RecordRef::from(&good).as_ref().to_vec();
+    rec.truncate(16);
+    rec[0] = 4; // length in 4-byte words: the header alone
+    bytes.extend_from_slice(&rec);
+    let mut dec = DbnDecoder::new(&bytes[..]).unwrap();
+    let short = dec.decode_record_ref().unwrap().expect("one record");
+    assert!(engine.on_record(&short).is_err());
+    let _ = run_day(&mut engine, &day);
+    assert_eq!(engine.stats().malformed, 1);
+    assert!(engine.stats().mbo > 1_000, "the stream went on");
+}

@@ -1,0 +1,461 @@
+//! The main job: replay MBO sessions through the ifd v3.0 engine.
+//!
+//! With no arguments it runs the embedded demo: it simulates 20 history days and one
+//! session with planted institutional flow, builds the 20-day baseline, replays the
+//! session (written as real DBN and read back through the file source) through the
+//! engine, prints a summary with precision and recall against the planted truth for v3
+//! and v1, and writes `signals.jsonl` and `heatmap.png` under `target/ifd-demo/`.
+//!
+//! With files:
+//! `replay [--history PATH]... [--baseline PATH] [--signals PATH] [--definitions FILE] FILE...`
+//! where `--history` names DBN files or folders of them (one file per session day, in
+//! name order) used to build the baseline, `--baseline` loads a saved baseline (or saves
+//! the one built from `--history`), and each FILE is a session to analyse.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig};
+use ifd_engine::eval::{evaluate, Evaluation, KnownFlow};
+use ifd_engine::{Engine, EngineStats};
+use ifd_examples::heatmap::Heatmap;
+use ifd_mbo_client::file::FileSource;
+use ifd_mbo_client::persist::write_atomic;
+use ifd_mbo_client::sim::{self, Preset, SimConfig, Simulator};
+use ifd_patterns::{DetectorVersion, Pattern, Signal};
+use ifd_pressure::GroupKey;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Parser, Debug)]
+#[command(about = "Replay MBO sessions through the ifd v3.0 engine")]
+struct Args {
+    /// DBN history files or folders of them (one file per session day, in name order).
+    #[arg(long = "history", value_name = "PATH")]
+    history: Vec<PathBuf>,
+    /// A saved baseline: loaded when no --history is given, written when one is.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+    /// Where to write the signals (JSONL); default `target/ifd-demo/signals.jsonl`.
+    #[arg(long, value_name = "PATH")]
+    signals: Option<PathBuf>,
+    /// A DBN file of instrument definitions to read before the sessions.
+    #[arg(long, value_name = "FILE")]
+    definitions: Option<PathBuf>,
+    /// Simulator preset of the demo (quiet, normal, busy).
+    #[arg(long, default_value = "normal")]
+    preset: Preset,
+    /// Simulator seed of the demo.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// History days of the demo.
+    #[arg(long, default_value_t = 20)]
+    history_days: u32,
+    /// Folder of the demo's outputs.
+    #[arg(long, default_value = "target/ifd-demo")]
+    out_dir: PathBuf,
+    /// Sessions to analyse (DBN or DBN.zst); none runs the demo.
+    files: Vec<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    if args.files.is_empty() {
+        demo(&args)
+    } else {
+        replay_files(&args)
+    }
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    if std::io::stdout().is_terminal() {
+        pb.set_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_message(what.to_owned());
+    pb
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "an example measures its own wall time"
+)]
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// What a replay produced.
+struct Replay {
+    signals: Vec<Signal>,
+    stats: EngineStats,
+    records: u64,
+    seconds: f64,
+    heat: BTreeMap<(i64, u64), f64>,
+    engine: Engine,
+}
+
+const HEAT_BIN_NS: u64 = 300_000_000_000;
+
+fn drain_heat(engine: &mut Engine, heat: &mut BTreeMap<(i64, u64), f64>) {
+    let windows: Vec<_> = engine.drain_pressure_windows().collect();
+    for w in windows {
+        if let GroupKey::Instrument(id) = w.key {
+            if let Some(c) = engine.chain().get(id) {
+                let net = w.metrics.net_premium();
+                let net = f64::try_from(net).unwrap_or(0.0);
+                *heat
+                    .entry((c.strike, w.start_ns / HEAT_BIN_NS))
+                    .or_default() += net;
+            }
+        }
+    }
+}
+
+fn replay_source<R: std::io::Read>(
+    mut engine: Engine,
+    sources: Vec<FileSource<R>>,
+    pb: &ProgressBar,
+) -> Result<Replay> {
+    let mut signals = Vec::new();
+    let mut heat = BTreeMap::new();
+    let mut records = 0u64;
+    let start = now();
+    for mut src in sources {
+        loop {
+            let rec = match src.next_record() {
+                Ok(Some(rec)) => rec,
+                Ok(None) => break,
+                Err(e) => {
+                    pb.finish_and_clear();
+                    return Err(e).context("reading the session");
+                }
+            };
+            records += 1;
+            match engine.on_record(&rec) {
+                Ok(s) => signals.extend_from_slice(s),
+                Err(e) => eprintln!("skipped a record: {e}"),
+            }
+            if records % 65_536 == 0 {
+                pb.set_position(src.stats().input_bytes());
+                drain_heat(&mut engine, &mut heat);
+            }
+        }
+    }
+    signals.extend_from_slice(engine.on_session_end());
+    drain_heat(&mut engine, &mut heat);
+    let seconds = start.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    Ok(Replay {
+        signals,
+        stats: engine.stats(),
+        records,
+        seconds,
+        heat,
+        engine,
+    })
+}
+
+fn demo(args: &Args) -> Result<()> {
+    let mut cfg = SimConfig::preset(args.preset, args.seed);
+    cfg.history_days = args.history_days;
+    let sim = Simulator::new(cfg);
+    println!(
+        "ifd v3.0 demo: simulating {} history days and one session with planted flow (preset {:?}, seed {})",
+        args.history_days, args.preset, args.seed
+    );
+    let t0 = now();
+    let mut builder = BaselineBuilder::new(BuilderConfig::default())?;
+    let pb = progress(u64::from(args.history_days), "history");
+    let mut history_records = 0u64;
+    for i in 0..args.history_days {
+        let day = sim.history_day(i);
+        history_records += day.record_count() as u64;
+        let bytes = sim::to_dbn_bytes(&day, false)?;
+        builder.on_dbn_bytes(&bytes)?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let baseline = builder.finish()?;
+    let baseline_path = args.out_dir.join("baseline.ifdb");
+    write_atomic(&baseline_path, &baseline.to_bytes())?;
+    println!(
+        "baseline: {} trading days, {} series, from {history_records} records in {:.1} s -> {}",
+        baseline.days(),
+        baseline.series_count(),
+        t0.elapsed().as_secs_f64(),
+        baseline_path.display()
+    );
+
+    let day = sim.flow_day();
+    let session_path = args.out_dir.join("session.dbn");
+    let bytes = sim::to_dbn_bytes(&day, false)?;
+    write_atomic(&session_path, &bytes)?;
+    sim::write_truth_jsonl(&day.truth, args.out_dir.join("truth.jsonl"))?;
+    let engine = Engine::builder()
+        .baseline(baseline, BuilderConfig::default().window_ns)
+        .monotonic_clock()
+        .build()?;
+    let pb = progress(bytes.len() as u64, "session");
+    let replay = replay_source(engine, vec![FileSource::from_bytes(&bytes)?], &pb)?;
+    let flows: Vec<KnownFlow> = day.truth.iter().map(KnownFlow::from).collect();
+    report(args, &replay, Some(&flows), true)
+}
+
+fn dbn_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.ends_with(".dbn") || name.ends_with(".dbn.zst")
+            })
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            bail!("no .dbn or .dbn.zst files in {}", path.display());
+        }
+        Ok(files)
+    } else if path.is_file() {
+        Ok(vec![path.to_path_buf()])
+    } else {
+        bail!("{} is neither a file nor a folder", path.display())
+    }
+}
+
+fn replay_files(args: &Args) -> Result<()> {
+    let mut baseline: Option<Baseline> = None;
+    if !args.history.is_empty() {
+        let mut builder = BaselineBuilder::new(BuilderConfig::default())?;
+        let mut files = Vec::new();
+        for p in &args.history {
+            files.extend(dbn_files(p)?);
+        }
+        let pb = progress(files.len() as u64, "history");
+        if let Some(defs) = &args.definitions {
+            feed_builder(&mut builder, defs)?;
+        }
+        for f in &files {
+            feed_builder(&mut builder, f)?;
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        let b = builder.finish()?;
+        println!(
+            "baseline: {} trading days from {} files",
+            b.days(),
+            files.len()
+        );
+        if let Some(path) = &args.baseline {
+            write_atomic(path, &b.to_bytes())?;
+            println!("baseline saved to {}", path.display());
+        }
+        baseline = Some(b);
+    } else if let Some(path) = &args.baseline {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let b = Baseline::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a usable baseline", path.display()))?;
+        println!(
+            "baseline: {} trading days loaded from {}",
+            b.days(),
+            path.display()
+        );
+        baseline = Some(b);
+    }
+    let mut builder = Engine::builder().monotonic_clock();
+    let has_baseline = baseline.is_some();
+    if let Some(b) = baseline {
+        builder = builder.baseline(b, BuilderConfig::default().window_ns);
+    } else {
+        println!(
+            "no history and no baseline: running book, pressure and the detectors that need no \
+             baseline (absolute thresholds, no p-/q-values)"
+        );
+    }
+    let engine = builder.build()?;
+    let mut paths = Vec::new();
+    if let Some(d) = &args.definitions {
+        paths.push(d.clone());
+    }
+    for f in &args.files {
+        if !f.is_file() {
+            bail!("{} is not a file", f.display());
+        }
+        paths.push(f.clone());
+    }
+    let mut sources = Vec::new();
+    let mut total = 0u64;
+    for p in &paths {
+        total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        sources.push(FileSource::open(p).with_context(|| format!("cannot open {}", p.display()))?);
+    }
+    let pb = progress(total, "replay");
+    let replay = replay_source(engine, sources, &pb)?;
+    report(args, &replay, None, has_baseline)
+}
+
+fn feed_builder(builder: &mut BaselineBuilder, path: &Path) -> Result<()> {
+    let mut src =
+        FileSource::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    while let Some(rec) = src
+        .next_record()
+        .with_context(|| format!("reading {}", path.display()))?
+    {
+        builder.on_record(&rec)?;
+    }
+    Ok(())
+}
+
+fn rate(c: &ifd_engine::eval::Counts) -> String {
+    c.rate()
+        .map_or_else(|| "   n/a".to_owned(), |r| format!("{r:6.3}"))
+        + &format!(" ({}/{})", c.hits, c.total)
+}
+
+fn print_eval(name: &str, e: &Evaluation) {
+    println!(
+        "  {name}: {} signals, precision {}, recall {}",
+        e.signals,
+        rate(&e.precision),
+        rate(&e.recall)
+    );
+    for (kind, c) in &e.recall_by_kind {
+        let p = e
+            .precision_by_pattern
+            .get(kind)
+            .copied()
+            .unwrap_or_default();
+        println!(
+            "      {kind:<13} recall {}  precision {}",
+            rate(c),
+            rate(&p)
+        );
+    }
+    for (pattern, c) in &e.precision_by_pattern {
+        if !e.recall_by_kind.contains_key(pattern) {
+            println!("      {pattern:<13} precision {}", rate(c));
+        }
+    }
+}
+
+fn report(args: &Args, r: &Replay, flows: Option<&[KnownFlow]>, has_baseline: bool) -> Result<()> {
+    let s = &r.stats;
+    println!();
+    println!("== replay summary ==");
+    println!(
+        "records: {} in {:.2} s ({:.0} records/s); MBO {}, definitions {}, statistics {}",
+        r.records,
+        r.seconds,
+        r.records as f64 / r.seconds.max(1e-9),
+        s.mbo,
+        s.definitions,
+        s.statistics
+    );
+    println!(
+        "baseline: {}",
+        if has_baseline {
+            "yes (p- and q-values on signals)"
+        } else {
+            "none"
+        }
+    );
+    let mut per: BTreeMap<(DetectorVersion, Pattern), u64> = BTreeMap::new();
+    for sig in r.signals.iter().filter(|s| s.revision == 0) {
+        *per.entry((sig.detector, sig.pattern)).or_default() += 1;
+    }
+    println!(
+        "signals (first emissions; {} lines with updates):",
+        r.signals.len()
+    );
+    for ((d, p), n) in &per {
+        let d = if *d == DetectorVersion::V3 {
+            "v3"
+        } else {
+            "v1"
+        };
+        println!("  {d} {p:<13} {n}");
+    }
+    if let Some(flows) = flows {
+        println!("detection against the {} planted flows:", flows.len());
+        print_eval(
+            "v3",
+            &evaluate(&r.signals, flows, DetectorVersion::V3, 5_000_000_000),
+        );
+        print_eval(
+            "v1",
+            &evaluate(&r.signals, flows, DetectorVersion::V1, 5_000_000_000),
+        );
+    }
+    let lat = r.engine.latency();
+    println!(
+        "latency per record: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",
+        lat.p50_ns, lat.p99_ns, lat.p999_ns, lat.max_ns
+    );
+    let b = r.engine.book_stats();
+    println!(
+        "skipped: malformed {}, bad action {}, unknown instrument {}, book: undef price {}, zero size {}, unknown side {}, unknown cancel {}, unknown modify {}, duplicate add {}",
+        s.malformed,
+        s.bad_action,
+        s.unknown_instrument,
+        b.undef_price,
+        b.zero_size,
+        b.unknown_side,
+        b.unknown_cancel,
+        b.unknown_modify,
+        b.dup_add
+    );
+
+    let signals_path = args
+        .signals
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join("signals.jsonl"));
+    let mut text = String::new();
+    for sig in &r.signals {
+        text.push_str(&sig.to_json_line()?);
+        text.push('\n');
+    }
+    write_atomic(&signals_path, text.as_bytes())?;
+    println!("signals written to {}", signals_path.display());
+
+    if let (Some(first), Some(last)) = (
+        r.heat.keys().map(|k| k.1).min(),
+        r.heat.keys().map(|k| k.1).max(),
+    ) {
+        let mut map = Heatmap::new(first * HEAT_BIN_NS, (last + 1) * HEAT_BIN_NS, HEAT_BIN_NS);
+        for ((strike, bin), v) in &r.heat {
+            map.add(*strike, bin * HEAT_BIN_NS, *v);
+        }
+        for sig in r
+            .signals
+            .iter()
+            .filter(|s| s.revision == 0 && s.detector == DetectorVersion::V3)
+        {
+            if let Some(c) = r.engine.chain().get(sig.instrument_id) {
+                map.marks.push((
+                    c.strike,
+                    sig.ts_recv,
+                    sig.side == ifd_patterns::FlowSide::Buy,
+                ));
+            }
+        }
+        let png = args.out_dir.join("heatmap.png");
+        map.draw(
+            &png,
+            "signed aggressor premium by strike (green buy, red sell; circles: v3 signals)",
+        )?;
+        println!("heatmap written to {}", png.display());
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}
