@@ -4,7 +4,7 @@
 //! valid DBN v1 header (the upgrade path), or as a whole file (prelude, metadata and
 //! compression detection). Oracle: nothing panics; every yielded record is safe to read
 //! (`to_owned`, `as_enum`); an error ends the stream for good; the stats count exactly
-//! the records yielded.
+//! the records yielded; `for_each_record` (batched) agrees with `next_record`.
 #![no_main]
 
 use dbn::encode::DbnMetadataEncoder;
@@ -43,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut yielded = 0_u64;
+    let mut failed = false;
     loop {
         match source.next_record() {
             Ok(Some(record)) => {
@@ -55,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(None) => break,
             Err(err) => {
+                failed = true;
                 std::hint::black_box(err.to_string());
                 assert!(matches!(source.next_record(), Ok(None)));
                 break;
@@ -62,6 +64,21 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert_eq!(source.stats().records(), yielded);
+
+    // The batched path agrees with the one-by-one path.
+    let mut batched = FileSource::from_bytes(&input).expect("the same input decoded above");
+    let mut batched_count = 0_u64;
+    let result = batched.for_each_record(|record| {
+        batched_count += 1;
+        assert_eq!(
+            record.to_owned().as_ref().len(),
+            record.header().record_size()
+        );
+        std::hint::black_box(record.as_enum().is_ok());
+    });
+    assert_eq!(batched_count, yielded);
+    assert_eq!(result.is_err(), failed);
+    assert_eq!(batched.stats(), source.stats());
     if source.compression() == dbn::Compression::None {
         assert!(source.stats().dbn_bytes() <= input.len() as u64);
     }

@@ -734,6 +734,52 @@ proptest! {
         prop_assert!(got.len() <= 16 * records.len().max(1) * 40);
     }
 
+    /// `for_each_record` (batched) yields exactly what `next_record` yields, records,
+    /// error and stats, on intact, cut and corrupted input, plain or compressed.
+    #[test]
+    fn for_each_record_matches_next_record(
+        records in prop::collection::vec(arb_record(), 0..40),
+        cut in any::<prop::sample::Index>(),
+        do_cut in any::<bool>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 1_u8..=255), 0..3),
+        zstd in any::<bool>(),
+    ) {
+        let plain = encode(&records);
+        let mut bytes = if zstd { compress(&plain) } else { plain };
+        for (at, mask) in &flips {
+            let at = at.index(bytes.len());
+            bytes[at] ^= mask;
+        }
+        if do_cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let Ok(mut batched) = FileSource::from_bytes(&bytes) else {
+            return Ok(());
+        };
+        let mut got = Vec::new();
+        let result = batched.for_each_record(|record| got.push(record.to_owned()));
+        prop_assert!(matches!(batched.next_record(), Ok(None)));
+        let one_by_one = FileSource::from_bytes(&bytes).unwrap();
+        let stats_expected = {
+            let mut source = one_by_one;
+            let mut expected = Vec::new();
+            let err = loop {
+                match source.next_record() {
+                    Ok(Some(record)) => expected.push(record.to_owned()),
+                    Ok(None) => break None,
+                    Err(err) => break Some(err),
+                }
+            };
+            prop_assert_eq!(&got, &expected);
+            prop_assert_eq!(
+                result.err().map(|e| e.to_string()),
+                err.map(|e| e.to_string())
+            );
+            source.stats().clone()
+        };
+        prop_assert_eq!(batched.stats(), &stats_expected);
+    }
+
     /// Any chunking of the input, with interruptions, decodes like the whole buffer.
     #[test]
     fn chunked_reads_decode_identically(
@@ -1331,6 +1377,13 @@ fn check_sample(dir: &Path, expect: &Expect) {
             "{name}"
         );
     }
+
+    // The batched pass sees the same records and counts.
+    let mut batched = FileSource::open(&path).unwrap();
+    let mut count = 0_u64;
+    batched.for_each_record(|_| count += 1).unwrap();
+    assert_eq!(count, expect.records, "{name}");
+    assert_eq!(batched.stats(), stats, "{name}");
 
     // Byte accounting: the whole decompressed stream was consumed.
     let raw = std::fs::read(&path).unwrap();
