@@ -1,5 +1,6 @@
 //! The file source (`ifd_mbo_client::FileSource`) decoding a day of MBO held in memory,
-//! plain and zstd, against `dbn`'s own `DbnDecoder` on the same bytes.
+//! plain and zstd, one record at a time (`next_record`) and batched
+//! (`for_each_record`), against `dbn`'s own `DbnDecoder` on the same bytes.
 //!
 //! The fixture is built here with `dbn`'s encoder (deterministic, no simulator): 300 000
 //! MBO records over 400 option instruments after their definitions, about 16 MiB.
@@ -96,6 +97,15 @@ fn count_file_source(bytes: &[u8]) -> u64 {
     sum
 }
 
+fn count_file_source_batched(bytes: &[u8]) -> u64 {
+    let mut source = FileSource::from_bytes(bytes).expect("valid fixture");
+    let mut sum = 0_u64;
+    source
+        .for_each_record(|record| sum = sum.wrapping_add(u64::from(record.header().instrument_id)))
+        .expect("valid fixture");
+    sum
+}
+
 fn count_dbn(bytes: &[u8]) -> u64 {
     let mut decoder = DbnDecoder::new(bytes).expect("valid fixture");
     let mut sum = 0_u64;
@@ -110,12 +120,16 @@ fn file_source(c: &mut Criterion) {
     let zstd = fixture_zstd();
     assert_eq!(count_file_source(&plain), count_dbn(&plain));
     assert_eq!(count_file_source(&zstd), count_file_source(&plain));
+    assert_eq!(count_file_source_batched(&plain), count_file_source(&plain));
 
     let mut group = c.benchmark_group("file_source");
     group.sample_size(20);
     group.throughput(Throughput::Elements(RECORDS + u64::from(INSTRUMENTS)));
     group.bench_function("file_source_plain_300k", |b| {
         b.iter(|| count_file_source(black_box(&plain)));
+    });
+    group.bench_function("file_source_for_each_plain_300k", |b| {
+        b.iter(|| count_file_source_batched(black_box(&plain)));
     });
     group.bench_function("dbn_decoder_plain_300k", |b| {
         b.iter(|| count_dbn(black_box(&plain)));
