@@ -1,0 +1,412 @@
+//! Runs several simulated sessions through the engine with both detectors (v1 and v3),
+//! labels every signal's outcome from the simulated book, and drives the staged rollout
+//! from the evidence: the sequential A/B tests, the engine's latency, and the error rate.
+//!
+//! ```text
+//! cargo run --release -p ifd-examples --example rollout_sim -- --days 8
+//! cargo run --release -p ifd-examples --example rollout_sim -- --days 8 --degrade latency
+//! cargo run --release -p ifd-examples --example rollout_sim -- --days 8 --degrade errors
+//! ```
+//!
+//! The first run should advance stage by stage; the second injects a degradation from
+//! `--degrade-from-day` on (150 ms added to the measured p99 latency, or 2 % added to the
+//! error rate) and shows the automatic rollback, the cool-down, and Shadow holding while
+//! the breach lasts.
+//! Everything is simulated: the data cost is a flat `--cost-per-day`, uptime is 100 %.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use dbn::{MboMsg, RecordRef};
+use ifd_engine::Engine;
+use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
+use ifd_patterns::{DetectorVersion, FlowSide, Signal};
+use ifd_rollout::{
+    AbTest, AdaptiveThreshold, AuditEvent, Direction, EngineHealth, MetricsBook, OutcomeConfig,
+    OutcomeLabeller, Reason, Rollout, RolloutConfig, RolloutSnapshot, SequentialConfig,
+    SignalEntry, Stage, StageGate, Targets, ThresholdConfig, UnderlyingEntry, Variant,
+    NANOS_PER_HOUR, NANOS_PER_MINUTE,
+};
+use rust_decimal::Decimal;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Degrade {
+    /// Add 150 ms to the measured p99 latency.
+    Latency,
+    /// Add 2 % to the measured error rate.
+    Errors,
+}
+
+/// Simulated days through the engine and the staged rollout.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Simulated sessions to run.
+    #[arg(long, default_value_t = 8)]
+    days: u32,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Simulator preset (quiet, normal, busy, large).
+    #[arg(long, default_value = "normal")]
+    preset: Preset,
+    /// Inject a degradation.
+    #[arg(long)]
+    degrade: Option<Degrade>,
+    /// First day (0-based) of the degradation.
+    #[arg(long, default_value_t = 5)]
+    degrade_from_day: u32,
+    /// Flat simulated data cost per day, USD, charged to each variant.
+    #[arg(long, default_value = "4.00")]
+    cost_per_day: Decimal,
+    /// Minutes between rollout evaluations.
+    #[arg(long, default_value_t = 30)]
+    every_minutes: u64,
+}
+
+const HORIZON: u64 = 15 * NANOS_PER_MINUTE;
+
+/// Gates scaled to a simulation of a few days.
+fn rollout_config() -> RolloutConfig {
+    RolloutConfig {
+        shadow_gate: StageGate {
+            min_time_ns: 6 * NANOS_PER_HOUR,
+            min_resolved: 12,
+        },
+        canary_gate: StageGate {
+            min_time_ns: 12 * NANOS_PER_HOUR,
+            min_resolved: 12,
+        },
+        limited_gate: StageGate {
+            min_time_ns: 12 * NANOS_PER_HOUR,
+            min_resolved: 12,
+        },
+        ..RolloutConfig::default()
+    }
+}
+
+struct Run {
+    args: Args,
+    engine: Engine,
+    labeller: OutcomeLabeller,
+    book: MetricsBook,
+    ab: AbTest,
+    thresholds: BTreeMap<Variant, AdaptiveThreshold>,
+    rollout: Rollout,
+    skipped_no_quote: u64,
+    day: u32,
+    /// The caller's audit log (the rollout's own log does not survive a reload).
+    log: Vec<AuditEvent>,
+}
+
+fn variant_of(s: &Signal) -> Variant {
+    match s.detector {
+        DetectorVersion::V1 => Variant::V1,
+        DetectorVersion::V3 => Variant::V3,
+    }
+}
+
+impl Run {
+    fn degraded(&self, d: Degrade) -> bool {
+        self.args.degrade == Some(d) && self.day >= self.args.degrade_from_day
+    }
+
+    fn on_signal(&mut self, s: &Signal) {
+        if s.revision != 0 {
+            return;
+        }
+        let variant = variant_of(s);
+        let Some(bbo) = self.engine.books().book(s.instrument_id).map(|b| b.bbo()) else {
+            self.skipped_no_quote += 1;
+            return;
+        };
+        let (Some(bid), Some(ask)) = (bbo.bid, bbo.ask) else {
+            self.skipped_no_quote += 1;
+            return;
+        };
+        let direction = match s.side {
+            FlowSide::Buy => Direction::Up,
+            FlowSide::Sell => Direction::Down,
+        };
+        let contract = self.engine.chain().get(s.instrument_id);
+        let multiplier = contract
+            .map(|c| c.multiplier / 1_000_000_000)
+            .and_then(|m| u32::try_from(m).ok())
+            .filter(|&m| m > 0)
+            .unwrap_or(20);
+        let underlying = contract.and_then(|c| {
+            let mid = self.engine.underlying_price(c.underlying_id)?;
+            Some(UnderlyingEntry {
+                instrument: c.underlying_id,
+                mid,
+            })
+        });
+        let entry = SignalEntry {
+            // v1 and v3 number their flows independently.
+            signal_id: s.signal_id.wrapping_mul(2) + u64::from(variant == Variant::V3),
+            variant,
+            pattern: format!("{:?}", s.pattern),
+            direction,
+            confidence: s.confidence,
+            fired_at: s.ts_recv,
+            instrument: s.instrument_id,
+            entry_bid: bid.price,
+            entry_ask: ask.price,
+            multiplier,
+            underlying,
+        };
+        if self.labeller.register(entry).is_ok() {
+            self.book
+                .record_signal(variant, &format!("{:?}", s.pattern));
+        }
+    }
+
+    fn on_outcomes(&mut self, outcomes: Vec<ifd_rollout::Outcome>) {
+        for o in outcomes {
+            self.book.record_outcome(&o);
+            self.ab.observe(&o);
+            if o.horizon_ns == HORIZON {
+                if let Some(t) = self.thresholds.get_mut(&o.variant) {
+                    t.observe(Some(o.confidence), Some(o.label));
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self) -> RolloutSnapshot {
+        let lat = self.engine.latency();
+        #[allow(clippy::cast_precision_loss, reason = "latency in ns, far below 2^53")]
+        let mut p99_ms = lat.p99_ns as f64 / 1e6;
+        if self.degraded(Degrade::Latency) {
+            p99_ms += 150.0;
+        }
+        let st = self.engine.stats();
+        #[allow(clippy::cast_precision_loss, reason = "record counts, far below 2^53")]
+        let mut error_rate = if st.records == 0 {
+            0.0
+        } else {
+            st.malformed as f64 / st.records as f64
+        };
+        if self.degraded(Degrade::Errors) {
+            error_rate += 0.02;
+        }
+        self.ab.snapshot(p99_ms, 1.0, error_rate)
+    }
+
+    fn checkpoint(&mut self, now: u64) {
+        let snap = self.snapshot();
+        let health = EngineHealth {
+            latency_p99_ms: snap.latency_p99_ms,
+            uptime: snap.uptime,
+            error_rate: snap.error_rate,
+        };
+        for v in Variant::ALL {
+            self.book.set_health(v, health);
+        }
+        for ev in self.rollout.on_snapshot(now, &snap) {
+            print_event(&ev);
+            self.log.push(ev);
+        }
+        let v3 = self.rollout.stage() != Stage::RolledBack;
+        for (variant, t) in &mut self.thresholds {
+            if let Some(ch) = t.evaluate(now) {
+                println!(
+                    "  {} threshold {variant}: {:.3} -> {:.3} ({:?}, precision {:.3} over {}){}",
+                    clock(now),
+                    ch.from,
+                    ch.to,
+                    ch.reason,
+                    ch.precision,
+                    ch.samples,
+                    if *variant == Variant::V3 {
+                        ", applied to the engine"
+                    } else {
+                        ", recorded only"
+                    }
+                );
+                if *variant == Variant::V3 && v3 {
+                    self.engine.set_min_confidence(ch.to);
+                }
+            }
+        }
+    }
+}
+
+/// `ns` as a UTC time of day (the day is in the enclosing `day N` line).
+fn clock(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    format!("[{:02}:{:02} UTC]", secs / 3_600 % 24, secs / 60 % 60)
+}
+
+fn print_event(ev: &AuditEvent) {
+    let what = match &ev.reason {
+        Reason::Promoted => "PROMOTED".to_owned(),
+        Reason::Rollback(t) => format!("ROLLBACK {t:?}"),
+        other => format!("{other:?}"),
+    };
+    print!("  {} {:?} -> {:?}: {what}", clock(ev.at), ev.from, ev.to);
+    if let Some(s) = &ev.snapshot {
+        let acc = s.accuracy.as_ref();
+        print!(
+            " | resolved v1 {} v3 {} | acc v1 {} v3 {} ({}, p {:.3}) | p99 {:.3} ms | errors {:.4}",
+            s.resolved_v1,
+            s.resolved_v3,
+            acc.and_then(|a| a.mean_v1)
+                .map_or("-".into(), |x| format!("{x:.3}")),
+            acc.and_then(|a| a.mean_v3)
+                .map_or("-".into(), |x| format!("{x:.3}")),
+            acc.map_or("no test".into(), |a| format!("{:?}", a.decision)),
+            acc.map_or(1.0, |a| a.p_value),
+            s.latency_p99_ms,
+            s.error_rate
+        );
+    }
+    println!();
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let sim = Simulator::new(SimConfig::preset(args.preset, args.seed));
+    let start = sim.session(0, true).session_start;
+    let engine = Engine::builder()
+        .monotonic_clock()
+        .build()
+        .context("building the engine")?;
+    let labeller = OutcomeLabeller::new(OutcomeConfig::default())?;
+    let mut thresholds = BTreeMap::new();
+    for v in Variant::ALL {
+        let cfg = ThresholdConfig {
+            min_samples: 30,
+            ..ThresholdConfig::default()
+        };
+        thresholds.insert(v, AdaptiveThreshold::new(v, cfg)?);
+    }
+    let mut run = Run {
+        book: MetricsBook::new(HORIZON, Targets::default(), start),
+        ab: AbTest::new(HORIZON, SequentialConfig::default())?,
+        rollout: Rollout::new(rollout_config(), start)?,
+        engine,
+        labeller,
+        thresholds,
+        skipped_no_quote: 0,
+        day: 0,
+        log: Vec::new(),
+        args,
+    };
+    println!(
+        "rollout_sim: {} days, preset {:?}, seed {}, degradation {:?} from day {}",
+        run.args.days, run.args.preset, run.args.seed, run.args.degrade, run.args.degrade_from_day
+    );
+    let every = run.args.every_minutes.max(1) * NANOS_PER_MINUTE;
+    let mut cost = Decimal::ZERO;
+    for day in 0..run.args.days {
+        run.day = day;
+        let session = sim.session(day, true);
+        println!(
+            "day {day} ({}, session from {}): {} records, stage {:?}",
+            session.trade_date,
+            clock(session.session_start),
+            session.record_count(),
+            run.rollout.stage()
+        );
+        let mut next_check = session.session_start + every;
+        let mut last_ts = session.session_start;
+        for rec in session.records() {
+            let mbo = mbo_of(&rec);
+            let ts = mbo.map_or(rec.header().ts_event, |m| m.ts_recv);
+            let signals: Vec<Signal> = match run.engine.on_record(&rec) {
+                Ok(s) => s.to_vec(),
+                Err(_) => Vec::new(),
+            };
+            if let Some(m) = mbo {
+                mid_update(&mut run, m);
+            }
+            for s in &signals {
+                run.on_signal(s);
+            }
+            last_ts = last_ts.max(ts);
+            while last_ts >= next_check {
+                let outcomes = run.labeller.advance(next_check);
+                run.on_outcomes(outcomes);
+                run.checkpoint(next_check);
+                next_check += every;
+            }
+        }
+        let end: Vec<Signal> = run.engine.on_session_end().to_vec();
+        for s in &end {
+            run.on_signal(s);
+        }
+        let outcomes = run.labeller.advance(session.session_end);
+        run.on_outcomes(outcomes);
+        run.checkpoint(session.session_end);
+        cost += run.args.cost_per_day;
+        for v in Variant::ALL {
+            run.book.set_data_cost(v, cost);
+        }
+        // A restart between sessions: the stage survives through the checksummed bytes.
+        let bytes = run.rollout.to_bytes()?;
+        run.rollout = Rollout::from_bytes(rollout_config(), &bytes)?;
+        println!(
+            "end of day {day}: stage {:?} (v3 share {:.0}%), state persisted in {} bytes and reloaded",
+            run.rollout.stage(),
+            f64::from(run.rollout.v3_share_ppm()) / 10_000.0,
+            bytes.len()
+        );
+        let failing: Vec<String> = run
+            .rollout
+            .gates(session.session_end, &run.snapshot())
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| format!("{:?}", g.gate))
+            .collect();
+        if !failing.is_empty() {
+            println!(
+                "gates still failing for the next promotion: {}",
+                failing.join(", ")
+            );
+        }
+        println!("{}", run.book.report(session.session_end));
+    }
+    let ab = run.ab.report();
+    println!(
+        "A/B (15 min): accuracy diff {:?} CI {:?} -> {:?}; P&L diff {:?} CI {:?} -> {:?}",
+        ab.accuracy.difference,
+        ab.accuracy.ci,
+        ab.accuracy.decision,
+        ab.pnl.difference,
+        ab.pnl.ci,
+        ab.pnl.decision
+    );
+    println!(
+        "signals without a two-sided quote (not labelled): {}; labeller {:?}",
+        run.skipped_no_quote,
+        run.labeller.stats()
+    );
+    println!(
+        "final stage: {:?}; audit events: {}",
+        run.rollout.stage(),
+        run.log.len()
+    );
+    Ok(())
+}
+
+/// The record as MBO, when it is one (and long enough).
+fn mbo_of<'a>(rec: &RecordRef<'a>) -> Option<&'a MboMsg> {
+    if rec.header().rtype == dbn::rtype::MBO {
+        rec.try_get::<MboMsg>().ok()
+    } else {
+        None
+    }
+}
+
+/// Feeds the record's instrument mid to the labeller after the engine has applied it
+/// (at the end of each matching-engine event, `F_LAST`).
+fn mid_update(run: &mut Run, m: &MboMsg) {
+    if m.flags.is_last() {
+        let id = m.hd.instrument_id;
+        if let Some(mid) = run.engine.books().book(id).and_then(|b| b.bbo().mid()) {
+            let outcomes = run.labeller.on_mid(id, m.ts_recv, mid);
+            run.on_outcomes(outcomes);
+        }
+    }
+}
