@@ -33,6 +33,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "ifd-budget")]
+mod budget;
 mod recovery;
 
 use std::future::Future;
@@ -49,6 +51,9 @@ pub use recovery::{
     cme_globex_open, Action, ConnectPlan, DisconnectReason, Event, Failure, FatalReason,
     LiveCounters, LiveEvent, MarketHours, Recovery, RecoveryConfig, Verdict,
 };
+
+#[cfg(feature = "ifd-budget")]
+pub use budget::BudgetedHandler;
 
 use crate::{Error, Result};
 

@@ -221,6 +221,12 @@ pub enum LiveEvent {
         /// Why.
         reason: DisconnectReason,
     },
+    /// A connection attempt failed before its session started; a retry follows after
+    /// the backoff.
+    ConnectFailed {
+        /// Why.
+        reason: DisconnectReason,
+    },
     /// The new session replays from `from` (unix ns `ts_event`) to backfill.
     Replaying {
         /// The replay anchor.
@@ -777,6 +783,8 @@ impl Recovery {
         }
         if was_streaming {
             self.emit(LiveEvent::Disconnected { reason });
+        } else {
+            self.emit(LiveEvent::ConnectFailed { reason });
         }
         let delay = self.backoff();
         self.failures = self.failures.saturating_add(1);

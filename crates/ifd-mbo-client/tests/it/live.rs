@@ -252,6 +252,13 @@ async fn reset_during_auth_is_retried() {
         .filter(|e| matches!(e, LiveEvent::Connected { .. }))
         .count();
     assert_eq!(connected, 1);
+    let failed = out
+        .collect
+        .events
+        .iter()
+        .filter(|e| matches!(e, LiveEvent::ConnectFailed { .. }))
+        .count();
+    assert_eq!(failed, 2, "both handshake resets are reported");
 }
 
 #[tokio::test]
@@ -406,4 +413,14 @@ async fn replay_with_gap_raises_gap_and_resyncs_from_snapshot() {
         .expect("tail starts inside the session");
     assert!(at > n, "the tail starts after the hole");
     assert_eq!(tail, &expected[at..]);
+    eprintln!(
+        "gap: served {} | delivered {} = {} before the gap + {} snapshot + {} after (served[{}..]) | gap {:?}",
+        expected.len(),
+        got.len(),
+        n,
+        snap.len(),
+        tail.len(),
+        at,
+        gap
+    );
 }

@@ -413,3 +413,67 @@ fn cme_globex_hours_known_answers() {
     );
     assert!(cme_globex_open(ns(2026, 7, 10, 20, 30)), "Friday 15:30 CDT");
 }
+
+/// 2026-03-04 15:00 UTC, a CME trading day.
+fn budget_now() -> u64 {
+    1_772_636_400_000_000_000
+}
+
+#[test]
+fn budgeted_handler_records_live_bytes_per_batch_and_session() {
+    use ifd_budget::{
+        BudgetConfig, ChargeKind, CostModel, Ledger, LivePricing, PriceTable, TradingCalendar,
+    };
+    use ifd_mbo_client::live::{BudgetedHandler, LiveHandler};
+
+    struct Nothing;
+    impl LiveHandler for Nothing {
+        fn on_record(&mut self, _: RecordRef<'_>) {}
+    }
+    let prices = PriceTable::from_unit_prices([("mbo", 1.5)]).expect("prices");
+    let live = LivePricing::PerGb {
+        usd_per_gb: rust_decimal::Decimal::new(5, 0),
+    };
+    let mut budget = ifd_budget::Budget::new(
+        BudgetConfig::default(),
+        TradingCalendar::cme(),
+        CostModel::new(prices, live).expect("model"),
+        Ledger::new(),
+    )
+    .expect("budget");
+    {
+        let mut h = BudgetedHandler::with_clock(Nothing, &mut budget, 1_000, budget_now);
+        h.on_event(&LiveEvent::Connected {
+            session_id: "7".into(),
+            reconnect: 0,
+        });
+        for _ in 0..25 {
+            h.on_bytes(100); // 2 500 bytes: two full batches, 500 pending
+        }
+        h.on_event(&LiveEvent::Disconnected {
+            reason: DisconnectReason::CleanClose,
+        });
+        h.on_event(&LiveEvent::Connected {
+            session_id: "8".into(),
+            reconnect: 1,
+        });
+        h.on_bytes(56);
+        assert!(h.errors().is_empty(), "{:?}", h.errors());
+        assert!(h.directive().is_some());
+    } // drop records the last 56 bytes
+    let charges = budget.ledger().charges();
+    let got: Vec<(&str, u64)> = charges
+        .iter()
+        .map(|c| (c.reference.as_str(), c.bytes))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("live-7", 1_000),
+            ("live-7", 1_000),
+            ("live-7", 500),
+            ("live-8", 56)
+        ]
+    );
+    assert!(charges.iter().all(|c| c.kind == ChargeKind::Live));
+}
