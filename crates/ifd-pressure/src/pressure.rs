@@ -1362,4 +1362,67 @@ mod tests {
         assert_eq!(w[0].metrics.buy_volume, 0);
         assert_eq!(t.stats().excluded_events, 1);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Every contract lands in exactly one tumbling window of each length, and a
+        /// rolling window equals the sum of the tumbling windows of its steps.
+        #[test]
+        fn windows_conserve_volume(
+            evs in proptest::collection::vec((0u64..30_000, 1u32..4, 0u64..50, proptest::bool::ANY), 1..60)
+        ) {
+            let ms = NS_PER_SEC / 1000;
+            let chain = Chain::new();
+            let mut t = tracker(vec![
+                WindowSpec::tumbling(1000 * ms),
+                WindowSpec::tumbling(5000 * ms),
+                WindowSpec::rolling(3000 * ms, 1000 * ms),
+            ]);
+            let mut evs = evs;
+            evs.sort_by_key(|e| e.0);
+            let mut total = 0u64;
+            for (ts_ms, iid, size, buy) in &evs {
+                let side = if *buy { AggressorSide::Buy } else { AggressorSide::Sell };
+                t.on_event(&ev(*iid, ts_ms * ms, side, size + 1, 0, 1), &chain);
+                total += size + 1;
+            }
+            t.flush(&chain);
+            let out: Vec<PressureWindow> = t.drain_closed().collect();
+            let sum = |len: u64, step: u64| {
+                out.iter()
+                    .filter(|w| w.spec == WindowSpec::rolling(len, step)
+                        && matches!(w.key, GroupKey::Instrument(_)))
+                    .map(|w| w.metrics.total_volume())
+                    .sum::<u64>()
+            };
+            proptest::prop_assert_eq!(sum(1000 * ms, 1000 * ms), total);
+            proptest::prop_assert_eq!(sum(5000 * ms, 5000 * ms), total);
+            // Each step's volume appears in three consecutive rolling windows, except
+            // those cut short by the final flush.
+            let rolled = sum(3000 * ms, 1000 * ms);
+            proptest::prop_assert!(rolled >= total && rolled <= 3 * total);
+            for w in out.iter().filter(|w| w.spec.is_rolling() && w.complete) {
+                let steps: u64 = out
+                    .iter()
+                    .filter(|o| o.spec == WindowSpec::tumbling(1000 * ms)
+                        && o.key == w.key
+                        && o.start_ns >= w.start_ns
+                        && o.end_ns <= w.end_ns)
+                    .map(|o| o.metrics.total_volume())
+                    .sum();
+                proptest::prop_assert_eq!(w.metrics.total_volume(), steps);
+            }
+            let all_delta = out
+                .iter()
+                .filter(|w| w.spec == WindowSpec::tumbling(1000 * ms) && w.key == GroupKey::All)
+                .map(|w| w.metrics.cumulative_delta)
+                .next_back()
+                .unwrap_or(0);
+            let net: i64 = evs
+                .iter()
+                .map(|(_, _, size, buy)| if *buy { (*size + 1) as i64 } else { -((*size + 1) as i64) })
+                .sum();
+            proptest::prop_assert_eq!(all_delta, net);
+        }
+    }
 }
