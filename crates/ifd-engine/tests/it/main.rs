@@ -5,7 +5,8 @@ use ifd_baseline::{BaselineBuilder, BuilderConfig};
 use ifd_engine::eval::{evaluate, KnownFlow};
 use ifd_engine::{Engine, EngineBuilder};
 use ifd_mbo_client::sim::{self, DecoyKind, Preset, SimConfig, SimDay, Simulator};
-use ifd_patterns::{DetectorVersion, Signal};
+use ifd_patterns::{DetectorVersion, Pattern, Signal};
+use proptest::prelude::*;
 
 fn run_day(engine: &mut Engine, day: &SimDay) -> Vec<Signal> {
     let mut out = Vec::new();
@@ -174,4 +175,86 @@ fn malformed_records_are_counted_and_the_stream_goes_on() {
     let _ = run_day(&mut engine, &day);
     assert_eq!(engine.stats().malformed, 1);
     assert!(engine.stats().mbo > 1_000, "the stream went on");
+}
+
+#[test]
+fn each_detector_finds_its_own_planted_kind() {
+    let mut found: std::collections::BTreeMap<&'static str, bool> =
+        std::collections::BTreeMap::new();
+    for seed in [1, 2, 3] {
+        let day = quiet(seed, 20).flow_day();
+        let mut engine = Engine::builder().build().unwrap();
+        let signals = run_day(&mut engine, &day);
+        for t in &day.truth {
+            let kind = t.kind.as_str();
+            let side = KnownFlow::from(t).side;
+            let hit = signals.iter().any(|s| {
+                s.detector == DetectorVersion::V3
+                    && s.pattern.as_str() == kind
+                    && s.side == side
+                    && s.ts_recv >= t.ts_start
+                    && s.ts_recv <= t.ts_end + 5_000_000_000
+                    && s.instruments.iter().any(|i| t.instrument_ids.contains(i))
+            });
+            *found.entry(kind).or_default() |= hit;
+        }
+    }
+    for p in [
+        Pattern::Block,
+        Pattern::Sweep,
+        Pattern::CrossStrike,
+        Pattern::Iceberg,
+        Pattern::Accumulation,
+    ] {
+        assert_eq!(
+            found.get(p.as_str()),
+            Some(&true),
+            "{p} never found its planted flow: {found:?}"
+        );
+    }
+}
+
+fn engine_with_option_42() -> Engine {
+    let day = quiet(1, 20).history_day(0);
+    let mut def = day
+        .definitions
+        .iter()
+        .find(|d| d.instrument_class as u8 == b'C')
+        .cloned()
+        .expect("a call definition");
+    def.hd.instrument_id = ifd_pressure::testing::INSTRUMENT_ID;
+    let mut engine = Engine::builder().build().unwrap();
+    engine.on_definition(&def);
+    engine
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_record_sequence_gives_finite_signals_and_replays_identically(
+        valid in ifd_pressure::testing::mbo_sequence(120),
+        noise in ifd_pressure::testing::mbo_noise(60),
+    ) {
+        let run = |recs: &[MboMsg]| {
+            let mut engine = engine_with_option_42();
+            let mut out = Vec::new();
+            for r in recs {
+                out.extend_from_slice(engine.on_mbo(r));
+            }
+            out.extend_from_slice(engine.on_session_end());
+            json(&out)
+        };
+        let mut all = valid.clone();
+        all.extend(noise.iter().cloned());
+        for recs in [&valid[..], &all[..]] {
+            let a = run(recs);
+            prop_assert_eq!(&a, &run(recs));
+            for line in &a {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let c = v["confidence"].as_f64().unwrap();
+                prop_assert!(c.is_finite() && (0.0..=1.0).contains(&c));
+            }
+        }
+    }
 }
