@@ -133,3 +133,40 @@ fn esh4_aggressor_events_match_trades() {
         .ts_recv;
     assert!(windows.iter().all(|w| w.end_ns > first_live));
 }
+
+#[test]
+fn esm4_snapshot_then_trades() {
+    let Some(recs) =
+        samples::mbo("nautilus_trader/esm4-glbx-mdp3-20240508T000000-000002.mbo.dbn.zst")
+    else {
+        return;
+    };
+    let (ref_count, t_size) = reference_aggressors(&recs);
+    let mut m = MarketState::new(MarketConfig::default()).unwrap();
+    let mut events = Vec::new();
+    for r in &recs {
+        events.extend_from_slice(m.on_mbo(r));
+    }
+    m.flush();
+    // The README: 5 T records after a 13,601-record snapshot.
+    assert_eq!(m.aggressor_stats().trades, 5);
+    assert_eq!(events.len() as u64, ref_count);
+    assert_eq!(events.iter().map(|e| e.size).sum::<u64>(), t_size);
+    // The snapshot built a two-sided book before the first trade.
+    assert!(events
+        .iter()
+        .all(|e| e.bbo_before.bid.is_some() && e.bbo_before.ask.is_some()));
+    let windows: Vec<_> = m.drain_windows().collect();
+    let first_live = recs
+        .iter()
+        .find(|r| !r.flags.is_snapshot())
+        .unwrap()
+        .ts_recv;
+    assert!(windows.iter().all(|w| w.end_ns > first_live));
+    let vol: u64 = windows
+        .iter()
+        .filter(|w| w.spec.len_ns == 60 * NS_PER_SEC && w.key == GroupKey::All)
+        .map(|w| w.metrics.total_volume())
+        .sum();
+    assert_eq!(vol, t_size);
+}
