@@ -143,6 +143,8 @@ mod chain;
 mod error;
 mod health;
 mod market;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod pressure;
 mod types;
 
