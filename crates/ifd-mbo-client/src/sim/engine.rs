@@ -1022,8 +1022,10 @@ impl<'a> Engine<'a> {
         let r = self.cfg.records_per_day as f64;
         // Calibrated shares of the record budget (records per event measured on the
         // Normal preset): ~85% option quotes, ~5% future quotes, ~10% trades and hedges.
-        let opt_refresh = 0.78 * r / 6.6 / mass;
-        let fut_refresh = 0.05 * r / 6.0 / mass;
+        // Records per quote event grow with the levels each maker quotes.
+        let per_refresh = self.levels as f64 / 3.0;
+        let opt_refresh = 0.78 * r / (16.0 * per_refresh) / mass;
+        let fut_refresh = 0.05 * r / (11.0 * per_refresh) / mass;
         let opt_takes = 0.05 * r / 3.4 / mass;
         let fut_takes = 0.01 * r / 3.4 / mass;
         let size_dist = Pareto::new(1.0, 1.35).ok();
@@ -1981,11 +1983,61 @@ pub(crate) fn underlying_path(cfg: &SimConfig, day: u32, secs: u64) -> Vec<f64> 
         for v in &mut w[at..] {
             *v += size;
         }
+        x += size;
     }
     let target = (next_open / open).ln();
+    // `x` is the walk after its last step (jumps included): pin it to the next open.
     let end = x;
     w.iter()
         .enumerate()
         .map(|(s, &v)| open * (v - (s as f64 / n as f64) * (end - target)).exp())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Preset, SimConfig};
+
+    #[test]
+    fn activity_is_u_shaped_over_the_regular_session() {
+        let open = activity_profile(15.6);
+        let midday = activity_profile(18.5);
+        let close = activity_profile(21.9);
+        let night = activity_profile(6.0);
+        assert!(
+            open > 2.0 * midday && close > 1.5 * midday,
+            "{open} {midday} {close}"
+        );
+        assert!(night < 0.5 * midday, "{night} {midday}");
+        assert!(activity_profile(0.05) > midday, "the reopen is busy");
+    }
+
+    #[test]
+    fn underlying_days_join_without_gaps() {
+        let cfg = SimConfig::preset(Preset::Quiet, 5);
+        let secs = 23 * 3_600;
+        let d0 = underlying_path(&cfg, 0, secs);
+        let d1 = underlying_path(&cfg, 1, secs);
+        assert_eq!(d0.len(), 82_800);
+        assert!((d0[0] - cfg.start_price).abs() < 1e-9);
+        // The bridge ends one second before the next open, within a few points of it.
+        let last = d0[d0.len() - 1];
+        assert!((last - d1[0]).abs() < 25.0, "{last} vs {}", d1[0]);
+        let max_step = d0
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
+        assert!(max_step < 400.0, "no absurd one-second move: {max_step}");
+        assert_eq!(d0, underlying_path(&cfg, 0, secs), "deterministic");
+    }
+
+    #[test]
+    fn rng_streams_differ_by_seed_day_and_stream() {
+        let a: u64 = stream_rng(1, 0, 1).random();
+        assert_eq!(a, stream_rng(1, 0, 1).random::<u64>());
+        assert_ne!(a, stream_rng(2, 0, 1).random::<u64>());
+        assert_ne!(a, stream_rng(1, 1, 1).random::<u64>());
+        assert_ne!(a, stream_rng(1, 0, 2).random::<u64>());
+    }
 }

@@ -217,7 +217,7 @@ impl DecoyConfig {
             reprice_all: n,
             traffic_surges: n,
             hedges: true,
-            hedge_prob: 0.3,
+            hedge_prob: 0.15,
         }
     }
 }
