@@ -18,9 +18,17 @@ fn labeller() -> OutcomeLabeller {
         let bid = 5_000_000_000 + i64::try_from(id % 97).unwrap_or(0) * 50_000_000;
         l.register(SignalEntry {
             signal_id: id,
-            variant: if id % 2 == 0 { Variant::V1 } else { Variant::V3 },
+            variant: if id % 2 == 0 {
+                Variant::V1
+            } else {
+                Variant::V3
+            },
             pattern: "sweep".into(),
-            direction: if id % 3 == 0 { Direction::Down } else { Direction::Up },
+            direction: if id % 3 == 0 {
+                Direction::Down
+            } else {
+                Direction::Up
+            },
             confidence: 0.8,
             fired_at: T0 + id * NANOS_PER_SECOND,
             instrument: u32::try_from(id).unwrap_or(0) % INSTRUMENTS,

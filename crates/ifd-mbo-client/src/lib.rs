@@ -59,11 +59,11 @@
 
 mod error;
 pub mod file;
-pub mod persist;
-#[cfg(feature = "live")]
-pub mod live;
 #[cfg(feature = "historical")]
 pub mod historical;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod persist;
 #[cfg(feature = "sim")]
 pub mod sim;
 

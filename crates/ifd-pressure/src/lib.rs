@@ -143,9 +143,9 @@ mod chain;
 mod error;
 mod health;
 mod market;
+mod pressure;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod pressure;
 mod types;
 
 pub use aggressor::{

@@ -5,14 +5,14 @@
 //! `IFD_REQUIRE_SAMPLES=1` is set and the folder is missing.
 
 mod file;
-mod samples;
-#[cfg(feature = "sim")]
-mod sim;
 #[cfg(feature = "live")]
 mod gateway;
-#[cfg(feature = "live")]
-mod live;
 #[cfg(feature = "historical")]
 mod historical;
 #[cfg(feature = "live")]
+mod live;
+#[cfg(feature = "live")]
 mod recovery;
+mod samples;
+#[cfg(feature = "sim")]
+mod sim;
