@@ -1,19 +1,24 @@
-//! Streams Databento live MBO for NQ options with reconnection and backfill.
+//! Streams Databento live MBO for NQ options with reconnection and backfill, and runs the
+//! detection engine on it.
 //!
 //! ```text
 //! live [--gateway HOST:PORT] [--dataset D] [--parent NQ.OPT]... [--signals PATH] [--records-out PATH.dbn]
+//!      [--baseline PATH]
 //! ```
 //!
-//! The API key comes from `DATABENTO_API_KEY`. Every MBO record delivered downstream
-//! (after de-duplication across reconnections) is written to `--records-out` as DBN;
-//! connection and recovery events go to stderr; SIGINT or SIGTERM stops the stream and
-//! flushes the files. The counters (reconnects, duplicates dropped, records replayed,
-//! gaps) are printed at the end.
-//!
-//! Signals: the engine (`ifd_engine`) is not wired into this example yet, so `--signals`
-//! only creates the file and stays empty; the records it would score are in
-//! `--records-out` and can be replayed offline.
+//! The API key comes from `DATABENTO_API_KEY`. Every data record delivered downstream
+//! (after de-duplication across reconnections) goes through [`ifd_engine::Engine`]; the
+//! signals it raises are written to `--signals` as JSON lines, and every MBO record is
+//! written to `--records-out` as DBN. A gap reported by the live source marks every
+//! publisher seen so far as recovering (`Engine::mark_gap`). `--baseline` loads a saved
+//! baseline (see the `replay` example) so that signals carry p- and q-values; without it
+//! only the detectors that need no baseline run. Connection and recovery events go to
+//! stderr; SIGINT or SIGTERM stops the stream, ends the engine's session (its final
+//! signals are written) and flushes both files. A summary is printed at the end:
+//! records, signals per pattern, engine skips, latency per record, uptime over market
+//! hours and the live counters (reconnects, duplicates dropped, records replayed, gaps).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -25,10 +30,13 @@ use dbn::{
     enums::rtype,
     MetadataBuilder, RecordRef, SType, Schema,
 };
+use ifd_baseline::{Baseline, BuilderConfig};
+use ifd_engine::{Engine, MarketHours, UptimeMonitor};
 use ifd_mbo_client::live::{LiveConfig, LiveEvent, LiveHandler, LiveSource};
+use ifd_patterns::{DetectorVersion, Pattern, Signal};
 
 #[derive(Parser, Debug)]
-#[command(about = "Databento live MBO with reconnection, backfill and de-duplication")]
+#[command(about = "Databento live MBO with reconnection, backfill, de-duplication and detection")]
 struct Args {
     /// Gateway address HOST:PORT (default: Databento's gateway for the dataset).
     #[arg(long)]
@@ -39,23 +47,92 @@ struct Args {
     /// Parent symbol (repeatable).
     #[arg(long = "parent")]
     parents: Vec<String>,
-    /// Where signals go (not wired yet: the file is created and stays empty).
+    /// Write the engine's signals here as JSON lines.
     #[arg(long)]
     signals: Option<PathBuf>,
     /// Write every delivered MBO record here as DBN.
     #[arg(long)]
     records_out: Option<PathBuf>,
+    /// A saved baseline (`ifd_baseline::Baseline::to_bytes`) for p- and q-values.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
-/// Writes MBO records and reports events.
+/// How many data records pass between two uptime observations on a busy stream.
+const OBSERVE_EVERY: u64 = 4096;
+
+/// Runs the engine on delivered records, writes the files and reports events.
 struct Sink {
+    engine: Engine,
+    uptime: UptimeMonitor,
+    connected: bool,
+    publishers: BTreeSet<u16>,
     encoder: Option<DbnEncoder<BufWriter<File>>>,
+    signals_out: Option<BufWriter<File>>,
+    records: u64,
     mbo: u64,
+    malformed_logged: u64,
+    per_pattern: BTreeMap<(DetectorVersion, Pattern), u64>,
+    signal_lines: u64,
     error: Option<anyhow::Error>,
+}
+
+impl Sink {
+    fn observe(&mut self) {
+        let healthy = self.engine.all_books_healthy();
+        self.uptime.observe(now_ns(), self.connected, healthy);
+    }
+
+    /// Counts and writes signals; keeps the first write error and stops writing.
+    fn emit(&mut self, signals: &[Signal]) {
+        for sig in signals {
+            self.signal_lines += 1;
+            if sig.revision == 0 {
+                *self
+                    .per_pattern
+                    .entry((sig.detector, sig.pattern))
+                    .or_default() += 1;
+            }
+            let Some(out) = self.signals_out.as_mut() else {
+                continue;
+            };
+            let written = sig
+                .to_json_line()
+                .map_err(anyhow::Error::new)
+                .and_then(|line| writeln!(out, "{line}").map_err(anyhow::Error::new));
+            if let Err(e) = written {
+                self.error
+                    .get_or_insert_with(|| e.context("writing --signals"));
+                self.signals_out = None;
+            }
+        }
+    }
+
+    fn apply(&mut self, rec: &RecordRef<'_>) {
+        match self.engine.on_record(rec) {
+            Ok(signals) => {
+                if !signals.is_empty() {
+                    let signals = signals.to_vec();
+                    self.emit(&signals);
+                }
+            }
+            Err(e) => {
+                // Counted in EngineStats::malformed; the stream goes on.
+                self.malformed_logged += 1;
+                tracing::warn!(error = %e, rtype = rec.header().rtype, "record skipped by the engine");
+            }
+        }
+    }
 }
 
 impl LiveHandler for Sink {
     fn on_record(&mut self, rec: RecordRef<'_>) {
+        self.records += 1;
+        self.publishers.insert(rec.header().publisher_id);
+        self.apply(&rec);
+        if self.records % OBSERVE_EVERY == 0 {
+            self.observe();
+        }
         if rec.header().rtype != rtype::MBO {
             return;
         }
@@ -70,8 +147,32 @@ impl LiveHandler for Sink {
         }
     }
 
+    fn on_control(&mut self, rec: RecordRef<'_>) {
+        // System messages (heartbeats among them), symbol mappings and gateway errors:
+        // counted by the engine; heartbeats also keep the uptime clock ticking on a
+        // quiet stream.
+        self.apply(&rec);
+        self.observe();
+    }
+
     fn on_event(&mut self, event: &LiveEvent) {
         eprintln!("[live] {event:?}");
+        match event {
+            LiveEvent::Connected { .. } => self.connected = true,
+            LiveEvent::Disconnected { .. } | LiveEvent::ConnectFailed { .. } => {
+                self.connected = false;
+            }
+            LiveEvent::Gap { .. } => {
+                // The event names no publisher: every publisher seen may have lost records.
+                let publishers: Vec<u16> = self.publishers.iter().copied().collect();
+                for p in publishers {
+                    let marked = self.engine.mark_gap(p, None);
+                    eprintln!("[live] gap: publisher {p}, {marked} books marked recovering");
+                }
+            }
+            _ => {}
+        }
+        self.observe();
     }
 }
 
@@ -99,7 +200,7 @@ async fn shutdown_signal() {
 
 #[allow(
     clippy::disallowed_methods,
-    reason = "an example at the IO edge: the file header records the start time"
+    reason = "an example at the IO edge: the file header and the uptime monitor use wall time"
 )]
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
@@ -107,8 +208,106 @@ fn now_ns() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+fn build_engine(args: &Args) -> anyhow::Result<Engine> {
+    let mut builder = Engine::builder().monotonic_clock();
+    if let Some(path) = &args.baseline {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let b = Baseline::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a usable baseline", path.display()))?;
+        eprintln!(
+            "[live] baseline: {} trading days, {} series from {}",
+            b.days(),
+            b.series_count(),
+            path.display()
+        );
+        builder = builder.baseline(b, BuilderConfig::default().window_ns);
+    } else {
+        eprintln!(
+            "[live] no baseline: detectors that need none only (absolute thresholds, no p-/q-values)"
+        );
+    }
+    builder.build().context("building the engine")
+}
+
+fn summary(sink: &Sink, source: &LiveSource) {
+    let s = sink.engine.stats();
+    eprintln!("== live summary ==");
+    eprintln!(
+        "records: {} data ({} MBO written), engine saw {}: MBO {}, definitions {}, statistics {}, \
+         system {}, symbol mappings {}, gateway errors {}",
+        sink.records,
+        sink.mbo,
+        s.records,
+        s.mbo,
+        s.definitions,
+        s.statistics,
+        s.system,
+        s.symbol_mappings,
+        s.gateway_errors
+    );
+    eprintln!(
+        "signals: {} lines (updates included), first emissions per pattern:",
+        sink.signal_lines
+    );
+    for ((d, p), n) in &sink.per_pattern {
+        let d = if *d == DetectorVersion::V3 {
+            "v3"
+        } else {
+            "v1"
+        };
+        eprintln!("  {d} {p:<13} {n}");
+    }
+    let b = sink.engine.book_stats();
+    eprintln!(
+        "skipped: malformed {} (logged {}), bad action {}, unknown instrument {}, other schemas {}, \
+         pressure windows dropped {}, gaps marked {}; book: undef price {}, zero size {}, \
+         unknown side {}, unknown cancel {}, unknown modify {}, duplicate add {}",
+        s.malformed,
+        sink.malformed_logged,
+        s.bad_action,
+        s.unknown_instrument,
+        s.other,
+        s.pressure_windows_dropped,
+        s.gaps,
+        b.undef_price,
+        b.zero_size,
+        b.unknown_side,
+        b.unknown_cancel,
+        b.unknown_modify,
+        b.dup_add
+    );
+    let lat = sink.engine.latency();
+    eprintln!(
+        "latency per record ({} samples): p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns, mean {} ns",
+        lat.count, lat.p50_ns, lat.p99_ns, lat.p999_ns, lat.max_ns, lat.mean_ns
+    );
+    let up = sink.uptime.report();
+    eprintln!(
+        "uptime: {} of {} market seconds up ({}), outages {}",
+        up.up_seconds,
+        up.market_seconds,
+        up.uptime
+            .map_or_else(|| "n/a".to_owned(), |u| format!("{:.3} %", u * 100.0)),
+        up.outages
+    );
+    let c = source.counters();
+    eprintln!(
+        "live: delivered {} | reconnects {} | duplicates dropped {} | records replayed {} | \
+         gaps {} | bytes {}",
+        c.records_delivered,
+        c.reconnects,
+        c.duplicates_dropped,
+        c.records_replayed,
+        c.gaps,
+        c.bytes_received
+    );
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .try_init();
     let args = Args::parse();
     let parents = if args.parents.is_empty() {
         vec!["NQ.OPT".to_owned()]
@@ -122,6 +321,7 @@ async fn main() -> anyhow::Result<()> {
         ..LiveConfig::default()
     };
     let mut source = LiveSource::new(config).context("configuring the live source")?;
+    let engine = build_engine(&args)?;
 
     let encoder = match &args.records_out {
         Some(path) => {
@@ -142,47 +342,46 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut signals = match &args.signals {
-        Some(path) => {
-            eprintln!(
-                "[live] note: signals are not wired yet (ifd_engine pending); {} stays empty",
-                path.display()
-            );
-            Some(BufWriter::new(
-                File::create(path).with_context(|| format!("creating {}", path.display()))?,
-            ))
-        }
+    let signals_out = match &args.signals {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
         None => None,
     };
 
     let mut sink = Sink {
+        engine,
+        uptime: UptimeMonitor::new(MarketHours::cme()),
+        connected: false,
+        publishers: BTreeSet::new(),
         encoder,
+        signals_out,
+        records: 0,
         mbo: 0,
+        malformed_logged: 0,
+        per_pattern: BTreeMap::new(),
+        signal_lines: 0,
         error: None,
     };
+    sink.observe();
     let result = source.run(&mut sink, shutdown_signal()).await;
+
+    // The session ends here: the engine flushes what it still holds.
+    sink.connected = false;
+    sink.observe();
+    let last = sink.engine.on_session_end().to_vec();
+    sink.emit(&last);
 
     // Flush both files whatever the outcome.
     if let Some(mut enc) = sink.encoder.take() {
         enc.flush().context("flushing --records-out")?;
         enc.get_mut().flush().context("flushing --records-out")?;
     }
-    if let Some(s) = signals.as_mut() {
+    if let Some(mut s) = sink.signals_out.take() {
         s.flush().context("flushing --signals")?;
     }
-    let counters = source.counters();
-    eprintln!(
-        "[live] mbo records written {} | delivered {} | reconnects {} | duplicates dropped {} | \
-         records replayed {} | gaps {} | bytes {}",
-        sink.mbo,
-        counters.records_delivered,
-        counters.reconnects,
-        counters.duplicates_dropped,
-        counters.records_replayed,
-        counters.gaps,
-        counters.bytes_received
-    );
-    if let Some(e) = sink.error {
+    summary(&sink, &source);
+    if let Some(e) = sink.error.take() {
         return Err(e);
     }
     result.context("live source stopped")?;
