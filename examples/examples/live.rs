@@ -305,7 +305,12 @@ fn summary(sink: &Sink, source: &LiveSource) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // RUST_LOG filters (default `info`); no colour codes when stderr is a file.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
     let args = Args::parse();
