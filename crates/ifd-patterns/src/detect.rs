@@ -49,8 +49,8 @@ pub struct DetectorConfig {
     pub min_confidence: f64,
     /// Largest baseline p-value a signal may have when a baseline scores it (default 0.01).
     pub max_p_value: f64,
-    /// Block: smallest event size in contracts (default 100: NQ option retail and
-    /// market-maker prints stay far below it; institutional blocks run to hundreds).
+    /// Block: smallest event size in contracts (default 150: NQ option retail and
+    /// market-maker prints stay below it; institutional blocks run to hundreds).
     pub block_min_size: u64,
     /// Block: the event must be at least this multiple of the instrument's typical
     /// event size (the baseline median, or the intraday average) (default 8).
@@ -123,7 +123,7 @@ impl Default for DetectorConfig {
             mm_ignore_above: 0.5,
             min_confidence: 0.5,
             max_p_value: 0.01,
-            block_min_size: 100,
+            block_min_size: 150,
             block_typical_multiple: 8.0,
             sweep_min_levels: 3,
             sweep_min_size: 20,
@@ -221,6 +221,8 @@ pub struct PatternStats {
     pub unknown_side: u64,
     /// Events on instruments the chain does not know as options (skipped).
     pub unknown_instrument: u64,
+    /// Events that traded against an iceberg's orders (left to the iceberg detector).
+    pub iceberg_counterparty: u64,
     /// Candidates dropped because a book involved was not healthy.
     pub unhealthy: u64,
     /// Candidates dropped by the baseline's p-value.
@@ -503,6 +505,16 @@ impl PatternDetector {
         }
         let underlying = view.underlying_price(contract);
 
+        // An aggressor trading against an iceberg is the iceberg's counterparty: the flow
+        // is signalled (once) as the iceberg, not again as the aggressor's block or sweep.
+        let against_iceberg = ev
+            .passive
+            .as_slice()
+            .iter()
+            .any(|p| self.orders.is_iceberg_order(p.order_id));
+        if against_iceberg {
+            self.stats.iceberg_counterparty += 1;
+        }
         // Sweep or block: one event. Every non-market-making event is a test of the
         // event-size family, so the q-values of the few candidates are honest.
         let assessment = reference.assess(
@@ -516,7 +528,7 @@ impl PatternDetector {
         let cfg = &self.config;
         let is_sweep = ev.levels >= cfg.sweep_min_levels && ev.size >= cfg.sweep_min_size;
         let block_floor = cfg.block_min_size;
-        if is_sweep || ev.size >= block_floor {
+        if !against_iceberg && (is_sweep || ev.size >= block_floor) {
             let typical_size = assessment
                 .map(|a| a.typical)
                 .filter(|t| t.is_finite() && *t > 0.0)

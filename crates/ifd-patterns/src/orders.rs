@@ -97,6 +97,7 @@ struct InstrumentActivity {
 /// An exhausted order waiting for a possible refill.
 #[derive(Debug, Clone, Copy)]
 struct Exhausted {
+    order_id: u64,
     instrument_id: u32,
     bid: bool,
     price: i64,
@@ -163,8 +164,13 @@ pub struct OrderLifecycles {
     /// Chains touched since the last [`OrderLifecycles::take_touched`].
     touched: Vec<u32>,
     paired_instruments: usize,
+    /// Exhausted orders whose refill joined a chain (the newest last).
+    recent_chain_orders: std::collections::VecDeque<u64>,
     stats: OrderStats,
 }
+
+/// How many exhausted iceberg orders are remembered for counterparty checks.
+const RECENT_CHAIN_ORDERS: usize = 64;
 
 impl OrderLifecycles {
     /// A tracker with the given thresholds.
@@ -298,6 +304,10 @@ impl OrderLifecycles {
                     <= cfg.refill_size_tolerance * f64::from(e.shown.max(1))
         })?;
         let e = self.exhausted.swap_remove(pos);
+        if self.recent_chain_orders.len() >= RECENT_CHAIN_ORDERS {
+            self.recent_chain_orders.pop_front();
+        }
+        self.recent_chain_orders.push_back(e.order_id);
         let chain_id = match e.chain {
             Some(c) => c,
             None => {
@@ -365,6 +375,7 @@ impl OrderLifecycles {
             self.orders.remove(&rec.order_id);
             if filled_recently {
                 self.exhausted.push(Exhausted {
+                    order_id: rec.order_id,
                     instrument_id: o.instrument_id,
                     bid: o.bid,
                     price: o.price,
@@ -471,6 +482,20 @@ impl OrderLifecycles {
             .filter(|c| now.saturating_sub(c.last_ts) <= idle)
             .cloned()
             .collect()
+    }
+
+    /// True when `order_id` is (or recently was) an order of an iceberg chain: resting
+    /// and linked to a chain, exhausted and awaiting its refill, or exhausted and refilled.
+    #[must_use]
+    pub fn is_iceberg_order(&self, order_id: u64) -> bool {
+        self.orders
+            .get(&order_id)
+            .is_some_and(|o| o.chain.is_some())
+            || self
+                .exhausted
+                .iter()
+                .any(|e| e.order_id == order_id && e.chain.is_some())
+            || self.recent_chain_orders.contains(&order_id)
     }
 
     /// Market-maker likelihood of a resting order in [0, 1] (0 for an unknown order).

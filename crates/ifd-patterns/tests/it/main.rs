@@ -198,23 +198,23 @@ fn repeated_prints_of_one_flow_are_one_signal_with_revisions() {
     let market = TestMarket::nq_chain(3);
     let mut det = detector();
     let evs: Vec<_> = (0..4)
-        .map(|i| event(1, AggressorSide::Buy, 100, 1, T0 + i * SEC))
+        .map(|i| event(1, AggressorSide::Buy, 200, 1, T0 + i * SEC))
         .collect();
     let out = run_events(&mut det, &market, &evs);
-    // 100 emitted; 200 reaches 2x -> revision 1; 300 is merged; 400 -> revision 2.
+    // 200 emitted; 400 reaches 2x -> revision 1; 600 is merged; 800 -> revision 2.
     assert_eq!(out.len(), 3, "{out:?}");
     assert!(out.iter().all(|s| s.signal_id == out[0].signal_id));
     assert_eq!(
         out.iter().map(|s| s.revision).collect::<Vec<_>>(),
         vec![0, 1, 2]
     );
-    assert_eq!(out[2].size, 400);
+    assert_eq!(out[2].size, 800);
     assert_eq!(det.stats().merged, 3);
     // After the merge gap a new flow starts.
     let later = run_events(
         &mut det,
         &market,
-        &[event(1, AggressorSide::Buy, 100, 1, T0 + 60 * SEC)],
+        &[event(1, AggressorSide::Buy, 200, 1, T0 + 60 * SEC)],
     );
     assert_eq!(later.len(), 1);
     assert_ne!(later[0].signal_id, out[0].signal_id);
