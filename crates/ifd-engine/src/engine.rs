@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use dbn::{Action, InstrumentDefMsg, MboMsg, RecordRef, StatMsg};
 use ifd_baseline::Baseline;
 use ifd_patterns::{
-    DetectorConfig, MarketView, NoReference, PatternDetector, PatternStats, Signal, V1Config,
-    V1Stats, VolumeSpikeDetector,
+    DetectorConfig, DetectorVersion, MarketView, NoReference, PatternDetector, PatternStats,
+    Reference, Signal, V1Config, V1Stats, VolumeSpikeDetector,
 };
 use ifd_pressure::{
     AggressorEvent, AggressorFolder, AggressorStats, BookStats, Books, Chain, Groupings, Health,
@@ -416,24 +416,16 @@ impl Engine {
         if option.is_some() {
             self.detector.on_mbo(msg, &view, &mut self.signals);
         }
-        for ev in self.events.drain(..) {
-            self.stats.aggressor_events += 1;
-            if let Some(p) = &mut self.pressure {
-                p.on_event(&ev, &self.chain);
-            }
-            match &self.reference {
-                Some(r) => self.detector.on_event(&ev, &view, r, &mut self.signals),
-                None => self
-                    .detector
-                    .on_event(&ev, &view, &NoReference, &mut self.signals),
-            }
-            if let Some(v1) = &mut self.v1 {
-                match &self.reference {
-                    Some(r) => v1.on_event(&ev, &view, r, &mut self.signals),
-                    None => v1.on_event(&ev, &view, &NoReference, &mut self.signals),
-                }
-            }
-        }
+        dispatch(
+            &mut self.events,
+            &view,
+            &mut self.pressure,
+            &mut self.detector,
+            &mut self.v1,
+            self.reference.as_ref(),
+            &mut self.stats,
+            &mut self.signals,
+        );
         if msg.flags.is_last() && !msg.flags.is_snapshot() {
             if let Some(bbo) = self.books.book(id).map(|b| b.bbo()) {
                 if self.chain.future(id).is_some() {
@@ -459,12 +451,7 @@ impl Engine {
                 &mut self.stats,
             );
         }
-        for s in &self.signals {
-            match s.detector {
-                ifd_patterns::DetectorVersion::V3 => self.stats.signals_v3 += 1,
-                ifd_patterns::DetectorVersion::V1 => self.stats.signals_v1 += 1,
-            }
-        }
+        count_signals(&self.signals, &mut self.stats);
     }
 
     fn collect_windows(
@@ -498,18 +485,16 @@ impl Engine {
             books: &self.books,
             underlying: &self.underlying,
         };
-        for ev in self.events.drain(..) {
-            self.stats.aggressor_events += 1;
-            if let Some(p) = &mut self.pressure {
-                p.on_event(&ev, &self.chain);
-            }
-            match &self.reference {
-                Some(r) => self.detector.on_event(&ev, &view, r, &mut self.signals),
-                None => self
-                    .detector
-                    .on_event(&ev, &view, &NoReference, &mut self.signals),
-            }
-        }
+        dispatch(
+            &mut self.events,
+            &view,
+            &mut self.pressure,
+            &mut self.detector,
+            &mut self.v1,
+            self.reference.as_ref(),
+            &mut self.stats,
+            &mut self.signals,
+        );
         if let Some(p) = &mut self.pressure {
             p.flush(&self.chain);
             Self::collect_windows(
@@ -519,7 +504,7 @@ impl Engine {
                 &mut self.stats,
             );
         }
-        self.stats.signals_v3 += self.signals.len() as u64;
+        count_signals(&self.signals, &mut self.stats);
         &self.signals
     }
 
@@ -617,5 +602,46 @@ impl Engine {
     #[must_use]
     pub fn latency_histogram(&self) -> &LatencyHistogram {
         &self.latency
+    }
+}
+
+/// Offers the completed aggressor events to pressure, the v3 detectors and v1.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "disjoint borrows of the engine's parts"
+)]
+fn dispatch(
+    events: &mut Vec<AggressorEvent>,
+    view: &View<'_>,
+    pressure: &mut Option<PressureTracker>,
+    detector: &mut PatternDetector,
+    v1: &mut Option<VolumeSpikeDetector>,
+    reference: Option<&BaselineReference>,
+    stats: &mut EngineStats,
+    out: &mut Vec<Signal>,
+) {
+    let reference: &dyn Reference = match reference {
+        Some(r) => r,
+        None => &NoReference,
+    };
+    for ev in events.drain(..) {
+        stats.aggressor_events += 1;
+        if let Some(p) = pressure {
+            p.on_event(&ev, view.chain);
+        }
+        detector.on_event(&ev, view, reference, out);
+        if let Some(v1) = v1 {
+            v1.on_event(&ev, view, reference, out);
+        }
+    }
+}
+
+/// Adds the signals of one call to the per-detector counters.
+fn count_signals(signals: &[Signal], stats: &mut EngineStats) {
+    for s in signals {
+        match s.detector {
+            DetectorVersion::V3 => stats.signals_v3 += 1,
+            DetectorVersion::V1 => stats.signals_v1 += 1,
+        }
     }
 }
