@@ -286,14 +286,7 @@ impl PressureFeed {
         }
         let cfg = PressureConfig {
             windows: vec![WindowSpec::tumbling(window_ns)],
-            groupings: Groupings {
-                instrument: true,
-                strike: false,
-                expiry: false,
-                call_put: false,
-                moneyness: false,
-                all: false,
-            },
+            groupings: Groupings::instrument_only(),
             ..PressureConfig::default()
         };
         let tracker = PressureTracker::new(cfg).map_err(|_| Error::InvalidConfig {

@@ -122,14 +122,7 @@ impl Default for EngineBuilder {
             baseline: None,
             pressure: Some(PressureConfig {
                 windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
-                groupings: Groupings {
-                    instrument: true,
-                    strike: false,
-                    expiry: false,
-                    call_put: false,
-                    moneyness: false,
-                    all: false,
-                },
+                groupings: Groupings::instrument_only(),
                 ..PressureConfig::default()
             }),
             clock: None,

@@ -104,6 +104,21 @@ pub struct Groupings {
     pub all: bool,
 }
 
+impl Groupings {
+    /// Per-instrument windows only (what the baseline and the engine aggregate).
+    #[must_use]
+    pub const fn instrument_only() -> Self {
+        Self {
+            instrument: true,
+            strike: false,
+            expiry: false,
+            call_put: false,
+            moneyness: false,
+            all: false,
+        }
+    }
+}
+
 impl Default for Groupings {
     fn default() -> Self {
         Self {
