@@ -1038,6 +1038,8 @@ impl BookKey {
 pub struct BookUpdate {
     /// The book the record went to.
     pub key: BookKey,
+    /// Its index in [`Books`] (stable for the container's life; see [`Books::at`]).
+    pub index: usize,
     /// What it did there.
     pub applied: Applied,
     /// True when the record carried `F_LAST`: the book is now consistent.
@@ -1128,6 +1130,7 @@ impl Books {
         let applied = self.books[i].apply(msg);
         BookUpdate {
             key,
+            index: i,
             applied,
             last: msg.flags.is_last(),
         }
@@ -1155,6 +1158,23 @@ impl Books {
     #[must_use]
     pub fn get(&self, key: BookKey) -> Option<&Book> {
         self.index.get(&key.packed()).map(|&i| &self.books[i])
+    }
+
+    /// The book at `index` (as given by [`BookUpdate::index`] or [`Books::index_of`]).
+    #[must_use]
+    #[inline]
+    pub fn at(&self, index: usize) -> Option<&Book> {
+        self.books.get(index)
+    }
+
+    /// The index of the book of `instrument_id` (the first publisher seen for it), for
+    /// callers that cache it and read the book with [`Books::at`].
+    #[must_use]
+    pub fn index_of(&self, instrument_id: u32) -> Option<usize> {
+        self.by_instrument
+            .get(&instrument_id)
+            .and_then(|v| v.first())
+            .copied()
     }
 
     /// The book of `instrument_id` (the first publisher seen for it).
