@@ -32,7 +32,9 @@
 //! `"EW2F6 C7000"` or `"ESM4 P5250"`, and [`Chain::insert_from_symbol`] records the
 //! parsed kind and strike for the instrument until its definition arrives.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::book::IdMap;
 
 use dbn::{InstrumentDefMsg, FIXED_PRICE_SCALE, UNDEF_PRICE, UNDEF_TIMESTAMP};
 
@@ -327,11 +329,11 @@ pub fn parse_option_symbol(symbol: &str) -> Result<ParsedOptionSymbol> {
 /// futures and non-outright instruments seen in the same definitions.
 #[derive(Debug, Clone)]
 pub struct Chain {
-    options: HashMap<u32, OptionContract>,
+    options: IdMap<u32, OptionContract>,
     index: BTreeSet<(u64, i64, OptionKind, u32)>,
-    futures: HashMap<u32, FutureContract>,
-    others: HashMap<u32, OtherInstrument>,
-    from_symbol: HashMap<u32, ParsedOptionSymbol>,
+    futures: IdMap<u32, FutureContract>,
+    others: IdMap<u32, OtherInstrument>,
+    from_symbol: IdMap<u32, ParsedOptionSymbol>,
     default_option_tick: TickRule,
     stats: ChainStats,
 }
@@ -376,11 +378,11 @@ impl Chain {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            options: HashMap::new(),
+            options: IdMap::default(),
             index: BTreeSet::new(),
-            futures: HashMap::new(),
-            others: HashMap::new(),
-            from_symbol: HashMap::new(),
+            futures: IdMap::default(),
+            others: IdMap::default(),
+            from_symbol: IdMap::default(),
             default_option_tick: TickRule::CME_EQUITY_INDEX_OPTION,
             stats: ChainStats::default(),
         }
