@@ -20,6 +20,9 @@
 //! replaced at the same price and side within `refill_window_ns` by an order of similar
 //! displayed size is a refill. Refills chain into one [`IcebergChain`].
 
+use std::collections::hash_map::Entry;
+use std::collections::VecDeque;
+
 use dbn::{Action, MboMsg, Side};
 
 use crate::hash::IdMap;
@@ -158,15 +161,55 @@ pub struct OrderStats {
 pub struct OrderLifecycles {
     config: MmConfig,
     orders: IdMap<u64, OrderInfo>,
-    instruments: IdMap<u32, InstrumentActivity>,
-    exhausted: Vec<Exhausted>,
+    /// Per instrument, indexed through `instrument_index`.
+    instruments: Vec<InstrumentActivity>,
+    instrument_index: IdMap<u32, u32>,
+    /// The last instrument looked up and its index (runs of one instrument skip the map).
+    last_instrument: Option<(u32, u32)>,
+    /// Exhausted orders awaiting a refill, oldest first.
+    exhausted: VecDeque<Exhausted>,
     chains: Vec<IcebergChain>,
     /// Chains touched since the last [`OrderLifecycles::take_touched`].
     touched: Vec<u32>,
     paired_instruments: usize,
     /// Exhausted orders whose refill joined a chain (the newest last).
-    recent_chain_orders: std::collections::VecDeque<u64>,
+    recent_chain_orders: VecDeque<u64>,
     stats: OrderStats,
+}
+
+/// Starts a new iceberg chain in `chains` and returns its id.
+fn new_chain_in(
+    chains: &mut Vec<IcebergChain>,
+    iid: u32,
+    bid: bool,
+    price: i64,
+    shown: u32,
+    ts: u64,
+    paired: bool,
+) -> u32 {
+    let chain_id = u32::try_from(chains.len()).unwrap_or(u32::MAX);
+    chains.push(IcebergChain {
+        chain_id,
+        instrument_id: iid,
+        bid,
+        price,
+        shown,
+        refills: 0,
+        hidden_fills: 0,
+        filled: 0,
+        orders: Vec::new(),
+        first_ts: ts,
+        last_ts: ts,
+        paired,
+    });
+    chain_id
+}
+
+/// Adds `chain_id` to the chains touched since the last take.
+fn touch_in(touched: &mut Vec<u32>, chain_id: u32) {
+    if !touched.contains(&chain_id) {
+        touched.push(chain_id);
+    }
 }
 
 /// How many exhausted iceberg orders are remembered for counterparty checks.
@@ -200,6 +243,31 @@ impl OrderLifecycles {
         self.orders.len()
     }
 
+    /// The activity of `iid`, created on first use.
+    #[inline]
+    fn activity_mut(&mut self, iid: u32) -> &mut InstrumentActivity {
+        let i = match self.last_instrument {
+            Some((id, i)) if id == iid => i,
+            _ => {
+                let next = u32::try_from(self.instruments.len()).unwrap_or(u32::MAX);
+                let i = *self.instrument_index.entry(iid).or_insert(next);
+                if i == next {
+                    self.instruments.push(InstrumentActivity::default());
+                }
+                self.last_instrument = Some((iid, i));
+                i
+            }
+        };
+        &mut self.instruments[i as usize]
+    }
+
+    /// The activity of `iid`, if it was seen.
+    fn activity(&self, iid: u32) -> Option<&InstrumentActivity> {
+        self.instrument_index
+            .get(&iid)
+            .and_then(|&i| self.instruments.get(i as usize))
+    }
+
     /// Applies one MBO record. Unknown orders and unusable bytes are counted and skipped.
     pub fn on_mbo(&mut self, rec: &MboMsg) {
         self.stats.records += 1;
@@ -221,7 +289,7 @@ impl OrderLifecycles {
                         Side::Ask => 1,
                         Side::None => return,
                     };
-                    self.instruments.entry(iid).or_default().last_aggr[idx] = ts;
+                    self.activity_mut(iid).last_aggr[idx] = ts;
                 }
             }
             Action::Clear => self.on_clear(iid),
@@ -242,22 +310,18 @@ impl OrderLifecycles {
             self.stats.bad_records += 1;
             return;
         }
-        let cfg = &self.config;
-        let act = self.instruments.entry(iid).or_default();
+        let pair_window_ns = self.config.pair_window_ns;
+        let pair_size_ratio = self.config.pair_size_ratio;
+        let act = self.activity_mut(iid);
         let other = act.last_add[usize::from(bid)];
         let mut paired = false;
-        if other.valid && ts.saturating_sub(other.ts) <= cfg.pair_window_ns {
+        let mut first_pair = false;
+        if other.valid && ts.saturating_sub(other.ts) <= pair_window_ns {
             let (a, b) = (f64::from(rec.size), f64::from(other.size));
-            if a.max(b) <= cfg.pair_size_ratio * a.min(b) {
+            if a.max(b) <= pair_size_ratio * a.min(b) {
                 paired = true;
-                if act.paired_quotes == 0 {
-                    self.paired_instruments += 1;
-                }
+                first_pair = act.paired_quotes == 0;
                 act.paired_quotes += 1;
-                self.stats.pairs += 1;
-                if let Some(o) = self.orders.get_mut(&other.order_id) {
-                    o.paired = true;
-                }
             }
         }
         act.last_add[usize::from(!bid)] = LastAdd {
@@ -266,6 +330,15 @@ impl OrderLifecycles {
             size: rec.size,
             valid: true,
         };
+        if paired {
+            if first_pair {
+                self.paired_instruments += 1;
+            }
+            self.stats.pairs += 1;
+            if let Some(o) = self.orders.get_mut(&other.order_id) {
+                o.paired = true;
+            }
+        }
         let chain = self.match_refill(iid, bid, rec.price, rec.size, ts, rec.order_id);
         self.orders.insert(
             rec.order_id,
@@ -294,16 +367,25 @@ impl OrderLifecycles {
         order_id: u64,
     ) -> Option<u32> {
         let cfg = &self.config;
-        self.exhausted
-            .retain(|e| ts.saturating_sub(e.ts) <= cfg.refill_window_ns);
+        while self
+            .exhausted
+            .front()
+            .is_some_and(|e| ts.saturating_sub(e.ts) > cfg.refill_window_ns)
+        {
+            self.exhausted.pop_front();
+        }
+        if self.exhausted.is_empty() {
+            return None;
+        }
         let pos = self.exhausted.iter().position(|e| {
-            e.instrument_id == iid
+            ts.saturating_sub(e.ts) <= cfg.refill_window_ns
+                && e.instrument_id == iid
                 && e.bid == bid
                 && e.price == price
                 && (f64::from(size) - f64::from(e.shown)).abs()
                     <= cfg.refill_size_tolerance * f64::from(e.shown.max(1))
         })?;
-        let e = self.exhausted.swap_remove(pos);
+        let e = self.exhausted.remove(pos)?;
         if self.recent_chain_orders.len() >= RECENT_CHAIN_ORDERS {
             self.recent_chain_orders.pop_front();
         }
@@ -311,7 +393,7 @@ impl OrderLifecycles {
         let chain_id = match e.chain {
             Some(c) => c,
             None => {
-                let c = self.new_chain(iid, bid, price, e.shown, e.ts, e.paired);
+                let c = new_chain_in(&mut self.chains, iid, bid, price, e.shown, e.ts, e.paired);
                 self.chains[c as usize].filled = e.filled;
                 c
             }
@@ -324,57 +406,24 @@ impl OrderLifecycles {
             chain.orders.push(order_id);
         }
         self.stats.refills += 1;
-        self.touch(chain_id);
+        touch_in(&mut self.touched, chain_id);
         Some(chain_id)
     }
 
-    fn new_chain(
-        &mut self,
-        iid: u32,
-        bid: bool,
-        price: i64,
-        shown: u32,
-        ts: u64,
-        paired: bool,
-    ) -> u32 {
-        let chain_id = u32::try_from(self.chains.len()).unwrap_or(u32::MAX);
-        self.chains.push(IcebergChain {
-            chain_id,
-            instrument_id: iid,
-            bid,
-            price,
-            shown,
-            refills: 0,
-            hidden_fills: 0,
-            filled: 0,
-            orders: Vec::new(),
-            first_ts: ts,
-            last_ts: ts,
-            paired,
-        });
-        chain_id
-    }
-
-    fn touch(&mut self, chain_id: u32) {
-        if !self.touched.contains(&chain_id) {
-            self.touched.push(chain_id);
-        }
-    }
-
     fn on_cancel(&mut self, rec: &MboMsg, ts: u64) {
-        let Some(o) = self.orders.get_mut(&rec.order_id) else {
+        let Entry::Occupied(mut entry) = self.orders.entry(rec.order_id) else {
             self.stats.unknown_orders += 1;
             return;
         };
+        let o = entry.get_mut();
         let removed = rec.size.min(o.size);
         o.size -= removed;
         let iid = o.instrument_id;
         let filled_recently = o.filled > 0;
         if o.size == 0 {
-            let o = *o;
-            self.orders.remove(&rec.order_id);
+            let o = entry.remove();
             if filled_recently {
-                self.exhausted.push(Exhausted {
+                self.exhausted.push_back(Exhausted {
                     order_id: rec.order_id,
                     instrument_id: o.instrument_id,
                     bid: o.bid,
@@ -388,15 +437,20 @@ impl OrderLifecycles {
             }
         }
         if !filled_recently {
-            self.instruments.entry(iid).or_default().cancelled_size += u64::from(removed);
+            self.activity_mut(iid).cancelled_size += u64::from(removed);
         }
     }
 
     fn on_modify(&mut self, rec: &MboMsg, ts: u64) {
-        let Some(o) = self.orders.get_mut(&rec.order_id) else {
+        let Entry::Occupied(mut entry) = self.orders.entry(rec.order_id) else {
             self.stats.unknown_orders += 1;
             return;
         };
+        if rec.size == 0 {
+            entry.remove();
+            return;
+        }
+        let o = entry.get_mut();
         o.modifies = o.modifies.saturating_add(1);
         let reload = rec.price == o.price && rec.size > o.size && o.filled > 0;
         if rec.price != o.price {
@@ -407,33 +461,28 @@ impl OrderLifecycles {
         o.size = rec.size;
         o.peak = o.peak.max(rec.size);
         if reload {
-            let (iid, bid, price, shown, paired, order_id) = (
-                o.instrument_id,
-                o.bid,
-                o.price,
-                o.peak,
-                o.paired,
-                rec.order_id,
-            );
             let chain_id = match o.chain {
                 Some(c) => c,
                 None => {
-                    let c = self.new_chain(iid, bid, price, shown, ts, paired);
-                    self.chains[c as usize].orders.push(order_id);
+                    let c = new_chain_in(
+                        &mut self.chains,
+                        o.instrument_id,
+                        o.bid,
+                        o.price,
+                        o.peak,
+                        ts,
+                        o.paired,
+                    );
+                    self.chains[c as usize].orders.push(rec.order_id);
+                    o.chain = Some(c);
                     c
                 }
             };
-            if let Some(o) = self.orders.get_mut(&rec.order_id) {
-                o.chain = Some(chain_id);
-            }
             let chain = &mut self.chains[chain_id as usize];
             chain.refills += 1;
             chain.last_ts = ts;
             self.stats.refills += 1;
-            self.touch(chain_id);
-        }
-        if rec.size == 0 {
-            self.orders.remove(&rec.order_id);
+            touch_in(&mut self.touched, chain_id);
         }
     }
 
@@ -447,23 +496,18 @@ impl OrderLifecycles {
         let hidden = fill.saturating_sub(u64::from(o.size));
         let iid = o.instrument_id;
         if hidden > 0 && o.chain.is_none() {
-            let (bid, price, shown, paired, order_id) =
-                (o.bid, o.price, o.peak, o.paired, rec.order_id);
-            let c = self.new_chain(iid, bid, price, shown, ts, paired);
-            self.chains[c as usize].orders.push(order_id);
-            if let Some(o) = self.orders.get_mut(&rec.order_id) {
-                o.chain = Some(c);
-            }
+            let c = new_chain_in(&mut self.chains, iid, o.bid, o.price, o.peak, ts, o.paired);
+            self.chains[c as usize].orders.push(rec.order_id);
+            o.chain = Some(c);
         }
-        let chain = self.orders.get(&rec.order_id).and_then(|o| o.chain);
-        if let Some(c) = chain {
+        if let Some(c) = o.chain {
             let ch = &mut self.chains[c as usize];
             ch.filled += fill;
             ch.hidden_fills += hidden;
             ch.last_ts = ts;
-            self.touch(c);
+            touch_in(&mut self.touched, c);
         }
-        self.instruments.entry(iid).or_default().filled_size += fill;
+        self.activity_mut(iid).filled_size += fill;
     }
 
     fn on_clear(&mut self, iid: u32) {
@@ -504,11 +548,7 @@ impl OrderLifecycles {
         let Some(o) = self.orders.get(&order_id) else {
             return 0.0;
         };
-        let act = self
-            .instruments
-            .get(&o.instrument_id)
-            .copied()
-            .unwrap_or_default();
+        let act = self.activity(o.instrument_id).copied().unwrap_or_default();
         self.likelihood(o.paired, o.modifies > 0, &act)
     }
 
@@ -539,8 +579,7 @@ impl OrderLifecycles {
     #[must_use]
     pub fn chain_likelihood(&self, chain: &IcebergChain) -> f64 {
         let act = self
-            .instruments
-            .get(&chain.instrument_id)
+            .activity(chain.instrument_id)
             .copied()
             .unwrap_or_default();
         let mut p = if chain.paired { 0.6 } else { 0.0 };
@@ -578,7 +617,7 @@ impl OrderLifecycles {
         } else {
             0.35 * (1.0 - (size - h) as f64 / (2 * h) as f64).max(0.0)
         };
-        let flip = self.instruments.get(&instrument_id).is_some_and(|a| {
+        let flip = self.activity(instrument_id).is_some_and(|a| {
             let other = a.last_aggr[usize::from(buy)];
             other != 0 && ts_recv.saturating_sub(other) <= self.config.flip_window_ns
         });
