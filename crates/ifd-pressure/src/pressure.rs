@@ -787,14 +787,18 @@ impl PressureTracker {
         self.on_book_at(slot, bbo, ts_recv, chain);
     }
 
-    /// The internal slot of an instrument, for callers that cache it
-    /// ([`crate::MarketState`]); stable for the tracker's life.
-    pub(crate) fn slot_of(&mut self, instrument_id: u32) -> usize {
+    /// The tracker's slot of an instrument (created on first call), for callers that
+    /// cache it and feed [`PressureTracker::on_book_at`]; stable for the tracker's life.
+    pub fn slot_of(&mut self, instrument_id: u32) -> usize {
         self.slot(instrument_id)
     }
 
-    /// [`PressureTracker::on_book`] by slot.
-    pub(crate) fn on_book_at(&mut self, slot: usize, bbo: &Bbo, ts_recv: u64, chain: &Chain) {
+    /// [`PressureTracker::on_book`] by slot (from [`PressureTracker::slot_of`]); a slot
+    /// the tracker never gave out is ignored.
+    pub fn on_book_at(&mut self, slot: usize, bbo: &Bbo, ts_recv: u64, chain: &Chain) {
+        if slot >= self.insts.len() {
+            return;
+        }
         self.advance(ts_recv, chain);
         self.touch(slot, ts_recv);
         let s = &mut self.insts[slot];
