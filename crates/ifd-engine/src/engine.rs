@@ -2,6 +2,7 @@
 //! baseline and the detectors.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use dbn::{Action, InstrumentDefMsg, MboMsg, RecordRef, StatMsg};
 use ifd_baseline::Baseline;
@@ -10,8 +11,9 @@ use ifd_patterns::{
     Reference, Signal, V1Config, V1Stats, VolumeSpikeDetector,
 };
 use ifd_pressure::{
-    AggressorEvent, AggressorFolder, AggressorStats, BookStats, Books, Chain, Groupings, Health,
-    OptionContract, PressureConfig, PressureTracker, PressureWindow, WindowSpec, NS_PER_SEC,
+    AggressorEvent, AggressorFolder, AggressorStats, Bbo, BookStats, Books, Chain, Groupings,
+    Health, OptionContract, PressureConfig, PressureTracker, PressureWindow, WindowSpec,
+    NS_PER_SEC,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,26 +29,28 @@ pub trait Clock: Send {
     fn now_ns(&self) -> u64;
 }
 
-/// The process's monotonic clock (`std::time::Instant`).
-#[derive(Debug, Clone, Copy)]
+/// The process's monotonic clock, read through the CPU's time-stamp counter where it is
+/// invariant (calibrated against the OS monotonic clock by `quanta`; elsewhere it falls
+/// back to the OS clock). A TSC read costs a few nanoseconds, an OS clock read about 25
+/// here, and the latency monitor reads the clock twice per record.
+#[derive(Debug, Clone)]
 pub struct MonotonicClock {
-    origin: std::time::Instant,
+    clock: quanta::Clock,
+    origin: u64,
 }
 
 impl Default for MonotonicClock {
     fn default() -> Self {
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "the latency monitor measures processing time; no output depends on it"
-        )]
-        let origin = std::time::Instant::now();
-        Self { origin }
+        let clock = quanta::Clock::new();
+        let origin = clock.raw();
+        Self { clock, origin }
     }
 }
 
 impl Clock for MonotonicClock {
+    #[inline]
     fn now_ns(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        self.clock.delta_as_nanos(self.origin, self.clock.raw())
     }
 }
 
@@ -198,7 +202,9 @@ impl EngineBuilder {
         Ok(Engine {
             chain: Chain::new(),
             books: Books::new(),
-            folders: HashMap::new(),
+            insts: Vec::new(),
+            inst_index: IdMap::default(),
+            last_inst: None,
             agg_stats: AggressorStats::default(),
             events: Vec::new(),
             pressure,
@@ -208,7 +214,7 @@ impl EngineBuilder {
             v1: self.v1.map(VolumeSpikeDetector::new),
             reference: self.baseline.map(|(b, w)| BaselineReference::new(b, w)),
             steps_dirty: false,
-            underlying: HashMap::new(),
+            underlying: IdMap::default(),
             signals: Vec::new(),
             stats: EngineStats::default(),
             latency: LatencyHistogram::new(),
@@ -217,11 +223,65 @@ impl EngineBuilder {
     }
 }
 
+/// What the chain says an instrument is, cached per instrument until its definition
+/// changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InstKind {
+    /// Not looked up since the last definition.
+    Unresolved,
+    /// An option of the chain, with its multiplier (1e-9 fixed point).
+    Option { multiplier: i64 },
+    /// A future of the chain (its mid is an underlying price).
+    Future,
+    /// Not an option or a future the chain knows.
+    Unknown,
+}
+
+/// The hot path's per-instrument state.
+#[derive(Debug, Clone)]
+struct InstSlot {
+    instrument_id: u32,
+    kind: InstKind,
+    folder: AggressorFolder,
+    /// The instrument's slot in the pressure tracker.
+    pressure_slot: Option<usize>,
+}
+
+/// One multiply per integer key: instrument ids are not attacker-chosen.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+}
+
+/// A `HashMap` keyed by instrument id with [`IdHasher`].
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 /// What the detectors see of the engine's state.
 struct View<'a> {
     chain: &'a Chain,
     books: &'a Books,
-    underlying: &'a HashMap<u32, i64>,
+    underlying: &'a IdMap<u32, i64>,
 }
 
 impl MarketView for View<'_> {
@@ -246,7 +306,11 @@ impl MarketView for View<'_> {
 pub struct Engine {
     chain: Chain,
     books: Books,
-    folders: HashMap<u32, AggressorFolder>,
+    /// Per-instrument state of the hot path, found once per record.
+    insts: Vec<InstSlot>,
+    inst_index: IdMap<u32, u32>,
+    /// The last instrument seen and its slot (runs of one instrument skip the map).
+    last_inst: Option<(u32, u32)>,
     agg_stats: AggressorStats,
     events: Vec<AggressorEvent>,
     pressure: Option<PressureTracker>,
@@ -256,7 +320,7 @@ pub struct Engine {
     v1: Option<VolumeSpikeDetector>,
     reference: Option<BaselineReference>,
     steps_dirty: bool,
-    underlying: HashMap<u32, i64>,
+    underlying: IdMap<u32, i64>,
     signals: Vec<Signal>,
     stats: EngineStats,
     latency: LatencyHistogram,
@@ -356,6 +420,9 @@ impl Engine {
 
     fn apply_definition(&mut self, def: &InstrumentDefMsg) {
         self.chain.apply(def);
+        if let Some(&i) = self.inst_index.get(&def.hd.instrument_id) {
+            self.insts[i as usize].kind = InstKind::Unresolved;
+        }
         self.stats.definitions += 1;
         self.steps_dirty = true;
     }
@@ -367,6 +434,46 @@ impl Engine {
         }
     }
 
+    /// The slot of `instrument_id`, created on first sight.
+    #[inline]
+    fn inst_slot(&mut self, instrument_id: u32) -> usize {
+        if let Some((id, i)) = self.last_inst {
+            if id == instrument_id {
+                return i as usize;
+            }
+        }
+        let next = u32::try_from(self.insts.len()).unwrap_or(u32::MAX);
+        let i = *self.inst_index.entry(instrument_id).or_insert(next);
+        if i == next {
+            self.insts.push(InstSlot {
+                instrument_id,
+                kind: InstKind::Unresolved,
+                folder: AggressorFolder::new(),
+                pressure_slot: None,
+            });
+        }
+        self.last_inst = Some((instrument_id, i));
+        i as usize
+    }
+
+    /// Looks the instrument of slot `i` up in the chain (once per definition change).
+    fn resolve(&mut self, i: usize) -> InstKind {
+        let st = &mut self.insts[i];
+        if st.kind == InstKind::Unresolved {
+            let id = st.instrument_id;
+            st.kind = if let Some(c) = self.chain.get(id) {
+                InstKind::Option {
+                    multiplier: c.multiplier,
+                }
+            } else if self.chain.future(id).is_some() {
+                InstKind::Future
+            } else {
+                InstKind::Unknown
+            };
+        }
+        st.kind
+    }
+
     fn apply_mbo(&mut self, msg: &MboMsg) {
         self.stats.mbo += 1;
         if self.steps_dirty {
@@ -376,13 +483,26 @@ impl Engine {
             self.steps_dirty = false;
         }
         let id = msg.hd.instrument_id;
-        let bbo_before = self.books.book(id).map(|b| b.bbo()).unwrap_or_default();
-        self.books.apply(msg);
-        let option = self.chain.get(id).map(|c| c.multiplier);
+        let update = self.books.apply(msg);
+        let i = self.inst_slot(id);
+        let kind = self.resolve(i);
+        let option = match kind {
+            InstKind::Option { multiplier } => Some(multiplier),
+            _ => None,
+        };
         match msg.action() {
             Ok(action) => {
                 if let Some(multiplier) = option {
-                    self.folders.entry(id).or_default().on_record(
+                    // A trade leaves the book unchanged: its book now is the book before.
+                    let bbo_before = if action == Action::Trade {
+                        self.books
+                            .at(update.index)
+                            .map(|b| b.bbo())
+                            .unwrap_or_default()
+                    } else {
+                        Bbo::default()
+                    };
+                    self.insts[i].folder.on_record(
                         msg,
                         action,
                         &bbo_before,
@@ -390,7 +510,7 @@ impl Engine {
                         &mut self.events,
                         &mut self.agg_stats,
                     );
-                } else if self.chain.future(id).is_none() {
+                } else if kind == InstKind::Unknown {
                     self.stats.unknown_instrument += 1;
                 }
                 if action == Action::Clear {
@@ -409,29 +529,33 @@ impl Engine {
         if option.is_some() {
             self.detector.on_mbo(msg, &view, &mut self.signals);
         }
-        dispatch(
-            &mut self.events,
-            &view,
-            &mut self.pressure,
-            &mut self.detector,
-            &mut self.v1,
-            self.reference.as_ref(),
-            &mut self.stats,
-            &mut self.signals,
-        );
-        if msg.flags.is_last() && !msg.flags.is_snapshot() {
-            if let Some(bbo) = self.books.book(id).map(|b| b.bbo()) {
-                if self.chain.future(id).is_some() {
+        if !self.events.is_empty() {
+            dispatch(
+                &mut self.events,
+                &view,
+                &mut self.pressure,
+                &mut self.detector,
+                &mut self.v1,
+                self.reference.as_ref(),
+                &mut self.stats,
+                &mut self.signals,
+            );
+        }
+        if msg.flags.is_last() && !msg.flags.is_snapshot() && kind != InstKind::Unknown {
+            if let Some(bbo) = self.books.at(update.index).map(|b| b.bbo()) {
+                if kind == InstKind::Future {
                     if let Some(mid) = bbo.mid() {
-                        self.underlying.insert(id, mid);
-                        if let Some(p) = &mut self.pressure {
-                            p.set_underlying_price(id, mid);
+                        if self.underlying.insert(id, mid) != Some(mid) {
+                            if let Some(p) = &mut self.pressure {
+                                p.set_underlying_price(id, mid);
+                            }
                         }
                     }
-                } else if option.is_some() {
-                    if let Some(p) = &mut self.pressure {
-                        p.on_book(id, &bbo, msg.ts_recv, &self.chain);
-                    }
+                } else if let Some(p) = &mut self.pressure {
+                    let slot = *self.insts[i]
+                        .pressure_slot
+                        .get_or_insert_with(|| p.slot_of(id));
+                    p.on_book_at(slot, &bbo, msg.ts_recv, &self.chain);
                 }
             }
         }
@@ -444,7 +568,9 @@ impl Engine {
                 &mut self.stats,
             );
         }
-        count_signals(&self.signals, &mut self.stats);
+        if !self.signals.is_empty() {
+            count_signals(&self.signals, &mut self.stats);
+        }
     }
 
     fn collect_windows(
@@ -466,12 +592,17 @@ impl Engine {
     /// `F_LAST`) and closes the open pressure windows. Returns the signals this raised.
     pub fn on_session_end(&mut self) -> &[Signal] {
         self.signals.clear();
-        let mut ids: Vec<u32> = self.folders.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            if let Some(f) = self.folders.get_mut(&id) {
-                f.finish(&mut self.events, &mut self.agg_stats);
-            }
+        let mut order: Vec<(u32, usize)> = self
+            .insts
+            .iter()
+            .enumerate()
+            .map(|(i, st)| (st.instrument_id, i))
+            .collect();
+        order.sort_unstable();
+        for (_, i) in order {
+            self.insts[i]
+                .folder
+                .finish(&mut self.events, &mut self.agg_stats);
         }
         let view = View {
             chain: &self.chain,
