@@ -4,7 +4,7 @@
 use dbn::{rtype, InstrumentDefMsg, MboMsg, RecordRef, FIXED_PRICE_SCALE};
 
 use crate::aggressor::{AggressorEvent, AggressorFolder, AggressorStats};
-use crate::book::{BookKey, Books, IdMap};
+use crate::book::{BookKey, Books};
 use crate::chain::{Chain, ChainUpdate};
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
@@ -91,18 +91,13 @@ pub struct MarketState {
     books: Books,
     chain: Chain,
     pressure: PressureTracker,
-    index: IdMap<u64, usize>,
+    /// Per book, indexed like [`Books`].
     insts: Vec<InstState>,
-    last: Option<(u64, usize)>,
     events: Vec<AggressorEvent>,
     aggressor_stats: AggressorStats,
     stats: MarketStats,
     default_multiplier: i64,
     underlying_from_books: bool,
-}
-
-fn packed(publisher_id: u16, instrument_id: u32) -> u64 {
-    (u64::from(publisher_id) << 32) | u64::from(instrument_id)
 }
 
 impl MarketState {
@@ -124,9 +119,7 @@ impl MarketState {
             books: Books::new().with_config(config.health),
             chain,
             pressure: PressureTracker::new(config.pressure)?,
-            index: IdMap::default(),
             insts: Vec::new(),
-            last: None,
             events: Vec::with_capacity(16),
             aggressor_stats: AggressorStats::default(),
             stats: MarketStats::default(),
@@ -236,17 +229,19 @@ impl MarketState {
         }
     }
 
-    fn slot(&mut self, key: BookKey) -> usize {
-        let p = packed(key.publisher_id, key.instrument_id);
-        if let Some((k, i)) = self.last {
-            if k == p {
-                return i;
-            }
-        }
-        let i = if let Some(&i) = self.index.get(&p) {
-            i
-        } else {
-            let i = self.insts.len();
+    /// The state of the book at `index` in [`Books`] (one state per book, created with
+    /// it, so the book's index is the state's index).
+    fn slot(&mut self, key: BookKey, index: usize) -> usize {
+        while self.insts.len() <= index {
+            let key = if self.insts.len() == index {
+                key
+            } else {
+                // Books created behind this state's back (through `books_mut`).
+                self.books
+                    .iter()
+                    .nth(self.insts.len())
+                    .map_or(key, |(k, _)| k)
+            };
             let pressure_slot = self.pressure.slot_of(key.instrument_id);
             self.insts.push(InstState {
                 key,
@@ -258,11 +253,8 @@ impl MarketState {
                 pressure_slot,
                 reset_pending: true,
             });
-            self.index.insert(p, i);
-            i
-        };
-        self.last = Some((p, i));
-        i
+        }
+        index
     }
 
     fn multiplier(&mut self, i: usize) -> i64 {
@@ -287,7 +279,7 @@ impl MarketState {
         self.stats.mbo_records += 1;
         self.events.clear();
         let update = self.books.apply(msg);
-        let i = self.slot(update.key);
+        let i = self.slot(update.key, update.index);
         let flags = msg.flags;
         let excluded = flags.is_snapshot() || flags.is_bad_ts_recv();
         if !excluded {
@@ -323,7 +315,7 @@ impl MarketState {
                 .finish(&mut self.events, &mut self.aggressor_stats);
             let bbo = self
                 .books
-                .get(update.key)
+                .at(update.index)
                 .map(|b| b.bbo())
                 .unwrap_or_default();
             st.last_bbo = bbo;
