@@ -463,12 +463,33 @@ impl<R: Read> FileSource<R> {
     /// As [`next_record`](Self::next_record); `f` has seen every record before the
     /// failing one.
     pub fn for_each_record(&mut self, mut f: impl FnMut(RecordRef<'_>)) -> Result<()> {
+        self.for_each_batch(|records, _| {
+            for record in records {
+                f(*record);
+            }
+        })
+    }
+
+    /// Calls `f` on every remaining record in batches of up to 16, in order, with the
+    /// source's counters as they stand after the batch (for progress reports, which
+    /// cannot borrow the source inside [`for_each_record`](Self::for_each_record)). A
+    /// batch also lets the caller start loading what it keeps about the next records
+    /// before it processes the first. The records, checks and errors are those of
+    /// [`next_record`](Self::next_record).
+    ///
+    /// # Errors
+    /// As [`next_record`](Self::next_record); `f` has seen every record before the
+    /// failing one.
+    pub fn for_each_batch(
+        &mut self,
+        mut f: impl FnMut(&[RecordRef<'_>], &FileStats),
+    ) -> Result<()> {
         let result = self.for_each_inner(&mut f);
         self.done = true;
         result
     }
 
-    fn for_each_inner(&mut self, f: &mut impl FnMut(RecordRef<'_>)) -> Result<()> {
+    fn for_each_inner(&mut self, f: &mut impl FnMut(&[RecordRef<'_>], &FileStats)) -> Result<()> {
         if self.done {
             return Ok(());
         }
@@ -516,9 +537,9 @@ impl<R: Read> FileSource<R> {
                             self.stats.unknown_rtype += 1;
                         }
                         self.offset += to_u64(length);
-                        self.stats.dbn_bytes = self.offset;
-                        f(*record);
                     }
+                    self.stats.dbn_bytes = self.offset;
+                    f(records, &self.stats);
                 }
                 ProcessResult::Err(source) => {
                     return Err(Error::Record {

@@ -780,6 +780,47 @@ proptest! {
         prop_assert_eq!(batched.stats(), &stats_expected);
     }
 
+    /// `for_each_batch` hands over the records of `next_record` in order, in batches of
+    /// 1 to 16, with counters that stand after each batch; its error is the same.
+    #[test]
+    fn for_each_batch_matches_next_record(
+        records in prop::collection::vec(arb_record(), 0..60),
+        cut in any::<prop::sample::Index>(),
+        do_cut in any::<bool>(),
+        zstd in any::<bool>(),
+    ) {
+        let plain = encode(&records);
+        let mut bytes = if zstd { compress(&plain) } else { plain };
+        if do_cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let Ok(mut batched) = FileSource::from_bytes(&bytes) else {
+            return Ok(());
+        };
+        let mut got = Vec::new();
+        let mut sizes_ok = true;
+        let mut counts_ok = true;
+        let result = batched.for_each_batch(|batch, stats| {
+            sizes_ok &= (1..=16).contains(&batch.len());
+            got.extend(batch.iter().map(|r| r.to_owned()));
+            counts_ok &= stats.records() == got.len() as u64;
+        });
+        prop_assert!(sizes_ok, "a batch outside 1..=16 records");
+        prop_assert!(counts_ok, "counters behind the batch");
+        let mut source = FileSource::from_bytes(&bytes).unwrap();
+        let mut expected = Vec::new();
+        let err = loop {
+            match source.next_record() {
+                Ok(Some(record)) => expected.push(record.to_owned()),
+                Ok(None) => break None,
+                Err(err) => break Some(err),
+            }
+        };
+        prop_assert_eq!(&got, &expected);
+        prop_assert_eq!(result.err().map(|e| e.to_string()), err.map(|e| e.to_string()));
+        prop_assert_eq!(batched.stats(), source.stats());
+    }
+
     /// Any chunking of the input, with interruptions, decodes like the whole buffer.
     #[test]
     fn chunked_reads_decode_identically(
