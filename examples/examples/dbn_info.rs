@@ -6,6 +6,10 @@
 //! cargo run -p ifd-examples --example dbn_info -- path/to/file.dbn.zst [more files]
 //! ```
 //!
+//! With `--dbn-only` it only decodes each file with `dbn`'s own decoder and prints the
+//! record count and bytes: the "dbn alone" reference that `replay`'s speed is measured
+//! against (benches/BENCHMARKS.md).
+//!
 //! Plain and zstd-compressed DBN of versions 1 to 3 are accepted (v1/v2 are upgraded to
 //! v3 on the fly). A truncated or corrupt file is reported with the typed error of
 //! `ifd_mbo_client::FileSource` and a non-zero exit status.
@@ -38,6 +42,30 @@ struct Args {
     /// How many expirations of the chain to detail.
     #[arg(long, default_value_t = 8)]
     expirations: usize,
+    /// Only decode with `dbn`'s own decoder (no checks of ours, no summary) and print
+    /// the record count: the reference time for replay's speed target.
+    #[arg(long)]
+    dbn_only: bool,
+}
+
+/// Decodes `path` with `dbn`'s `DynDecoder` alone (plain or zstd) and prints the record count.
+fn dbn_only(path: &PathBuf) -> anyhow::Result<()> {
+    use dbn::decode::{DecodeRecordRef as _, DynDecoder};
+    let mut decoder = DynDecoder::from_file(path, dbn::VersionUpgradePolicy::UpgradeToV3)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let (mut records, mut bytes) = (0_u64, 0_u64);
+    while let Some(rec) = decoder
+        .decode_record_ref()
+        .with_context(|| format!("decoding {}", path.display()))?
+    {
+        records += 1;
+        bytes += rec.record_size() as u64;
+    }
+    println!(
+        "{}: {records} records, {bytes} record bytes",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Per-instrument tallies.
@@ -285,7 +313,12 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let mut failed = 0;
     for path in &args.files {
-        if let Err(err) = describe(path, &args) {
+        let result = if args.dbn_only {
+            dbn_only(path)
+        } else {
+            describe(path, &args)
+        };
+        if let Err(err) = result {
             failed += 1;
             eprintln!("error: {err:#}");
         }

@@ -131,24 +131,25 @@ fn replay_source<R: std::io::Read>(
     let mut records = 0u64;
     let start = now();
     for mut src in sources {
-        loop {
-            let rec = match src.next_record() {
-                Ok(Some(rec)) => rec,
-                Ok(None) => break,
-                Err(e) => {
-                    pb.finish_and_clear();
-                    return Err(e).context("reading the session");
+        // Batches of checked frames are the fast way through a whole file; the records
+        // and errors are those of `next_record`.
+        let read = src.for_each_batch(|batch, stats| {
+            for rec in batch {
+                records += 1;
+                match engine.on_record(rec) {
+                    Ok(s) => signals.extend_from_slice(s),
+                    Err(e) => eprintln!("skipped a record: {e}"),
                 }
-            };
-            records += 1;
-            match engine.on_record(&rec) {
-                Ok(s) => signals.extend_from_slice(s),
-                Err(e) => eprintln!("skipped a record: {e}"),
+                if records % 65_536 == 0 {
+                    pb.set_position(stats.input_bytes());
+                    drain_heat(&mut engine, &mut heat);
+                }
             }
-            if records % 65_536 == 0 {
-                pb.set_position(src.stats().input_bytes());
-                drain_heat(&mut engine, &mut heat);
-            }
+        });
+        pb.set_position(src.stats().input_bytes());
+        if let Err(e) = read {
+            pb.finish_and_clear();
+            return Err(e).context("reading the session");
         }
     }
     signals.extend_from_slice(engine.on_session_end());
