@@ -5,6 +5,10 @@
 //! per instrument, strike, expiry, call/put and moneyness).
 //!
 //! (b0) `decode_books`, the decode feeding `Books` alone, shows the book's share.
+//! (b1) `decode_book_flow_pressure_1m` is (b) with one 1-minute tumbling window (all
+//! groupings), and (b2) `decode_book_flow_pressure_engine` with the engine's default
+//! pressure (1-minute windows per instrument): the pressure windows' cost by
+//! configuration.
 //!
 //! Target (issue 4): (b) takes at most 3x the time of (a) on one core.
 
@@ -12,7 +16,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use dbn::Record;
 use ifd_benches::{for_each_record, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
-use ifd_pressure::{Books, MarketConfig, MarketState};
+use ifd_pressure::{
+    Books, Groupings, MarketConfig, MarketState, PressureConfig, WindowSpec, NS_PER_SEC,
+};
 
 fn pipeline(c: &mut Criterion) {
     let (bytes, records) = sim_day_dbn(Preset::Large);
@@ -39,20 +45,46 @@ fn pipeline(c: &mut Criterion) {
             black_box((n, books.len()))
         });
     });
-    g.bench_function("decode_book_flow_pressure", |b| {
-        b.iter(|| {
-            let mut m = MarketState::new(MarketConfig::default()).expect("valid config");
-            let mut events = 0u64;
-            let mut windows = 0u64;
-            let n = for_each_record(black_box(&bytes), |r| {
-                events += m.on_record(r).map_or(0, |e| e.len() as u64);
+    let configs = [
+        ("decode_book_flow_pressure", MarketConfig::default()),
+        (
+            "decode_book_flow_pressure_1m",
+            MarketConfig {
+                pressure: PressureConfig {
+                    windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
+                    ..PressureConfig::default()
+                },
+                ..MarketConfig::default()
+            },
+        ),
+        (
+            "decode_book_flow_pressure_engine",
+            MarketConfig {
+                pressure: PressureConfig {
+                    windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
+                    groupings: Groupings::instrument_only(),
+                    ..PressureConfig::default()
+                },
+                ..MarketConfig::default()
+            },
+        ),
+    ];
+    for (name, config) in configs {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut m = MarketState::new(config.clone()).expect("valid config");
+                let mut events = 0u64;
+                let mut windows = 0u64;
+                let n = for_each_record(black_box(&bytes), |r| {
+                    events += m.on_record(r).map_or(0, |e| e.len() as u64);
+                    windows += m.drain_windows().len() as u64;
+                });
+                m.flush();
                 windows += m.drain_windows().len() as u64;
+                black_box((n, events, windows))
             });
-            m.flush();
-            windows += m.drain_windows().len() as u64;
-            black_box((n, events, windows))
         });
-    });
+    }
     g.finish();
 }
 
