@@ -579,6 +579,9 @@ impl Engine {
         max: usize,
         stats: &mut EngineStats,
     ) {
+        if p.closed().is_empty() {
+            return;
+        }
         for w in p.drain_closed() {
             if windows.len() < max {
                 windows.push(w);
