@@ -111,25 +111,48 @@ impl HealthTracker {
         self.stats.maybe_bad_book += 1;
     }
 
+    /// One book-changing record (`A`/`C`/`M`); `unknown_order` when it named an order id
+    /// not in the book. The common case is one add and one compare.
+    #[inline]
     pub(crate) fn on_book_op(&mut self, unknown_order: bool, cfg: &HealthConfig) {
-        self.window_ops = self.window_ops.saturating_add(1);
+        // `window_ops` is below the window before this record, so it cannot overflow.
+        self.window_ops += 1;
         if unknown_order {
-            self.window_unknown = self.window_unknown.saturating_add(1);
-            if self.window_unknown >= cfg.unknown_order_threshold.max(1) {
-                self.unknown_suspect = true;
-            }
+            self.on_unknown_order(cfg);
         }
         if self.window_ops >= cfg.unknown_order_window.max(1) {
-            if self.window_unknown < cfg.unknown_order_threshold.max(1) {
-                self.unknown_suspect = false;
-            }
-            self.window_ops = 0;
-            self.window_unknown = 0;
+            self.end_window(cfg);
         }
     }
 
+    #[cold]
+    fn on_unknown_order(&mut self, cfg: &HealthConfig) {
+        self.window_unknown = self.window_unknown.saturating_add(1);
+        if self.window_unknown >= cfg.unknown_order_threshold.max(1) {
+            self.unknown_suspect = true;
+        }
+    }
+
+    #[cold]
+    fn end_window(&mut self, cfg: &HealthConfig) {
+        if self.window_unknown < cfg.unknown_order_threshold.max(1) {
+            self.unknown_suspect = false;
+        }
+        self.window_ops = 0;
+        self.window_unknown = 0;
+    }
+
+    /// A record carrying `F_LAST`; `crossed` when the book is crossed or locked now.
+    #[inline]
     pub(crate) fn on_last(&mut self, crossed: bool, ts_recv: u64) {
         self.recovering = false;
+        if crossed || self.crossed_since.is_some() {
+            self.on_last_crossing(crossed, ts_recv);
+        }
+    }
+
+    #[cold]
+    fn on_last_crossing(&mut self, crossed: bool, ts_recv: u64) {
         if crossed {
             if self.crossed_since.is_none() {
                 self.crossed_since = Some(ts_recv);
