@@ -1176,6 +1176,7 @@ impl Books {
     /// # Errors
     /// [`crate::Error::MalformedRecord`] when the record claims to be MBO but is shorter
     /// than an `MboMsg`.
+    #[inline]
     pub fn apply_record(&mut self, rec: &dbn::RecordRef<'_>) -> crate::Result<Option<BookUpdate>> {
         if rec.header().rtype != dbn::rtype::MBO {
             return Ok(None);
