@@ -45,9 +45,9 @@
 //!   lookup.
 //! - Measured cost (cachegrind, release build) on the simulator's `Preset::Large` day
 //!   (6.27M MBO records, 489 books, about 31 levels and 36 orders per book, so about one
-//!   order per level: most adds create a level and most cancels remove one): about 400
+//!   order per level: most adds create a level and most cancels remove one): about 370
 //!   instructions and 1.6 misses of a 1 MiB last-level cache per record through
-//!   [`Books::apply_record`]. The cost is spread thinly: on that day, routing alone
+//!   [`Books::apply_record`] (which inlines into the caller's loop). The cost is spread thinly: on that day, routing alone
 //!   (decode, `apply_record`, a book that does nothing) is about 0.6x the decode time,
 //!   the id map about 0.5x, the queues, levels and level index the rest (about 3x).
 //! - Measured and not adopted (same day, same harness, wall time): orders stored inline
