@@ -1,9 +1,6 @@
 //! The engine: one `on_record` call composing chain, books, aggressor events, pressure,
 //! baseline and the detectors.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use dbn::{Action, InstrumentDefMsg, MboMsg, RecordRef, StatMsg};
 use ifd_baseline::Baseline;
 use ifd_patterns::{
@@ -12,7 +9,7 @@ use ifd_patterns::{
 };
 use ifd_pressure::{
     AggressorEvent, AggressorFolder, AggressorStats, Bbo, BookStats, Books, Chain, Groupings,
-    Health, OptionContract, PressureConfig, PressureTracker, PressureWindow, WindowSpec,
+    Health, IdMap, OptionContract, PressureConfig, PressureTracker, PressureWindow, WindowSpec,
     NS_PER_SEC,
 };
 use serde::{Deserialize, Serialize};
@@ -246,36 +243,6 @@ struct InstSlot {
     /// The instrument's slot in the pressure tracker.
     pressure_slot: Option<usize>,
 }
-
-/// One multiply per integer key: instrument ids are not attacker-chosen.
-#[derive(Debug, Default, Clone, Copy)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
-}
-
-/// A `HashMap` keyed by instrument id with [`IdHasher`].
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// What the detectors see of the engine's state.
 struct View<'a> {
@@ -529,18 +496,7 @@ impl Engine {
         if option.is_some() {
             self.detector.on_mbo(msg, &view, &mut self.signals);
         }
-        if !self.events.is_empty() {
-            dispatch(
-                &mut self.events,
-                &view,
-                &mut self.pressure,
-                &mut self.detector,
-                &mut self.v1,
-                self.reference.as_ref(),
-                &mut self.stats,
-                &mut self.signals,
-            );
-        }
+        self.dispatch_events();
         if msg.flags.is_last() && !msg.flags.is_snapshot() && kind != InstKind::Unknown {
             if let Some(bbo) = self.books.at(update.index).map(|b| b.bbo()) {
                 if kind == InstKind::Future {
@@ -571,6 +527,28 @@ impl Engine {
         if !self.signals.is_empty() {
             count_signals(&self.signals, &mut self.stats);
         }
+    }
+
+    /// Hands the completed aggressor events to pressure, the v3 detectors and v1.
+    fn dispatch_events(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        let view = View {
+            chain: &self.chain,
+            books: &self.books,
+            underlying: &self.underlying,
+        };
+        dispatch(
+            &mut self.events,
+            &view,
+            &mut self.pressure,
+            &mut self.detector,
+            &mut self.v1,
+            self.reference.as_ref(),
+            &mut self.stats,
+            &mut self.signals,
+        );
     }
 
     fn collect_windows(
@@ -607,21 +585,7 @@ impl Engine {
                 .folder
                 .finish(&mut self.events, &mut self.agg_stats);
         }
-        let view = View {
-            chain: &self.chain,
-            books: &self.books,
-            underlying: &self.underlying,
-        };
-        dispatch(
-            &mut self.events,
-            &view,
-            &mut self.pressure,
-            &mut self.detector,
-            &mut self.v1,
-            self.reference.as_ref(),
-            &mut self.stats,
-            &mut self.signals,
-        );
+        self.dispatch_events();
         if let Some(p) = &mut self.pressure {
             p.flush(&self.chain);
             Self::collect_windows(

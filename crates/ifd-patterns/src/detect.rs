@@ -30,13 +30,13 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::flows::{FlowBook, Growth};
-use crate::hash::IdMap;
 use crate::orders::{IcebergChain, MmConfig, OrderLifecycles};
 use crate::signal::{
     expiration_date, fixed_to_decimal, flow_id, ContractKind, DetectorVersion, Direction, Evidence,
     FlowSide, Pattern, Signal,
 };
 use crate::view::{Assessment, MarketView, Reference, ReferenceMetric};
+use ifd_pressure::IdMap;
 
 /// Parameters of the v3 detectors.
 #[derive(Debug, Clone, PartialEq)]

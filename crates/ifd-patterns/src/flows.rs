@@ -7,8 +7,8 @@
 //! `revision` + 1) is emitted only when the flow's size has reached `update_growth`
 //! times the size last emitted. A trigger after the merge gap starts a new flow.
 
-use crate::hash::IdMap;
 use crate::signal::Signal;
+use ifd_pressure::IdMap;
 
 #[derive(Debug, Clone)]
 struct ActiveFlow {

@@ -63,7 +63,6 @@
 mod detect;
 mod error;
 mod flows;
-mod hash;
 pub mod orders;
 mod signal;
 #[cfg(feature = "testing")]

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 
 use dbn::{Action, MboMsg, Side};
 
-use crate::hash::IdMap;
+use ifd_pressure::IdMap;
 
 /// Thresholds of the market-maker model and the iceberg tracker.
 #[derive(Debug, Clone, PartialEq)]

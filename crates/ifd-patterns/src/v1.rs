@@ -22,12 +22,12 @@ use dbn::{StatMsg, StatType};
 use ifd_pressure::AggressorEvent;
 use rust_decimal::Decimal;
 
-use crate::hash::IdMap;
 use crate::signal::{
     expiration_date, fixed_to_decimal, flow_id, ContractKind, DetectorVersion, Direction, Evidence,
     FlowSide, Pattern, Signal,
 };
 use crate::view::{MarketView, Reference, ReferenceMetric};
+use ifd_pressure::IdMap;
 
 /// Thresholds of the v1 detector.
 #[derive(Debug, Clone, PartialEq)]

@@ -153,7 +153,8 @@ pub use aggressor::{
     PassiveFills, MAX_PASSIVE_FILLS,
 };
 pub use book::{
-    Applied, Book, BookKey, BookStats, BookUpdate, Books, OrderInfo, QueuePosition, Skip,
+    Applied, Book, BookKey, BookStats, BookUpdate, Books, IdHasher, IdMap, OrderInfo,
+    QueuePosition, Skip,
 };
 pub use chain::{
     parse_option_symbol, Chain, ChainStats, ChainUpdate, FutureContract, OptionContract,
