@@ -6,6 +6,8 @@
 
 use dbn::decode::{DbnDecoder, DecodeRecordRef};
 use dbn::Record as _;
+
+pub mod floor;
 use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
 /// Seed of the simulator days the benches share.

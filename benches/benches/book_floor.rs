@@ -1,0 +1,96 @@
+//! What an exact L3 book costs at the least on the hot-path fixture, beside ifd's book
+//! and the naive book the pressure issue compares against. All over the same Large
+//! simulator day held in memory, decoded by dbn's `DbnDecoder`:
+//!
+//! - `decode`: decode alone (the reference of every ratio);
+//! - `floor_route`: + finding the record's book (one integer-hash lookup per record,
+//!   behind a last-book cache, as `Books` does) and counting the record there;
+//! - `floor_ids`: + the order-id map alone (insert on `A`, size update or removal on
+//!   `C`/`M`): the one lookup no exact book can avoid;
+//! - `floor_ids_levels`: + per-side level sums in a hash map keyed by price (sizes
+//!   and counts exact, no price order, no queue order);
+//! - `ifd_book`: `ifd_pressure::Books` (exact: price order, time priority, health);
+//! - `naive_book`: a `HashMap` of orders plus a `BTreeMap` of levels per side, each
+//!   level a `Vec` of its orders in time priority (std's SipHash maps), the shape of
+//!   the naive book the issue measured.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ifd_benches::floor::{mbo, IdsBook, NaiveBook, Router};
+use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
+use ifd_mbo_client::sim::Preset;
+use ifd_pressure::Books;
+
+fn floor(c: &mut Criterion) {
+    let (bytes, records) = sim_day_dbn(Preset::Large);
+    let mut g = c.benchmark_group("book_floor");
+    g.throughput(Throughput::Elements(records));
+    g.sample_size(10);
+    g.bench_function("decode", |b| {
+        b.iter(|| black_box(decode_only(black_box(&bytes))))
+    });
+    g.bench_function("floor_route", |b| {
+        b.iter(|| {
+            let mut router = Router::default();
+            let mut counts: Vec<u64> = Vec::new();
+            for_each_record(black_box(&bytes), |r| {
+                if let Some(m) = mbo(r) {
+                    let (i, new) = router.slot(m.hd.instrument_id);
+                    if new {
+                        counts.push(0);
+                    }
+                    counts[i] += u64::from(m.size);
+                }
+            });
+            black_box(counts.len())
+        });
+    });
+    for (name, with_levels) in [("floor_ids", false), ("floor_ids_levels", true)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut router = Router::default();
+                let mut books: Vec<IdsBook> = Vec::new();
+                for_each_record(black_box(&bytes), |r| {
+                    if let Some(m) = mbo(r) {
+                        let (i, new) = router.slot(m.hd.instrument_id);
+                        if new {
+                            books.push(IdsBook::default());
+                        }
+                        books[i].apply(m, with_levels);
+                    }
+                });
+                black_box(books.iter().map(|b| b.ids.len()).sum::<usize>())
+            });
+        });
+    }
+    g.bench_function("ifd_book", |b| {
+        b.iter(|| {
+            let mut books = Books::new();
+            for_each_record(black_box(&bytes), |r| {
+                if let Ok(Some(u)) = books.apply_record(r) {
+                    black_box(u);
+                }
+            });
+            black_box(books.len())
+        });
+    });
+    g.bench_function("naive_book", |b| {
+        b.iter(|| {
+            let mut router = Router::default();
+            let mut books: Vec<NaiveBook> = Vec::new();
+            for_each_record(black_box(&bytes), |r| {
+                if let Some(m) = mbo(r) {
+                    let (i, new) = router.slot(m.hd.instrument_id);
+                    if new {
+                        books.push(NaiveBook::default());
+                    }
+                    books[i].apply(m);
+                }
+            });
+            black_box(books.iter().map(|b| b.orders.len()).sum::<usize>())
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, floor);
+criterion_main!(benches);

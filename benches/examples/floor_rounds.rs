@@ -1,0 +1,145 @@
+//! The book-floor variants of `benches/benches/book_floor.rs`, run in interleaved
+//! rounds over the same Large simulator day in memory, so that the ratios to the
+//! decode are taken within each round and a slow stretch of a shared VM hits every
+//! variant alike. Prints, per variant, the fastest and the median pass and the median
+//! of the per-round ratios to decode. Criterion remains the reference for absolute
+//! figures; this is the cross-check of the ratios.
+//!
+//! `cargo run --release -p ifd-benches --example floor_rounds -- [ROUNDS]` (default 7).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use ifd_benches::floor::{mbo, IdsBook, NaiveBook, Router};
+use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
+use ifd_mbo_client::sim::Preset;
+use ifd_pressure::{Books, MarketConfig, MarketState};
+
+type Variant = (&'static str, fn(&[u8]) -> usize);
+
+fn decode(bytes: &[u8]) -> usize {
+    decode_only(bytes).0 as usize
+}
+
+fn route(bytes: &[u8]) -> usize {
+    let mut router = Router::default();
+    let mut counts: Vec<u64> = Vec::new();
+    for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                counts.push(0);
+            }
+            counts[i] += u64::from(m.size);
+        }
+    });
+    counts.len()
+}
+
+fn ids(bytes: &[u8], with_levels: bool) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<IdsBook> = Vec::new();
+    for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                books.push(IdsBook::default());
+            }
+            books[i].apply(m, with_levels);
+        }
+    });
+    books.iter().map(|b| b.ids.len()).sum()
+}
+
+fn ifd_book(bytes: &[u8]) -> usize {
+    let mut books = Books::new();
+    for_each_record(bytes, |r| {
+        if let Ok(Some(u)) = books.apply_record(r) {
+            black_box(u);
+        }
+    });
+    books.len()
+}
+
+fn market(bytes: &[u8]) -> usize {
+    let mut m = MarketState::new(MarketConfig::default()).expect("valid config");
+    let mut windows = 0;
+    for_each_record(bytes, |r| {
+        black_box(m.on_record(r).map_or(0, <[_]>::len));
+        windows += m.drain_windows().len();
+    });
+    m.flush();
+    windows += m.drain_windows().len();
+    windows
+}
+
+fn naive(bytes: &[u8]) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<NaiveBook> = Vec::new();
+    for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                books.push(NaiveBook::default());
+            }
+            books[i].apply(m);
+        }
+    });
+    books.iter().map(|b| b.orders.len()).sum()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(7)
+        .max(1);
+    let (bytes, records) = sim_day_dbn(Preset::Large);
+    println!(
+        "fixture: Large simulator day, {records} records, {} bytes",
+        bytes.len()
+    );
+    let variants: [Variant; 7] = [
+        ("decode", decode),
+        ("floor_route", route),
+        ("floor_ids", |b| ids(b, false)),
+        ("floor_ids_levels", |b| ids(b, true)),
+        ("ifd_book", ifd_book),
+        ("market_state_default", market),
+        ("naive_book", naive),
+    ];
+    let mut times = vec![Vec::with_capacity(rounds); variants.len()];
+    // One warm-up pass of each, then the rounds.
+    for round in 0..=rounds {
+        for (i, (_, run)) in variants.iter().enumerate() {
+            // The example is the IO edge of this measurement: it reads the clock.
+            #[allow(clippy::disallowed_methods)]
+            let start = Instant::now();
+            black_box(run(black_box(&bytes)));
+            let secs = start.elapsed().as_secs_f64();
+            if round > 0 {
+                times[i].push(secs);
+            }
+        }
+    }
+    println!(
+        "{:<22} {:>10} {:>10} {:>16}",
+        "variant", "min ms", "median ms", "median ratio"
+    );
+    for (i, (name, _)) in variants.iter().enumerate() {
+        let mut ratios: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, d)| t / d).collect();
+        let min = times[i].iter().copied().fold(f64::INFINITY, f64::min);
+        let med = median(&mut times[i].clone());
+        println!(
+            "{name:<22} {:>10.1} {:>10.1} {:>15.2}x",
+            min * 1e3,
+            med * 1e3,
+            median(&mut ratios)
+        );
+    }
+}
