@@ -1,6 +1,6 @@
 //! The book-floor variants of `benches/benches/book_floor.rs`, run in interleaved
 //! rounds over the same Large simulator day in memory, so that the ratios to the
-//! decode are taken within each round and a slow stretch of a shared VM hits every
+//! decode are taken within each round (the whole `ifd_engine::Engine` is run too) and a slow stretch of a shared VM hits every
 //! variant alike. Prints, per variant, the fastest and the median pass and the median
 //! of the per-round ratios to decode. Criterion remains the reference for absolute
 //! figures; this is the cross-check of the ratios.
@@ -73,6 +73,17 @@ fn market(bytes: &[u8]) -> usize {
     windows
 }
 
+fn engine(bytes: &[u8]) -> usize {
+    let mut e = ifd_engine::Engine::builder()
+        .build()
+        .expect("default config");
+    let mut signals = 0;
+    for_each_record(bytes, |r| {
+        signals += e.on_record(r).map_or(0, <[_]>::len);
+    });
+    signals + e.on_session_end().len()
+}
+
 fn naive(bytes: &[u8]) -> usize {
     let mut router = Router::default();
     let mut books: Vec<NaiveBook> = Vec::new();
@@ -104,13 +115,14 @@ fn main() {
         "fixture: Large simulator day, {records} records, {} bytes",
         bytes.len()
     );
-    let variants: [Variant; 7] = [
+    let variants: [Variant; 8] = [
         ("decode", decode),
         ("floor_route", route),
         ("floor_ids", |b| ids(b, false)),
         ("floor_ids_levels", |b| ids(b, true)),
         ("ifd_book", ifd_book),
         ("market_state_default", market),
+        ("engine", engine),
         ("naive_book", naive),
     ];
     let mut times = vec![Vec::with_capacity(rounds); variants.len()];
