@@ -5,12 +5,15 @@
 //! of the per-round ratios to decode. Criterion remains the reference for absolute
 //! figures; this is the cross-check of the ratios.
 //!
-//! `cargo run --release -p ifd-benches --example floor_rounds -- [ROUNDS]` (default 7).
+//! `cargo run --release -p ifd-benches --example floor_rounds -- [ROUNDS [VARIANT...]]`
+//! (default 7 rounds of every variant; named variants run beside the decode alone).
 
 use std::hint::black_box;
+
+use dbn::Record as _;
 use std::time::Instant;
 
-use ifd_benches::floor::{mbo, IdsBook, NaiveBook, Router};
+use ifd_benches::floor::{mbo, IdsBook, LadderBook, NaiveBook, Router};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
 use ifd_pressure::{Books, MarketConfig, MarketState};
@@ -48,6 +51,65 @@ fn ids(bytes: &[u8], with_levels: bool) -> usize {
             books[i].apply(m, with_levels);
         }
     });
+    books.iter().map(|b| b.ids.len()).sum()
+}
+
+fn ladder(bytes: &[u8]) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<LadderBook> = Vec::new();
+    for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                books.push(LadderBook::default());
+            }
+            books[i].apply(m);
+        }
+    });
+    books.iter().map(|b| b.ids.len()).sum()
+}
+
+fn batch_decode(bytes: &[u8]) -> usize {
+    let mut src = ifd_mbo_client::file::FileSource::from_bytes(bytes).expect("valid DBN");
+    let mut n = 0usize;
+    src.for_each_batch(|recs, _| {
+        for r in recs {
+            n += r.record_size();
+        }
+    })
+    .expect("valid DBN");
+    n
+}
+
+fn ids_batch(bytes: &[u8], lookahead: bool) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<IdsBook> = Vec::new();
+    let mut src = ifd_mbo_client::file::FileSource::from_bytes(bytes).expect("valid DBN");
+    src.for_each_batch(|recs, _| {
+        if lookahead {
+            let mut touched = 0i64;
+            for r in recs {
+                if let Some(m) = mbo(r) {
+                    let (i, new) = router.slot(m.hd.instrument_id);
+                    if new {
+                        books.push(IdsBook::default());
+                    }
+                    touched ^= books[i].touch(m);
+                }
+            }
+            black_box(touched);
+        }
+        for r in recs {
+            if let Some(m) = mbo(r) {
+                let (i, new) = router.slot(m.hd.instrument_id);
+                if new {
+                    books.push(IdsBook::default());
+                }
+                books[i].apply(m, true);
+            }
+        }
+    })
+    .expect("valid DBN");
     books.iter().map(|b| b.ids.len()).sum()
 }
 
@@ -105,21 +167,28 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: usize = args
+        .first()
         .and_then(|a| a.parse().ok())
         .unwrap_or(7)
         .max(1);
+    // Further arguments keep only the variants they name (decode always runs).
+    let only: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     let (bytes, records) = sim_day_dbn(Preset::Large);
     println!(
         "fixture: Large simulator day, {records} records, {} bytes",
         bytes.len()
     );
-    let variants: [Variant; 8] = [
+    let variants: [Variant; 12] = [
         ("decode", decode),
         ("floor_route", route),
         ("floor_ids", |b| ids(b, false)),
         ("floor_ids_levels", |b| ids(b, true)),
+        ("floor_ids_ladder", ladder),
+        ("batch_decode", batch_decode),
+        ("floor_ids_levels_batch", |b| ids_batch(b, false)),
+        ("floor_ids_levels_ahead", |b| ids_batch(b, true)),
         ("ifd_book", ifd_book),
         ("market_state_default", market),
         ("engine", engine),
@@ -128,7 +197,10 @@ fn main() {
     let mut times = vec![Vec::with_capacity(rounds); variants.len()];
     // One warm-up pass of each, then the rounds.
     for round in 0..=rounds {
-        for (i, (_, run)) in variants.iter().enumerate() {
+        for (i, (name, run)) in variants.iter().enumerate() {
+            if i > 0 && !only.is_empty() && !only.contains(name) {
+                continue;
+            }
             // The example is the IO edge of this measurement: it reads the clock.
             #[allow(clippy::disallowed_methods)]
             let start = Instant::now();
@@ -144,6 +216,9 @@ fn main() {
         "variant", "min ms", "median ms", "median ratio"
     );
     for (i, (name, _)) in variants.iter().enumerate() {
+        if times[i].is_empty() {
+            continue;
+        }
         let mut ratios: Vec<f64> = times[i].iter().zip(&times[0]).map(|(t, d)| t / d).collect();
         let min = times[i].iter().copied().fold(f64::INFINITY, f64::min);
         let med = median(&mut times[i].clone());

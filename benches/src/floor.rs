@@ -65,6 +65,17 @@ pub struct IdsBook {
 }
 
 impl IdsBook {
+    /// Looks up what applying `m` will touch (its order and its level) without
+    /// changing anything, so that a later `apply` finds them in cache; returns a value
+    /// to keep the loads alive.
+    #[inline]
+    pub fn touch(&self, m: &MboMsg) -> i64 {
+        let side = usize::from(m.side as u8 == b'A');
+        let o = self.ids.get(&m.order_id).map_or(0, |o| o.0);
+        let l = self.levels[side].get(&m.price).map_or(0, |l| l.1);
+        o ^ i64::from(l)
+    }
+
     /// Applies one record; `with_levels` also keeps the level sums.
     #[inline]
     pub fn apply(&mut self, m: &MboMsg, with_levels: bool) {
@@ -194,6 +205,103 @@ impl NaiveBook {
                 self.orders.clear();
                 self.sides[0].clear();
                 self.sides[1].clear();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Level sums in a direct-indexed price ladder (one slot per 0.05 tick between the
+/// lowest and the highest price the side has seen), for the ladder floor.
+#[derive(Debug, Default)]
+struct Ladder {
+    /// Tick index of `slots[0]`.
+    base: i64,
+    slots: Vec<(u64, u32)>,
+}
+
+/// The finest price increment of the CME Nasdaq-100 options (0.05 index points).
+const LADDER_TICK: i64 = 50_000_000;
+
+impl Ladder {
+    #[inline]
+    fn slot(&mut self, price: i64) -> &mut (u64, u32) {
+        let tick = price.div_euclid(LADDER_TICK);
+        let len = self.slots.len() as i64;
+        if self.slots.is_empty() || tick < self.base || tick >= self.base + len {
+            self.grow(tick);
+        }
+        &mut self.slots[(tick - self.base) as usize]
+    }
+
+    #[cold]
+    fn grow(&mut self, tick: i64) {
+        const PAD: i64 = 32;
+        if self.slots.is_empty() {
+            self.base = tick - PAD;
+            self.slots = vec![(0, 0); 2 * PAD as usize];
+            return;
+        }
+        let end = self.base + self.slots.len() as i64;
+        let lo = tick.min(self.base) - if tick < self.base { PAD } else { 0 };
+        let hi = tick.max(end - 1) + if tick >= end { PAD } else { 0 };
+        let mut slots = vec![(0, 0); (hi - lo + 1) as usize];
+        let off = (self.base - lo) as usize;
+        slots[off..off + self.slots.len()].copy_from_slice(&self.slots);
+        self.base = lo;
+        self.slots = slots;
+    }
+}
+
+/// The order-id map with level sums in a direct-indexed ladder per side (exact sums,
+/// no best-level tracking, no time priority).
+#[derive(Debug, Default)]
+pub struct LadderBook {
+    /// Resting orders: price, size, side.
+    pub ids: IdMap<u64, (i64, u32, u8)>,
+    sides: [Ladder; 2],
+}
+
+impl LadderBook {
+    /// Applies one record.
+    #[inline]
+    pub fn apply(&mut self, m: &MboMsg) {
+        let side = usize::from(m.side as u8 == b'A');
+        match m.action as u8 {
+            b'A' => {
+                self.ids.insert(m.order_id, (m.price, m.size, side as u8));
+                let l = self.sides[side].slot(m.price);
+                l.0 += u64::from(m.size);
+                l.1 += 1;
+            }
+            b'C' | b'M' => {
+                let Entry::Occupied(mut e) = self.ids.entry(m.order_id) else {
+                    return;
+                };
+                let (price, size, s) = *e.get();
+                let left = if m.action as u8 == b'C' {
+                    size.saturating_sub(m.size)
+                } else {
+                    m.size
+                };
+                if left == 0 {
+                    e.remove();
+                } else {
+                    *e.get_mut() = (m.price, left, s);
+                }
+                let ladder = &mut self.sides[usize::from(s)];
+                let l = ladder.slot(price);
+                l.0 = l.0.saturating_sub(u64::from(size));
+                l.1 = l.1.saturating_sub(1);
+                if left > 0 {
+                    let l = ladder.slot(m.price);
+                    l.0 += u64::from(left);
+                    l.1 += 1;
+                }
+            }
+            b'R' => {
+                self.ids.clear();
+                self.sides = Default::default();
             }
             _ => {}
         }
