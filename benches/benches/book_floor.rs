@@ -1,6 +1,7 @@
-//! What an exact L3 book costs at the least on the hot-path fixture, beside ifd's book
-//! and the naive book the pressure issue compares against. All over the same Large
-//! simulator day held in memory, decoded by dbn's `DbnDecoder`:
+//! What parts of an exact L3 book cost with the cheapest designs we know, on the
+//! hot-path fixture, beside ifd's book and the naive book the pressure issue compares
+//! against. All over the same Large simulator day held in memory, decoded by dbn's
+//! `DbnDecoder` (the floor books are in `ifd_benches::floor`):
 //!
 //! - `decode`: decode alone (the reference of every ratio);
 //! - `floor_route`: + finding the record's book (one integer-hash lookup per record,
@@ -9,13 +10,16 @@
 //!   `C`/`M`): the one lookup no exact book can avoid;
 //! - `floor_ids_levels`: + per-side level sums in a hash map keyed by price (sizes
 //!   and counts exact, no price order, no queue order);
+//! - `floor_ids_handle`: the level sums in a slab, each order's id-map entry carrying
+//!   its level's slot (no price lookup on cancels and same-price modifies);
+//! - `floor_ids_ladder`: the level sums in a direct-indexed price ladder per side;
 //! - `ifd_book`: `ifd_pressure::Books` (exact: price order, time priority, health);
 //! - `naive_book`: a `HashMap` of orders plus a `BTreeMap` of levels per side, each
 //!   level a `Vec` of its orders in time priority (std's SipHash maps), the shape of
 //!   the naive book the issue measured.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ifd_benches::floor::{mbo, IdsBook, NaiveBook, Router};
+use ifd_benches::floor::{mbo, HandleBook, IdsBook, LadderBook, NaiveBook, Router};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
 use ifd_pressure::Books;
@@ -62,6 +66,38 @@ fn floor(c: &mut Criterion) {
             });
         });
     }
+    g.bench_function("floor_ids_handle", |b| {
+        b.iter(|| {
+            let mut router = Router::default();
+            let mut books: Vec<HandleBook> = Vec::new();
+            for_each_record(black_box(&bytes), |r| {
+                if let Some(m) = mbo(r) {
+                    let (i, new) = router.slot(m.hd.instrument_id);
+                    if new {
+                        books.push(HandleBook::default());
+                    }
+                    books[i].apply(m);
+                }
+            });
+            black_box(books.iter().map(|b| b.ids.len()).sum::<usize>())
+        });
+    });
+    g.bench_function("floor_ids_ladder", |b| {
+        b.iter(|| {
+            let mut router = Router::default();
+            let mut books: Vec<LadderBook> = Vec::new();
+            for_each_record(black_box(&bytes), |r| {
+                if let Some(m) = mbo(r) {
+                    let (i, new) = router.slot(m.hd.instrument_id);
+                    if new {
+                        books.push(LadderBook::default());
+                    }
+                    books[i].apply(m);
+                }
+            });
+            black_box(books.iter().map(|b| b.ids.len()).sum::<usize>())
+        });
+    });
     g.bench_function("ifd_book", |b| {
         b.iter(|| {
             let mut books = Books::new();

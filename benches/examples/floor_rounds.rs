@@ -13,7 +13,7 @@ use std::hint::black_box;
 use dbn::Record as _;
 use std::time::Instant;
 
-use ifd_benches::floor::{mbo, IdsBook, LadderBook, NaiveBook, Router};
+use ifd_benches::floor::{mbo, HandleBook, IdsBook, LadderBook, NaiveBook, Router};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
 use ifd_pressure::{Books, MarketConfig, MarketState};
@@ -49,6 +49,21 @@ fn ids(bytes: &[u8], with_levels: bool) -> usize {
                 books.push(IdsBook::default());
             }
             books[i].apply(m, with_levels);
+        }
+    });
+    books.iter().map(|b| b.ids.len()).sum()
+}
+
+fn handle(bytes: &[u8]) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<HandleBook> = Vec::new();
+    for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                books.push(HandleBook::default());
+            }
+            books[i].apply(m);
         }
     });
     books.iter().map(|b| b.ids.len()).sum()
@@ -180,11 +195,12 @@ fn main() {
         "fixture: Large simulator day, {records} records, {} bytes",
         bytes.len()
     );
-    let variants: [Variant; 12] = [
+    let variants: [Variant; 13] = [
         ("decode", decode),
         ("floor_route", route),
         ("floor_ids", |b| ids(b, false)),
         ("floor_ids_levels", |b| ids(b, true)),
+        ("floor_ids_handle", handle),
         ("floor_ids_ladder", ladder),
         ("batch_decode", batch_decode),
         ("floor_ids_levels_batch", |b| ids_batch(b, false)),
