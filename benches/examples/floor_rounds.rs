@@ -13,7 +13,7 @@ use std::hint::black_box;
 use dbn::Record as _;
 use std::time::Instant;
 
-use ifd_benches::floor::{mbo, HandleBook, IdsBook, LadderBook, NaiveBook, Router};
+use ifd_benches::floor::{mbo, HandleBook, IdsBook, LadderBook, LadderL3Book, NaiveBook, Router};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
 use ifd_pressure::{Books, MarketConfig, MarketState};
@@ -81,6 +81,27 @@ fn ladder(bytes: &[u8]) -> usize {
             books[i].apply(m);
         }
     });
+    books.iter().map(|b| b.ids.len()).sum()
+}
+
+fn ladder_l3(bytes: &[u8]) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<LadderL3Book> = Vec::new();
+    let mut tops = 0i64;
+    for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                books.push(LadderL3Book::default());
+            }
+            books[i].apply(m);
+            if m.flags.is_last() {
+                let [b, a] = books[i].top();
+                tops ^= b.map_or(0, |t| t.0) ^ a.map_or(0, |t| t.0);
+            }
+        }
+    });
+    black_box(tops);
     books.iter().map(|b| b.ids.len()).sum()
 }
 
@@ -195,13 +216,14 @@ fn main() {
         "fixture: Large simulator day, {records} records, {} bytes",
         bytes.len()
     );
-    let variants: [Variant; 13] = [
+    let variants: [Variant; 14] = [
         ("decode", decode),
         ("floor_route", route),
         ("floor_ids", |b| ids(b, false)),
         ("floor_ids_levels", |b| ids(b, true)),
         ("floor_ids_handle", handle),
         ("floor_ids_ladder", ladder),
+        ("ladder_l3_book", ladder_l3),
         ("batch_decode", batch_decode),
         ("floor_ids_levels_batch", |b| ids_batch(b, false)),
         ("floor_ids_levels_ahead", |b| ids_batch(b, true)),

@@ -459,3 +459,323 @@ impl NaiveBook {
         }
     }
 }
+
+/// Null link of [`LadderL3Book`]'s queues.
+const NIL: u32 = u32::MAX;
+
+/// An order of [`LadderL3Book`], linked into its level's queue.
+#[derive(Debug, Clone, Copy)]
+struct LNode {
+    order_id: u64,
+    price: i64,
+    size: u32,
+    prev: u32,
+    next: u32,
+    side: u8,
+}
+
+/// A price level of [`LadderL3Book`]: running sums and the queue's ends.
+#[derive(Debug, Clone, Copy)]
+struct LSlot {
+    size: u32,
+    count: u32,
+    head: u32,
+    tail: u32,
+}
+
+const EMPTY_SLOT: LSlot = LSlot {
+    size: 0,
+    count: 0,
+    head: NIL,
+    tail: NIL,
+};
+
+/// One side's ladder of levels and its best occupied tick.
+#[derive(Debug, Default)]
+struct LSide {
+    /// Tick index of `slots[0]`.
+    base: i64,
+    slots: Vec<LSlot>,
+    best: Option<i64>,
+}
+
+impl LSide {
+    #[inline]
+    fn index(&mut self, tick: i64) -> usize {
+        let len = self.slots.len() as i64;
+        if tick < self.base || tick >= self.base + len {
+            self.grow(tick);
+        }
+        (tick - self.base) as usize
+    }
+
+    #[cold]
+    fn grow(&mut self, tick: i64) {
+        const PAD: i64 = 16;
+        if self.slots.is_empty() {
+            self.base = tick - PAD;
+            self.slots = vec![EMPTY_SLOT; 2 * PAD as usize];
+            return;
+        }
+        let len = self.slots.len() as i64;
+        let end = self.base + len;
+        let (lo, hi) = if tick < self.base {
+            ((tick - PAD).min(end - 2 * len), end)
+        } else {
+            (self.base, (tick + PAD + 1).max(self.base + 2 * len))
+        };
+        let mut slots = vec![EMPTY_SLOT; (hi - lo) as usize];
+        let off = (self.base - lo) as usize;
+        slots[off..off + self.slots.len()].copy_from_slice(&self.slots);
+        self.base = lo;
+        self.slots = slots;
+    }
+
+    /// The best tick after the level at `from` emptied: the next occupied slot
+    /// towards worse prices (down for bids, up for asks).
+    #[inline]
+    fn next_best(&self, from: usize, bid: bool) -> Option<i64> {
+        if bid {
+            (0..from)
+                .rev()
+                .find(|&i| self.slots[i].count > 0)
+                .map(|i| self.base + i as i64)
+        } else {
+            (from + 1..self.slots.len())
+                .find(|&i| self.slots[i].count > 0)
+                .map(|i| self.base + i as i64)
+        }
+    }
+}
+
+/// An exact L3 book on direct-indexed price ladders: orders in a slab found through
+/// the id map, each level a ladder slot with running sums and an intrusive queue in
+/// time priority, the best tick per side tracked (rescanned towards worse prices when
+/// the best level empties). The same record semantics as `ifd_pressure::Book`
+/// (price change to the back of the new level, size increase to the back of its
+/// level), without its health, statistics, snapshot handling or skip accounting: the
+/// measure of what a ladder would give that book.
+#[derive(Debug, Default)]
+pub struct LadderL3Book {
+    /// Order id → node slot.
+    pub ids: IdMap<u64, u32>,
+    nodes: Vec<LNode>,
+    free: Vec<u32>,
+    sides: [LSide; 2],
+}
+
+impl LadderL3Book {
+    fn link_back(&mut self, slot: u32) {
+        let n = self.nodes[slot as usize];
+        let side = &mut self.sides[usize::from(n.side)];
+        let tick = tick_index(n.price);
+        let i = side.index(tick);
+        let l = &mut side.slots[i];
+        let tail = l.tail;
+        l.tail = slot;
+        if tail == NIL {
+            l.head = slot;
+        } else {
+            self.nodes[tail as usize].next = slot;
+        }
+        l.size = l.size.saturating_add(n.size);
+        l.count += 1;
+        let node = &mut self.nodes[slot as usize];
+        node.prev = tail;
+        node.next = NIL;
+        let bid = n.side == 0;
+        match side.best {
+            Some(b) if (bid && b >= tick) || (!bid && b <= tick) => {}
+            _ => side.best = Some(tick),
+        }
+    }
+
+    fn unlink(&mut self, slot: u32) {
+        let n = self.nodes[slot as usize];
+        if n.prev != NIL {
+            self.nodes[n.prev as usize].next = n.next;
+        }
+        if n.next != NIL {
+            self.nodes[n.next as usize].prev = n.prev;
+        }
+        let side = &mut self.sides[usize::from(n.side)];
+        let tick = tick_index(n.price);
+        let i = side.index(tick);
+        let l = &mut side.slots[i];
+        if n.prev == NIL {
+            l.head = n.next;
+        }
+        if n.next == NIL {
+            l.tail = n.prev;
+        }
+        l.size = l.size.saturating_sub(n.size);
+        l.count -= 1;
+        if l.count == 0 && side.best == Some(tick) {
+            side.best = side.next_best(i, n.side == 0);
+        }
+    }
+
+    /// Order ids resting at the best level of `side` (0 bid, 1 ask), first in line
+    /// first.
+    #[must_use]
+    pub fn best_queue(&self, side: usize) -> Vec<u64> {
+        let s = &self.sides[side];
+        let mut out = Vec::new();
+        let Some(t) = s.best else {
+            return out;
+        };
+        let mut cur = s.slots[(t - s.base) as usize].head;
+        while cur != NIL {
+            let n = &self.nodes[cur as usize];
+            out.push(n.order_id);
+            cur = n.next;
+        }
+        out
+    }
+
+    /// Best bid and ask ticks with their sizes (what an `F_LAST` reader asks for).
+    #[must_use]
+    pub fn top(&self) -> [Option<(i64, u32)>; 2] {
+        [0, 1].map(|s| {
+            let side = &self.sides[s];
+            side.best
+                .map(|t| (t, side.slots[(t - side.base) as usize].size))
+        })
+    }
+
+    /// Applies one record.
+    #[inline]
+    pub fn apply(&mut self, m: &MboMsg) {
+        match m.action as u8 {
+            b'A' => {
+                if m.size == 0 || m.price == dbn::UNDEF_PRICE {
+                    return;
+                }
+                let node = LNode {
+                    order_id: m.order_id,
+                    price: m.price,
+                    size: m.size,
+                    prev: NIL,
+                    next: NIL,
+                    side: side_of(m) as u8,
+                };
+                let slot = if let Some(s) = self.free.pop() {
+                    self.nodes[s as usize] = node;
+                    s
+                } else {
+                    self.nodes.push(node);
+                    (self.nodes.len() - 1) as u32
+                };
+                if let Some(old) = self.ids.insert(m.order_id, slot) {
+                    self.unlink(old);
+                    self.free.push(old);
+                }
+                self.link_back(slot);
+            }
+            b'C' => {
+                let Entry::Occupied(e) = self.ids.entry(m.order_id) else {
+                    return;
+                };
+                let slot = *e.get();
+                let n = self.nodes[slot as usize];
+                if m.size >= n.size {
+                    e.remove();
+                    self.unlink(slot);
+                    self.free.push(slot);
+                } else {
+                    self.nodes[slot as usize].size -= m.size;
+                    let side = &mut self.sides[usize::from(n.side)];
+                    let i = side.index(tick_index(n.price));
+                    side.slots[i].size -= m.size;
+                }
+            }
+            b'M' => {
+                let Entry::Occupied(e) = self.ids.entry(m.order_id) else {
+                    return;
+                };
+                let slot = *e.get();
+                let n = self.nodes[slot as usize];
+                if m.size == 0 {
+                    e.remove();
+                    self.unlink(slot);
+                    self.free.push(slot);
+                } else if m.price != n.price || m.size > n.size {
+                    self.unlink(slot);
+                    let node = &mut self.nodes[slot as usize];
+                    node.price = m.price;
+                    node.size = m.size;
+                    self.link_back(slot);
+                } else {
+                    self.nodes[slot as usize].size = m.size;
+                    let side = &mut self.sides[usize::from(n.side)];
+                    let i = side.index(tick_index(n.price));
+                    side.slots[i].size = side.slots[i].size - n.size + m.size;
+                }
+            }
+            b'R' => {
+                self.ids.clear();
+                self.nodes.clear();
+                self.free.clear();
+                self.sides = Default::default();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbn::decode::{DbnDecoder, DecodeRecordRef};
+    use dbn::Side;
+    use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
+    use ifd_pressure::Books;
+
+    /// The ladder L3 book agrees with `ifd_pressure::Books` on the best levels (tick,
+    /// size and queue) at every `F_LAST` of a simulator day, and the hash-map level
+    /// sums agree on the best levels' sizes.
+    #[test]
+    fn ladder_l3_book_matches_ifd_books() {
+        let day = Simulator::new(SimConfig::preset(Preset::Quiet, 3)).flow_day();
+        let bytes = to_dbn_bytes(&day, false).unwrap();
+        let mut dec = DbnDecoder::new(bytes.as_slice()).unwrap();
+        let mut books = Books::new();
+        let mut router = Router::default();
+        let mut ladders: Vec<LadderL3Book> = Vec::new();
+        let mut sums: Vec<IdsBook> = Vec::new();
+        let mut checked = 0;
+        while let Some(r) = dec.decode_record_ref().unwrap() {
+            let Some(m) = mbo(&r) else { continue };
+            let u = books.apply(m);
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                ladders.push(LadderL3Book::default());
+                sums.push(IdsBook::default());
+            }
+            ladders[i].apply(m);
+            sums[i].apply(m, true);
+            if !u.last {
+                continue;
+            }
+            let book = books.at(u.index).unwrap();
+            let bbo = book.bbo();
+            let top = ladders[i].top();
+            for (s, level, side) in [(0, bbo.bid, Side::Bid), (1, bbo.ask, Side::Ask)] {
+                let want = level.map(|l| (tick_index(l.price), l.size as u32));
+                assert_eq!(
+                    top[s], want,
+                    "side {s} of instrument {}",
+                    m.hd.instrument_id
+                );
+                if let Some(l) = level {
+                    let queue: Vec<u64> =
+                        book.orders_at(side, l.price).map(|o| o.order_id).collect();
+                    assert_eq!(ladders[i].best_queue(s), queue);
+                    assert_eq!(sums[i].levels[s].get(&l.price).map(|x| x.0), Some(l.size));
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked > 1_000, "only {checked} F_LAST records checked");
+    }
+}
