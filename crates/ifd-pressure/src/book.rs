@@ -62,8 +62,9 @@
 //! - An exact book on direct-indexed price ladders (one slot per tick of the options
 //!   grid, the best tick tracked) ran about 9 % faster on the same day (4.8x against
 //!   5.3x the decode, `floor_rounds` in the benches): not adopted, since it needs each
-//!   instrument's tick grid and a fallback for prices far from the touch, and the
-//!   queues and best-level tracking cost it as much as here.
+//!   instrument's tick grid and a fallback for prices far from the touch, and its
+//!   queues and best-level tracking still cost about 1.8x the decode on top of its
+//!   level sums.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
