@@ -13,13 +13,14 @@
 //! - `floor_ids_handle`: the level sums in a slab, each order's id-map entry carrying
 //!   its level's slot (no price lookup on cancels and same-price modifies);
 //! - `floor_ids_ladder`: the level sums in a direct-indexed price ladder per side;
+//! - `ladder_l3_book`: an exact L3 book on those ladders (queues, best level);
 //! - `ifd_book`: `ifd_pressure::Books` (exact: price order, time priority, health);
 //! - `naive_book`: a `HashMap` of orders plus a `BTreeMap` of levels per side, each
 //!   level a `Vec` of its orders in time priority (std's SipHash maps), the shape of
 //!   the naive book the issue measured.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ifd_benches::floor::{mbo, HandleBook, IdsBook, LadderBook, NaiveBook, Router};
+use ifd_benches::floor::{floors, run_floor, NaiveBook};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
 use ifd_pressure::Books;
@@ -32,72 +33,9 @@ fn floor(c: &mut Criterion) {
     g.bench_function("decode", |b| {
         b.iter(|| black_box(decode_only(black_box(&bytes))))
     });
-    g.bench_function("floor_route", |b| {
-        b.iter(|| {
-            let mut router = Router::default();
-            let mut counts: Vec<u64> = Vec::new();
-            for_each_record(black_box(&bytes), |r| {
-                if let Some(m) = mbo(r) {
-                    let (i, new) = router.slot(m.hd.instrument_id);
-                    if new {
-                        counts.push(0);
-                    }
-                    counts[i] += u64::from(m.size);
-                }
-            });
-            black_box(counts.len())
-        });
-    });
-    for (name, with_levels) in [("floor_ids", false), ("floor_ids_levels", true)] {
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                let mut router = Router::default();
-                let mut books: Vec<IdsBook> = Vec::new();
-                for_each_record(black_box(&bytes), |r| {
-                    if let Some(m) = mbo(r) {
-                        let (i, new) = router.slot(m.hd.instrument_id);
-                        if new {
-                            books.push(IdsBook::default());
-                        }
-                        books[i].apply(m, with_levels);
-                    }
-                });
-                black_box(books.iter().map(|b| b.ids.len()).sum::<usize>())
-            });
-        });
+    for (name, run) in floors() {
+        g.bench_function(name, |b| b.iter(|| black_box(run(black_box(&bytes)))));
     }
-    g.bench_function("floor_ids_handle", |b| {
-        b.iter(|| {
-            let mut router = Router::default();
-            let mut books: Vec<HandleBook> = Vec::new();
-            for_each_record(black_box(&bytes), |r| {
-                if let Some(m) = mbo(r) {
-                    let (i, new) = router.slot(m.hd.instrument_id);
-                    if new {
-                        books.push(HandleBook::default());
-                    }
-                    books[i].apply(m);
-                }
-            });
-            black_box(books.iter().map(|b| b.ids.len()).sum::<usize>())
-        });
-    });
-    g.bench_function("floor_ids_ladder", |b| {
-        b.iter(|| {
-            let mut router = Router::default();
-            let mut books: Vec<LadderBook> = Vec::new();
-            for_each_record(black_box(&bytes), |r| {
-                if let Some(m) = mbo(r) {
-                    let (i, new) = router.slot(m.hd.instrument_id);
-                    if new {
-                        books.push(LadderBook::default());
-                    }
-                    books[i].apply(m);
-                }
-            });
-            black_box(books.iter().map(|b| b.ids.len()).sum::<usize>())
-        });
-    });
     g.bench_function("ifd_book", |b| {
         b.iter(|| {
             let mut books = Books::new();
@@ -110,20 +48,7 @@ fn floor(c: &mut Criterion) {
         });
     });
     g.bench_function("naive_book", |b| {
-        b.iter(|| {
-            let mut router = Router::default();
-            let mut books: Vec<NaiveBook> = Vec::new();
-            for_each_record(black_box(&bytes), |r| {
-                if let Some(m) = mbo(r) {
-                    let (i, new) = router.slot(m.hd.instrument_id);
-                    if new {
-                        books.push(NaiveBook::default());
-                    }
-                    books[i].apply(m);
-                }
-            });
-            black_box(books.iter().map(|b| b.orders.len()).sum::<usize>())
-        });
+        b.iter(|| black_box(run_floor::<NaiveBook>(black_box(&bytes))))
     });
     g.finish();
 }

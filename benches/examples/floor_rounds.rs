@@ -9,104 +9,23 @@
 //! (default 7 rounds of every variant; named variants run beside the decode alone).
 
 use std::hint::black_box;
-
-use dbn::Record as _;
 use std::time::Instant;
 
-use ifd_benches::floor::{mbo, HandleBook, IdsBook, LadderBook, LadderL3Book, NaiveBook, Router};
+use dbn::Record as _;
+use ifd_benches::floor::{
+    floors, mbo, run_floor, Floor, FloorBook as _, IdsLevels, NaiveBook, Router,
+};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
+use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::sim::Preset;
 use ifd_pressure::{Books, MarketConfig, MarketState};
-
-type Variant = (&'static str, fn(&[u8]) -> usize);
 
 fn decode(bytes: &[u8]) -> usize {
     decode_only(bytes).0 as usize
 }
 
-fn route(bytes: &[u8]) -> usize {
-    let mut router = Router::default();
-    let mut counts: Vec<u64> = Vec::new();
-    for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                counts.push(0);
-            }
-            counts[i] += u64::from(m.size);
-        }
-    });
-    counts.len()
-}
-
-fn ids(bytes: &[u8], with_levels: bool) -> usize {
-    let mut router = Router::default();
-    let mut books: Vec<IdsBook> = Vec::new();
-    for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                books.push(IdsBook::default());
-            }
-            books[i].apply(m, with_levels);
-        }
-    });
-    books.iter().map(|b| b.ids.len()).sum()
-}
-
-fn handle(bytes: &[u8]) -> usize {
-    let mut router = Router::default();
-    let mut books: Vec<HandleBook> = Vec::new();
-    for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                books.push(HandleBook::default());
-            }
-            books[i].apply(m);
-        }
-    });
-    books.iter().map(|b| b.ids.len()).sum()
-}
-
-fn ladder(bytes: &[u8]) -> usize {
-    let mut router = Router::default();
-    let mut books: Vec<LadderBook> = Vec::new();
-    for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                books.push(LadderBook::default());
-            }
-            books[i].apply(m);
-        }
-    });
-    books.iter().map(|b| b.ids.len()).sum()
-}
-
-fn ladder_l3(bytes: &[u8]) -> usize {
-    let mut router = Router::default();
-    let mut books: Vec<LadderL3Book> = Vec::new();
-    let mut tops = 0i64;
-    for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                books.push(LadderL3Book::default());
-            }
-            books[i].apply(m);
-            if m.flags.is_last() {
-                let [b, a] = books[i].top();
-                tops ^= b.map_or(0, |t| t.0) ^ a.map_or(0, |t| t.0);
-            }
-        }
-    });
-    black_box(tops);
-    books.iter().map(|b| b.ids.len()).sum()
-}
-
 fn batch_decode(bytes: &[u8]) -> usize {
-    let mut src = ifd_mbo_client::file::FileSource::from_bytes(bytes).expect("valid DBN");
+    let mut src = FileSource::from_bytes(bytes).expect("valid DBN");
     let mut n = 0usize;
     src.for_each_batch(|recs, _| {
         for r in recs {
@@ -117,10 +36,12 @@ fn batch_decode(bytes: &[u8]) -> usize {
     n
 }
 
+/// `IdsLevels` over `FileSource` batches, with or without a look-ahead pass that
+/// looks each record's order and level up before the batch is applied.
 fn ids_batch(bytes: &[u8], lookahead: bool) -> usize {
     let mut router = Router::default();
-    let mut books: Vec<IdsBook> = Vec::new();
-    let mut src = ifd_mbo_client::file::FileSource::from_bytes(bytes).expect("valid DBN");
+    let mut books: Vec<IdsLevels> = Vec::new();
+    let mut src = FileSource::from_bytes(bytes).expect("valid DBN");
     src.for_each_batch(|recs, _| {
         if lookahead {
             let mut touched = 0i64;
@@ -128,7 +49,7 @@ fn ids_batch(bytes: &[u8], lookahead: bool) -> usize {
                 if let Some(m) = mbo(r) {
                     let (i, new) = router.slot(m.hd.instrument_id);
                     if new {
-                        books.push(IdsBook::default());
+                        books.push(IdsLevels::default());
                     }
                     touched ^= books[i].touch(m);
                 }
@@ -139,9 +60,9 @@ fn ids_batch(bytes: &[u8], lookahead: bool) -> usize {
             if let Some(m) = mbo(r) {
                 let (i, new) = router.slot(m.hd.instrument_id);
                 if new {
-                    books.push(IdsBook::default());
+                    books.push(IdsLevels::default());
                 }
-                books[i].apply(m, true);
+                books[i].apply_mbo(m);
             }
         }
     })
@@ -182,21 +103,6 @@ fn engine(bytes: &[u8]) -> usize {
     signals + e.on_session_end().len()
 }
 
-fn naive(bytes: &[u8]) -> usize {
-    let mut router = Router::default();
-    let mut books: Vec<NaiveBook> = Vec::new();
-    for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                books.push(NaiveBook::default());
-            }
-            books[i].apply(m);
-        }
-    });
-    books.iter().map(|b| b.orders.len()).sum()
-}
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -216,22 +122,17 @@ fn main() {
         "fixture: Large simulator day, {records} records, {} bytes",
         bytes.len()
     );
-    let variants: [Variant; 14] = [
-        ("decode", decode),
-        ("floor_route", route),
-        ("floor_ids", |b| ids(b, false)),
-        ("floor_ids_levels", |b| ids(b, true)),
-        ("floor_ids_handle", handle),
-        ("floor_ids_ladder", ladder),
-        ("ladder_l3_book", ladder_l3),
+    let mut variants: Vec<Floor> = vec![("decode", decode)];
+    variants.extend(floors());
+    variants.extend::<[Floor; 7]>([
         ("batch_decode", batch_decode),
         ("floor_ids_levels_batch", |b| ids_batch(b, false)),
         ("floor_ids_levels_ahead", |b| ids_batch(b, true)),
         ("ifd_book", ifd_book),
         ("market_state_default", market),
         ("engine", engine),
-        ("naive_book", naive),
-    ];
+        ("naive_book", run_floor::<NaiveBook>),
+    ]);
     let mut times = vec![Vec::with_capacity(rounds); variants.len()];
     // One warm-up pass of each, then the rounds.
     for round in 0..=rounds {

@@ -77,15 +77,108 @@ fn left_after(m: &MboMsg, size: u32) -> u32 {
     }
 }
 
-/// The order-id map, and optionally unordered level sums in a price-keyed map.
+/// A floor book: one instrument's MBO records applied to a partial (or naive) book.
+pub trait FloorBook: Default {
+    /// Applies one MBO record.
+    fn apply_mbo(&mut self, m: &MboMsg);
+    /// Orders resting now.
+    fn resting(&self) -> usize;
+    /// Reads what an `F_LAST` reader reads (the top, where the book keeps one); the
+    /// value only keeps the read from being optimised away.
+    fn on_last(&self) -> i64 {
+        0
+    }
+}
+
+/// Routes every MBO record of in-memory DBN `bytes` to a `B` per instrument (found
+/// as `ifd_pressure::Books` finds books) and calls [`FloorBook::on_last`] after each
+/// record carrying `F_LAST`; returns the orders left resting.
+pub fn run_floor<B: FloorBook>(bytes: &[u8]) -> usize {
+    let mut router = Router::default();
+    let mut books: Vec<B> = Vec::new();
+    let mut tops = 0i64;
+    crate::for_each_record(bytes, |r| {
+        if let Some(m) = mbo(r) {
+            let (i, new) = router.slot(m.hd.instrument_id);
+            if new {
+                books.push(B::default());
+            }
+            books[i].apply_mbo(m);
+            if m.flags.is_last() {
+                tops ^= books[i].on_last();
+            }
+        }
+    });
+    std::hint::black_box(tops);
+    books.iter().map(FloorBook::resting).sum()
+}
+
+/// Routing alone: each instrument's record sizes summed.
 #[derive(Debug, Default)]
-pub struct IdsBook {
+pub struct RouteOnly {
+    size: u64,
+}
+
+impl FloorBook for RouteOnly {
+    #[inline]
+    fn apply_mbo(&mut self, m: &MboMsg) {
+        self.size += u64::from(m.size);
+    }
+
+    fn resting(&self) -> usize {
+        usize::from(self.size > 0)
+    }
+}
+
+/// Applies a `C`/`M` record to an id map of (price, size, side) with one hash
+/// operation (the entry is updated or removed in place); returns the order's price,
+/// size and side before the record and the size it keeps (0: removed).
+#[inline]
+fn update_order(ids: &mut IdMap<u64, (i64, u32, u8)>, m: &MboMsg) -> Option<(i64, u32, u8, u32)> {
+    let Entry::Occupied(mut e) = ids.entry(m.order_id) else {
+        return None;
+    };
+    let (price, size, side) = *e.get();
+    let left = left_after(m, size);
+    if left == 0 {
+        e.remove();
+    } else {
+        *e.get_mut() = (m.price, left, side);
+    }
+    Some((price, size, side, left))
+}
+
+/// A named pass over a day's DBN bytes, returning something to keep alive.
+pub type Floor = (&'static str, fn(&[u8]) -> usize);
+
+/// The floor passes, cheapest structure first (the benches and `floor_rounds` run
+/// these under these names).
+#[must_use]
+pub fn floors() -> [Floor; 6] {
+    [
+        ("floor_route", run_floor::<RouteOnly>),
+        ("floor_ids", run_floor::<IdsOnly>),
+        ("floor_ids_levels", run_floor::<IdsLevels>),
+        ("floor_ids_handle", run_floor::<HandleBook>),
+        ("floor_ids_ladder", run_floor::<LadderBook>),
+        ("ladder_l3_book", run_floor::<LadderL3Book>),
+    ]
+}
+
+/// The order-id map alone.
+pub type IdsOnly = IdsBook<false>;
+/// The order-id map and level sums in a price-keyed map.
+pub type IdsLevels = IdsBook<true>;
+
+/// The order-id map, and (with `LEVELS`) unordered level sums in a price-keyed map.
+#[derive(Debug, Default)]
+pub struct IdsBook<const LEVELS: bool> {
     /// Resting orders: price, size, side.
     pub ids: IdMap<u64, (i64, u32, u8)>,
     levels: [IdMap<i64, (u64, u32)>; 2],
 }
 
-impl IdsBook {
+impl<const LEVELS: bool> IdsBook<LEVELS> {
     /// Looks up what applying `m` will touch (its order and its level) without
     /// changing anything, so that a later `apply` finds them in cache; returns a value
     /// to keep the loads alive. (Safe Rust has no prefetch instruction and the
@@ -96,10 +189,16 @@ impl IdsBook {
         let l = self.levels[side_of(m)].get(&m.price).map_or(0, |l| l.1);
         o ^ i64::from(l)
     }
+}
 
-    /// Applies one record; `with_levels` also keeps the level sums.
+impl<const LEVELS: bool> FloorBook for IdsBook<LEVELS> {
+    fn resting(&self) -> usize {
+        self.ids.len()
+    }
+
     #[inline]
-    pub fn apply(&mut self, m: &MboMsg, with_levels: bool) {
+    fn apply_mbo(&mut self, m: &MboMsg) {
+        let with_levels = LEVELS;
         match m.action as u8 {
             b'A' => {
                 let side = side_of(m);
@@ -111,17 +210,9 @@ impl IdsBook {
                 }
             }
             b'C' | b'M' => {
-                // One hash operation: the entry is updated or removed in place.
-                let Entry::Occupied(mut e) = self.ids.entry(m.order_id) else {
+                let Some((price, size, s, left)) = update_order(&mut self.ids, m) else {
                     return;
                 };
-                let (price, size, s) = *e.get();
-                let left = left_after(m, size);
-                if left == 0 {
-                    e.remove();
-                } else {
-                    *e.get_mut() = (m.price, left, s);
-                }
                 if !with_levels {
                     return;
                 }
@@ -218,10 +309,13 @@ fn leave_in(
     }
 }
 
-impl HandleBook {
-    /// Applies one record.
+impl FloorBook for HandleBook {
+    fn resting(&self) -> usize {
+        self.ids.len()
+    }
+
     #[inline]
-    pub fn apply(&mut self, m: &MboMsg) {
+    fn apply_mbo(&mut self, m: &MboMsg) {
         match m.action as u8 {
             b'A' => {
                 let slot = level_in(
@@ -351,10 +445,13 @@ pub struct LadderBook {
     sides: [Ladder; 2],
 }
 
-impl LadderBook {
-    /// Applies one record.
+impl FloorBook for LadderBook {
+    fn resting(&self) -> usize {
+        self.ids.len()
+    }
+
     #[inline]
-    pub fn apply(&mut self, m: &MboMsg) {
+    fn apply_mbo(&mut self, m: &MboMsg) {
         match m.action as u8 {
             b'A' => {
                 let side = side_of(m);
@@ -364,16 +461,9 @@ impl LadderBook {
                 l.1 += 1;
             }
             b'C' | b'M' => {
-                let Entry::Occupied(mut e) = self.ids.entry(m.order_id) else {
+                let Some((price, size, s, left)) = update_order(&mut self.ids, m) else {
                     return;
                 };
-                let (price, size, s) = *e.get();
-                let left = left_after(m, size);
-                if left == 0 {
-                    e.remove();
-                } else {
-                    *e.get_mut() = (m.price, left, s);
-                }
                 let ladder = &mut self.sides[usize::from(s)];
                 let l = ladder.slot(price);
                 l.0 = l.0.saturating_sub(size);
@@ -405,9 +495,12 @@ pub struct NaiveBook {
     sides: [BTreeMap<i64, Vec<(u64, u32)>>; 2],
 }
 
-impl NaiveBook {
-    /// Applies one record.
-    pub fn apply(&mut self, m: &MboMsg) {
+impl FloorBook for NaiveBook {
+    fn resting(&self) -> usize {
+        self.orders.len()
+    }
+
+    fn apply_mbo(&mut self, m: &MboMsg) {
         match m.action as u8 {
             b'A' => {
                 let side = side_of(m);
@@ -642,10 +735,20 @@ impl LadderL3Book {
                 .map(|t| (t, side.slots[(t - side.base) as usize].size))
         })
     }
+}
 
-    /// Applies one record.
+impl FloorBook for LadderL3Book {
+    fn resting(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn on_last(&self) -> i64 {
+        let [b, a] = self.top();
+        b.map_or(0, |t| t.0) ^ a.map_or(0, |t| t.0)
+    }
+
     #[inline]
-    pub fn apply(&mut self, m: &MboMsg) {
+    fn apply_mbo(&mut self, m: &MboMsg) {
         match m.action as u8 {
             b'A' => {
                 if m.size == 0 || m.price == dbn::UNDEF_PRICE {
@@ -742,7 +845,7 @@ mod tests {
         let mut books = Books::new();
         let mut router = Router::default();
         let mut ladders: Vec<LadderL3Book> = Vec::new();
-        let mut sums: Vec<IdsBook> = Vec::new();
+        let mut sums: Vec<IdsLevels> = Vec::new();
         let mut checked = 0;
         while let Some(r) = dec.decode_record_ref().unwrap() {
             let Some(m) = mbo(&r) else { continue };
@@ -752,8 +855,8 @@ mod tests {
                 ladders.push(LadderL3Book::default());
                 sums.push(IdsBook::default());
             }
-            ladders[i].apply(m);
-            sums[i].apply(m, true);
+            ladders[i].apply_mbo(m);
+            sums[i].apply_mbo(m);
             if !u.last {
                 continue;
             }

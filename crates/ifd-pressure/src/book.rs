@@ -60,11 +60,11 @@
 //!   with timestamps in a side array, and the level slot carried in the id map so the
 //!   node and level loads overlap, measured within noise of this layout.
 //! - An exact book on direct-indexed price ladders (one slot per tick of the options
-//!   grid, the best tick tracked) ran about 9 % faster on the same day (4.8x against
-//!   5.3x the decode, `floor_rounds` in the benches): not adopted, since it needs each
-//!   instrument's tick grid and a fallback for prices far from the touch, and its
-//!   queues and best-level tracking still cost about 1.8x the decode on top of its
-//!   level sums.
+//!   grid, the best tick tracked) ran 9-17 % faster on the same day (4.2-4.8x against
+//!   5.1-5.3x the decode, `floor_rounds` in the benches): not adopted yet, since it
+//!   needs each instrument's tick grid and a fallback for prices far from the touch,
+//!   and its queues and best-level tracking still cost 1.5-1.8x the decode on top of
+//!   its level sums.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
