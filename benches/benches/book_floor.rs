@@ -20,10 +20,9 @@
 //!   the naive book the issue measured.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ifd_benches::floor::{floors, run_floor, NaiveBook};
-use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
+use ifd_benches::floor::{floors, run_floor, run_ifd_book, NaiveBook};
+use ifd_benches::{decode_only, sim_day_dbn};
 use ifd_mbo_client::sim::Preset;
-use ifd_pressure::Books;
 
 fn floor(c: &mut Criterion) {
     let (bytes, records) = sim_day_dbn(Preset::Large);
@@ -37,15 +36,7 @@ fn floor(c: &mut Criterion) {
         g.bench_function(name, |b| b.iter(|| black_box(run(black_box(&bytes)))));
     }
     g.bench_function("ifd_book", |b| {
-        b.iter(|| {
-            let mut books = Books::new();
-            for_each_record(black_box(&bytes), |r| {
-                if let Ok(Some(u)) = books.apply_record(r) {
-                    black_box(u);
-                }
-            });
-            black_box(books.len())
-        });
+        b.iter(|| black_box(run_ifd_book(black_box(&bytes))))
     });
     g.bench_function("naive_book", |b| {
         b.iter(|| black_box(run_floor::<NaiveBook>(black_box(&bytes))))

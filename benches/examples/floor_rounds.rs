@@ -1,7 +1,7 @@
-//! The book-floor variants of `benches/benches/book_floor.rs`, run in interleaved
-//! rounds over the same Large simulator day in memory, so that the ratios to the
-//! decode are taken within each round (the whole `ifd_engine::Engine` is run too) and a slow stretch of a shared VM hits every
-//! variant alike. Prints, per variant, the fastest and the median pass and the median
+//! The book-floor variants of `benches/benches/book_floor.rs` (and `MarketState` and
+//! the whole `ifd_engine::Engine`), run in interleaved rounds over the same Large
+//! simulator day in memory, so that the ratios to the decode are taken within each
+//! round and a slow stretch of a shared VM hits every variant alike. Prints, per variant, the fastest and the median pass and the median
 //! of the per-round ratios to decode. Criterion remains the reference for absolute
 //! figures; this is the cross-check of the ratios.
 //!
@@ -11,14 +11,15 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use dbn::MboMsg;
 use dbn::Record as _;
 use ifd_benches::floor::{
-    floors, mbo, run_floor, Floor, FloorBook as _, IdsLevels, NaiveBook, Router,
+    floors, run_floor, run_ifd_book, Floor, FloorBook as _, IdsLevels, NaiveBook, Router,
 };
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::sim::Preset;
-use ifd_pressure::{Books, MarketConfig, MarketState};
+use ifd_pressure::{MarketConfig, MarketState};
 
 fn decode(bytes: &[u8]) -> usize {
     decode_only(bytes).0 as usize
@@ -46,38 +47,20 @@ fn ids_batch(bytes: &[u8], lookahead: bool) -> usize {
         if lookahead {
             let mut touched = 0i64;
             for r in recs {
-                if let Some(m) = mbo(r) {
-                    let (i, new) = router.slot(m.hd.instrument_id);
-                    if new {
-                        books.push(IdsLevels::default());
-                    }
-                    touched ^= books[i].touch(m);
+                if let Some(m) = r.get::<MboMsg>() {
+                    touched ^= router.book(&mut books, m.hd.instrument_id).touch(m);
                 }
             }
             black_box(touched);
         }
         for r in recs {
-            if let Some(m) = mbo(r) {
-                let (i, new) = router.slot(m.hd.instrument_id);
-                if new {
-                    books.push(IdsLevels::default());
-                }
-                books[i].apply_mbo(m);
+            if let Some(m) = r.get::<MboMsg>() {
+                router.book(&mut books, m.hd.instrument_id).apply_mbo(m);
             }
         }
     })
     .expect("valid DBN");
     books.iter().map(|b| b.ids.len()).sum()
-}
-
-fn ifd_book(bytes: &[u8]) -> usize {
-    let mut books = Books::new();
-    for_each_record(bytes, |r| {
-        if let Ok(Some(u)) = books.apply_record(r) {
-            black_box(u);
-        }
-    });
-    books.len()
 }
 
 fn market(bytes: &[u8]) -> usize {
@@ -128,7 +111,7 @@ fn main() {
         ("batch_decode", batch_decode),
         ("floor_ids_levels_batch", |b| ids_batch(b, false)),
         ("floor_ids_levels_ahead", |b| ids_batch(b, true)),
-        ("ifd_book", ifd_book),
+        ("ifd_book", run_ifd_book),
         ("market_state_default", market),
         ("engine", engine),
         ("naive_book", run_floor::<NaiveBook>),

@@ -1,9 +1,9 @@
 //! Reference books for the book-floor measurements (`benches/benches/book_floor.rs`
 //! and the `floor_rounds` example): what the cheapest designs we know of cost for a
 //! part of an exact L3 book's work on a fixture, and the naive book the pressure issue
-//! compares against. Each keeps less than an exact L3 book (none keeps the price order
-//! of levels or the time priority of orders, except [`NaiveBook`]), and each does its
-//! work with as few map operations as its structure allows.
+//! compares against. The partial books keep less than an exact L3 book (no price order
+//! of levels, no time priority of orders), and each book does its work with as few map
+//! operations as its structure allows.
 //!
 //! - [`IdsBook`] with levels off keeps only the order-id map (insert on `A`, one entry
 //!   operation on `C`/`M`): the one lookup no exact book can avoid.
@@ -12,6 +12,8 @@
 //!   id-map entry, so that cancels and same-price modifies need no price lookup (the
 //!   design of `ifd_pressure::Book`, without its queues and price order).
 //! - [`LadderBook`] keeps the level sums in a direct-indexed price ladder per side.
+//! - [`LadderL3Book`] is an exact L3 book on such ladders (queues in time priority,
+//!   best tick tracked), without health, statistics or snapshot handling.
 //! - [`NaiveBook`]: a `HashMap` of orders plus a `BTreeMap` of levels per side, each
 //!   level a `Vec` of its orders in time priority, with std's SipHash maps.
 //!
@@ -50,15 +52,16 @@ impl Router {
         self.last = Some((iid, i));
         (i, new)
     }
-}
 
-/// The record as an MBO message, when it is one.
-#[must_use]
-pub fn mbo<'a>(r: &'a dbn::RecordRef<'_>) -> Option<&'a MboMsg> {
-    if r.header().rtype == dbn::rtype::MBO {
-        r.get::<MboMsg>()
-    } else {
-        None
+    /// The book of `iid` in `books` (indexed by [`Router::slot`]), created on first
+    /// sight.
+    #[inline]
+    pub fn book<'a, B: Default>(&mut self, books: &'a mut Vec<B>, iid: u32) -> &'a mut B {
+        let (i, new) = self.slot(iid);
+        if new {
+            books.push(B::default());
+        }
+        &mut books[i]
     }
 }
 
@@ -98,14 +101,11 @@ pub fn run_floor<B: FloorBook>(bytes: &[u8]) -> usize {
     let mut books: Vec<B> = Vec::new();
     let mut tops = 0i64;
     crate::for_each_record(bytes, |r| {
-        if let Some(m) = mbo(r) {
-            let (i, new) = router.slot(m.hd.instrument_id);
-            if new {
-                books.push(B::default());
-            }
-            books[i].apply_mbo(m);
+        if let Some(m) = r.get::<MboMsg>() {
+            let book = router.book(&mut books, m.hd.instrument_id);
+            book.apply_mbo(m);
             if m.flags.is_last() {
-                tops ^= books[i].on_last();
+                tops ^= book.on_last();
             }
         }
     });
@@ -146,6 +146,18 @@ fn update_order(ids: &mut IdMap<u64, (i64, u32, u8)>, m: &MboMsg) -> Option<(i64
         *e.get_mut() = (m.price, left, side);
     }
     Some((price, size, side, left))
+}
+
+/// `ifd_pressure::Books` over every record of in-memory DBN `bytes`; returns the
+/// number of books.
+pub fn run_ifd_book(bytes: &[u8]) -> usize {
+    let mut books = ifd_pressure::Books::new();
+    crate::for_each_record(bytes, |r| {
+        if let Ok(Some(u)) = books.apply_record(r) {
+            std::hint::black_box(u);
+        }
+    });
+    books.len()
 }
 
 /// A named pass over a day's DBN bytes, returning something to keep alive.
@@ -198,12 +210,11 @@ impl<const LEVELS: bool> FloorBook for IdsBook<LEVELS> {
 
     #[inline]
     fn apply_mbo(&mut self, m: &MboMsg) {
-        let with_levels = LEVELS;
         match m.action as u8 {
             b'A' => {
                 let side = side_of(m);
                 self.ids.insert(m.order_id, (m.price, m.size, side as u8));
-                if with_levels {
+                if LEVELS {
                     let l = self.levels[side].entry(m.price).or_default();
                     l.0 += u64::from(m.size);
                     l.1 += 1;
@@ -213,7 +224,7 @@ impl<const LEVELS: bool> FloorBook for IdsBook<LEVELS> {
                 let Some((price, size, s, left)) = update_order(&mut self.ids, m) else {
                     return;
                 };
-                if !with_levels {
+                if !LEVELS {
                     return;
                 }
                 let levels = &mut self.levels[usize::from(s)];
@@ -848,12 +859,12 @@ mod tests {
         let mut sums: Vec<IdsLevels> = Vec::new();
         let mut checked = 0;
         while let Some(r) = dec.decode_record_ref().unwrap() {
-            let Some(m) = mbo(&r) else { continue };
+            let Some(m) = r.get::<MboMsg>() else { continue };
             let u = books.apply(m);
             let (i, new) = router.slot(m.hd.instrument_id);
             if new {
                 ladders.push(LadderL3Book::default());
-                sums.push(IdsBook::default());
+                sums.push(IdsLevels::default());
             }
             ladders[i].apply_mbo(m);
             sums[i].apply_mbo(m);

@@ -6,9 +6,9 @@
 
 use dbn::decode::{DbnDecoder, DecodeRecordRef};
 use dbn::Record as _;
+use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
 pub mod floor;
-use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
 /// Seed of the simulator days the benches share.
 pub const SIM_SEED: u64 = 7;
