@@ -37,12 +37,12 @@ fn history_baseline() -> Baseline {
 
 /// Replays the bytes through `engine`; returns (records, signals).
 fn run(mut engine: Engine, bytes: &[u8]) -> (u64, u64) {
-    let mut signals = 0u64;
+    let mut signals = Vec::new();
     let n = for_each_record(bytes, |r| {
-        signals += engine.on_record(r).map_or(0, |s| s.len() as u64);
+        let _ = engine.on_record(r, &mut signals);
     });
-    signals += engine.on_session_end().len() as u64;
-    (n, signals)
+    engine.on_session_end(&mut signals);
+    (n, signals.len() as u64)
 }
 
 fn bench(c: &mut Criterion) {

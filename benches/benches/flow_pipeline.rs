@@ -43,21 +43,21 @@ fn pipeline(c: &mut Criterion) {
         (
             "decode_book_flow_pressure_1m",
             MarketConfig {
-                pressure: PressureConfig {
+                pressure: Some(PressureConfig {
                     windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
                     ..PressureConfig::default()
-                },
+                }),
                 ..MarketConfig::default()
             },
         ),
         (
             "decode_book_flow_pressure_engine",
             MarketConfig {
-                pressure: PressureConfig {
+                pressure: Some(PressureConfig {
                     windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
                     groupings: Groupings::instrument_only(),
                     ..PressureConfig::default()
-                },
+                }),
                 ..MarketConfig::default()
             },
         ),
@@ -69,10 +69,12 @@ fn pipeline(c: &mut Criterion) {
                 let mut events = 0u64;
                 let mut windows = 0u64;
                 let n = for_each_record(black_box(&bytes), |r| {
-                    events += m.on_record(r).map_or(0, |e| e.len() as u64);
+                    if m.on_record(r).is_ok() {
+                        events += m.events().len() as u64;
+                    }
                     windows += m.drain_windows().len() as u64;
                 });
-                m.flush();
+                m.end_session();
                 windows += m.drain_windows().len() as u64;
                 black_box((n, events, windows))
             });

@@ -67,10 +67,12 @@ fn market(bytes: &[u8]) -> usize {
     let mut m = MarketState::new(MarketConfig::default()).expect("valid config");
     let mut windows = 0;
     for_each_record(bytes, |r| {
-        black_box(m.on_record(r).map_or(0, <[_]>::len));
+        if m.on_record(r).is_ok() {
+            black_box(m.events().len());
+        }
         windows += m.drain_windows().len();
     });
-    m.flush();
+    m.end_session();
     windows += m.drain_windows().len();
     windows
 }
@@ -79,11 +81,12 @@ fn engine(bytes: &[u8]) -> usize {
     let mut e = ifd_engine::Engine::builder()
         .build()
         .expect("default config");
-    let mut signals = 0;
+    let mut signals = Vec::new();
     for_each_record(bytes, |r| {
-        signals += e.on_record(r).map_or(0, <[_]>::len);
+        let _ = e.on_record(r, &mut signals);
     });
-    signals + e.on_session_end().len()
+    e.on_session_end(&mut signals);
+    signals.len()
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -95,9 +95,9 @@ fn run(preset: Preset, seed: u64, history_days: u32) -> Result<(Vec<Signal>, Vec
     let day = sim.flow_day();
     let mut signals = Vec::new();
     for rec in day.records() {
-        signals.extend_from_slice(engine.on_record(&rec)?);
+        engine.on_record(&rec, &mut signals)?;
     }
-    signals.extend_from_slice(engine.on_session_end());
+    engine.on_session_end(&mut signals);
     Ok((signals, day.truth.iter().map(KnownFlow::from).collect()))
 }
 

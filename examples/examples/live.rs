@@ -109,10 +109,10 @@ impl Sink {
     }
 
     fn apply(&mut self, rec: &RecordRef<'_>) {
-        match self.engine.on_record(rec) {
-            Ok(signals) => {
+        let mut signals = Vec::new();
+        match self.engine.on_record(rec, &mut signals) {
+            Ok(_) => {
                 if !signals.is_empty() {
-                    let signals = signals.to_vec();
                     self.emit(&signals);
                 }
             }
@@ -374,7 +374,8 @@ async fn main() -> anyhow::Result<()> {
     // The session ends here: the engine flushes what it still holds.
     sink.connected = false;
     sink.observe();
-    let last = sink.engine.on_session_end().to_vec();
+    let mut last = Vec::new();
+    sink.engine.on_session_end(&mut last);
     sink.emit(&last);
 
     // Flush both files whatever the outcome.

@@ -136,9 +136,8 @@ fn replay_source<R: std::io::Read>(
         let read = src.for_each_batch(|batch, stats| {
             for rec in batch {
                 records += 1;
-                match engine.on_record(rec) {
-                    Ok(s) => signals.extend_from_slice(s),
-                    Err(e) => eprintln!("skipped a record: {e}"),
+                if let Err(e) = engine.on_record(rec, &mut signals) {
+                    eprintln!("skipped a record: {e}");
                 }
                 if records % 65_536 == 0 {
                     pb.set_position(stats.input_bytes());
@@ -152,7 +151,7 @@ fn replay_source<R: std::io::Read>(
             return Err(e).context("reading the session");
         }
     }
-    signals.extend_from_slice(engine.on_session_end());
+    engine.on_session_end(&mut signals);
     drain_heat(&mut engine, &mut heat);
     let seconds = start.elapsed().as_secs_f64();
     pb.finish_and_clear();

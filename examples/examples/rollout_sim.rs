@@ -314,10 +314,9 @@ fn main() -> anyhow::Result<()> {
         for rec in session.records() {
             let mbo = mbo_of(&rec);
             let ts = mbo.map_or(rec.header().ts_event, |m| m.ts_recv);
-            let signals: Vec<Signal> = match run.engine.on_record(&rec) {
-                Ok(s) => s.to_vec(),
-                Err(_) => Vec::new(),
-            };
+            let mut signals: Vec<Signal> = Vec::new();
+            // A malformed record is counted in EngineStats::malformed; the day goes on.
+            let _ = run.engine.on_record(&rec, &mut signals);
             if let Some(m) = mbo {
                 mid_update(&mut run, m);
             }
@@ -332,7 +331,8 @@ fn main() -> anyhow::Result<()> {
                 next_check += every;
             }
         }
-        let end: Vec<Signal> = run.engine.on_session_end().to_vec();
+        let mut end: Vec<Signal> = Vec::new();
+        run.engine.on_session_end(&mut end);
         for s in &end {
             run.on_signal(s);
         }

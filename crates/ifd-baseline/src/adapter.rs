@@ -2,22 +2,23 @@
 //!
 //! [`WindowAdapter`] turns per-instrument [`PressureWindow`]s into [`Observation`]s:
 //! it looks the instrument up in the [`Chain`], buckets its strike against the
-//! underlying future's latest mid price, classifies the expiry against the window's
-//! trading day and places the window start in its session time bucket.
+//! market's underlying price, classifies the expiry against the window's trading day
+//! and places the window start in its session time bucket.
 //!
-//! [`BaselineBuilder`] runs records through the chain, the L3 books, the aggressor
-//! folder and a [`PressureTracker`] (per-instrument tumbling windows), feeds the closed
-//! windows to a [`WindowAdapter`] and pushes each finished trading day into a
-//! [`Baseline`]. Give it the records of N session days in order and it yields the
+//! [`BaselineBuilder`] runs records through ifd-pressure's [`MarketState`] (the one
+//! composition of chain, L3 books, aggressor folding, underlying and pressure that the
+//! engine runs too) with per-instrument tumbling windows ([`pressure_config`]), feeds
+//! the closed windows to a [`WindowAdapter`] and pushes each finished trading day into
+//! a [`Baseline`]. Give it the records of N session days in order and it yields the
 //! baseline of the last `max_days` of them; give it an existing baseline and one more
 //! day for the end-of-day update (the oldest day drops out).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use dbn::{Action, InstrumentDefMsg, MboMsg, RecordRef};
+use dbn::{MboMsg, RecordRef};
 use ifd_pressure::{
-    AggressorEvent, AggressorFolder, AggressorStats, Books, Chain, GroupKey, Groupings, MetricKind,
-    OptionKind, PressureConfig, PressureTracker, PressureWindow, WindowSpec, NS_PER_SEC,
+    AggressorStats, Chain, GroupKey, Groupings, MarketConfig, MarketState, MetricKind, OptionKind,
+    PressureConfig, PressureWindow, Step, WindowSpec, NS_PER_SEC,
 };
 use serde::{Deserialize, Serialize};
 
@@ -54,9 +55,7 @@ pub struct AdapterStats {
 pub struct WindowAdapter {
     bucket_minutes: u16,
     strike_step: Option<i64>,
-    steps: HashMap<u64, Option<i64>>,
-    underlying: HashMap<u32, i64>,
-    last_underlying: Option<i64>,
+    steps: BTreeMap<u64, Option<i64>>,
     stats: AdapterStats,
 }
 
@@ -79,17 +78,9 @@ impl WindowAdapter {
         Self {
             bucket_minutes,
             strike_step: strike_step.filter(|&s| s > 0),
-            steps: HashMap::new(),
-            underlying: HashMap::new(),
-            last_underlying: None,
+            steps: BTreeMap::new(),
             stats: AdapterStats::default(),
         }
-    }
-
-    /// Records the latest price (dbn fixed point) of an underlying future.
-    pub fn set_underlying_price(&mut self, underlying_id: u32, price: i64) {
-        self.underlying.insert(underlying_id, price);
-        self.last_underlying = Some(price);
     }
 
     /// Counters so far.
@@ -117,14 +108,17 @@ impl WindowAdapter {
         })
     }
 
-    /// Appends the observations of one window to `out` and returns its trading day;
-    /// `None` (counted in [`stats`](Self::stats)) when the window cannot be keyed.
+    /// Appends the observations of one window of `market` to `out` and returns its
+    /// trading day; `None` (counted in [`stats`](Self::stats)) when the window cannot be
+    /// keyed. The contract comes from the market's chain and the moneyness from its
+    /// underlying price as the window closes.
     pub fn observations(
         &mut self,
         window: &PressureWindow,
-        chain: &Chain,
+        market: &MarketState,
         out: &mut Vec<Observation>,
     ) -> Option<TradingDay> {
+        let chain = market.chain();
         let GroupKey::Instrument(id) = window.key else {
             self.stats.not_instrument += 1;
             return None;
@@ -139,12 +133,7 @@ impl WindowAdapter {
             contract.expiration,
             contract.underlying_id,
         );
-        let Some(under) = self
-            .underlying
-            .get(&underlying_id)
-            .copied()
-            .or(self.last_underlying)
-        else {
+        let Some(under) = market.underlying_price(underlying_id) else {
             self.stats.no_underlying_price += 1;
             return None;
         };
@@ -255,20 +244,29 @@ pub struct BuilderStats {
     pub rejected_observations: u64,
 }
 
-/// The record pipeline of the builder: chain, L3 books, aggressor folding and
-/// per-instrument tumbling pressure windows, closed windows turned into observations.
-/// Useful on its own live: the observations of the current window are what
-/// [`Baseline::score_window`] takes.
+/// The pressure configuration a baseline is built on and an engine scores with:
+/// per-instrument tumbling windows of `window_ns`.
+#[must_use]
+pub fn pressure_config(window_ns: u64) -> PressureConfig {
+    PressureConfig {
+        windows: vec![WindowSpec::tumbling(window_ns)],
+        groupings: Groupings::instrument_only(),
+        ..PressureConfig::default()
+    }
+}
+
+/// The record pipeline of the builder: ifd-pressure's [`MarketState`] (chain, L3
+/// books, aggressor folding, underlying and per-instrument tumbling pressure windows of
+/// [`pressure_config`]), its closed windows turned into observations. Useful on its own
+/// live: the observations of the current window are what [`Baseline::score_window`]
+/// takes.
 #[derive(Debug)]
 pub struct PressureFeed {
-    chain: Chain,
-    books: Books,
-    folders: HashMap<u32, AggressorFolder>,
-    tracker: PressureTracker,
+    market: MarketState,
     adapter: WindowAdapter,
-    events: Vec<AggressorEvent>,
-    agg_stats: AggressorStats,
-    stats: BuilderStats,
+    windows: Vec<PressureWindow>,
+    keep_windows: bool,
+    buf: Vec<Observation>,
 }
 
 impl PressureFeed {
@@ -284,33 +282,36 @@ impl PressureFeed {
                 reason: "window_ns must be positive and divide the time bucket",
             });
         }
-        let cfg = PressureConfig {
-            windows: vec![WindowSpec::tumbling(window_ns)],
-            groupings: Groupings::instrument_only(),
-            ..PressureConfig::default()
+        let config = MarketConfig {
+            pressure: Some(pressure_config(window_ns)),
+            ..MarketConfig::default()
         };
-        let tracker = PressureTracker::new(cfg).map_err(|_| Error::InvalidConfig {
+        let market = MarketState::new(config).map_err(|_| Error::InvalidConfig {
             reason: "pressure tracker rejected the window",
         })?;
         Ok(Self {
-            chain: Chain::new(),
-            books: Books::new(),
-            folders: HashMap::new(),
-            tracker,
+            market,
             adapter: WindowAdapter::new(bucket_minutes, strike_step),
-            events: Vec::new(),
-            agg_stats: AggressorStats::default(),
-            stats: BuilderStats::default(),
+            windows: Vec::new(),
+            keep_windows: false,
+            buf: Vec::new(),
         })
+    }
+
+    /// The composition the feed runs (chain, books, underlying, pressure).
+    #[must_use]
+    pub fn market(&self) -> &MarketState {
+        &self.market
     }
 
     /// The options chain built so far.
     #[must_use]
     pub fn chain(&self) -> &Chain {
-        &self.chain
+        self.market.chain()
     }
 
-    /// Adapter counters.
+    /// Adapter counters: windows turned into observations and windows dropped, by
+    /// reason.
     #[must_use]
     pub fn adapter_stats(&self) -> &AdapterStats {
         self.adapter.stats()
@@ -319,106 +320,80 @@ impl PressureFeed {
     /// Aggressor counters.
     #[must_use]
     pub fn aggressor_stats(&self) -> &AggressorStats {
-        &self.agg_stats
+        self.market.aggressor_stats()
     }
 
     /// Record counters.
     #[must_use]
-    pub fn stats(&self) -> &BuilderStats {
-        &self.stats
+    pub fn stats(&self) -> BuilderStats {
+        let m = self.market.stats();
+        BuilderStats {
+            records: m.records,
+            definitions: m.definitions,
+            mbo: m.mbo_records,
+            other: m.records - m.definitions - m.mbo_records - m.malformed,
+            malformed: m.malformed,
+            ..BuilderStats::default()
+        }
     }
 
     /// Applies one record; closed windows become observations, appended to `out` with
-    /// their trading day.
+    /// their trading day. A record too short for its type is counted in
+    /// [`BuilderStats::malformed`] and skipped.
     pub fn on_record(&mut self, rec: &RecordRef<'_>, out: &mut Vec<WindowObservation>) {
-        self.stats.records += 1;
-        let rtype = rec.header().rtype;
-        if rtype == dbn::rtype::INSTRUMENT_DEF {
-            match rec.try_get::<InstrumentDefMsg>() {
-                Ok(def) => {
-                    self.chain.apply(def);
-                    self.adapter.clear_strike_steps();
-                    self.stats.definitions += 1;
-                }
-                Err(_) => self.stats.malformed += 1,
-            }
-            return;
+        if let Ok(Step::Definition(_)) = self.market.on_record(rec) {
+            self.adapter.clear_strike_steps();
         }
-        if rtype != dbn::rtype::MBO {
-            self.stats.other += 1;
-            return;
-        }
-        let Ok(msg) = rec.try_get::<MboMsg>() else {
-            self.stats.malformed += 1;
-            return;
-        };
-        self.on_mbo(msg, out);
+        self.drain(out);
     }
 
     /// Applies one MBO record (see [`on_record`](Self::on_record)).
     pub fn on_mbo(&mut self, msg: &MboMsg, out: &mut Vec<WindowObservation>) {
-        self.stats.mbo += 1;
-        let id = msg.hd.instrument_id;
-        let bbo_before = self.books.book(id).map(|b| b.bbo()).unwrap_or_default();
-        self.books.apply(msg);
-        if let Ok(action) = msg.action() {
-            if let Some(c) = self.chain.get(id) {
-                let multiplier = c.multiplier;
-                self.folders.entry(id).or_default().on_record(
-                    msg,
-                    action,
-                    &bbo_before,
-                    multiplier,
-                    &mut self.events,
-                    &mut self.agg_stats,
-                );
-            }
-            if action == Action::Clear {
-                self.tracker.reset_book(id);
-            }
-        }
-        for ev in self.events.drain(..) {
-            self.tracker.on_event(&ev, &self.chain);
-        }
-        if msg.flags.is_last() && !msg.flags.is_snapshot() {
-            if let Some(bbo) = self.books.book(id).map(|b| b.bbo()) {
-                if self.chain.future(id).is_some() {
-                    if let Some(mid) = bbo.mid() {
-                        self.tracker.set_underlying_price(id, mid);
-                        self.adapter.set_underlying_price(id, mid);
-                    }
-                } else if self.chain.get(id).is_some() {
-                    self.tracker.on_book(id, &bbo, msg.ts_recv, &self.chain);
-                }
-            }
-        }
-        self.tracker.advance(msg.ts_recv, &self.chain);
+        self.market.on_mbo(msg);
         self.drain(out);
     }
 
-    /// Closes the open windows (end of data) and appends their observations.
+    /// Ends the data: closes the open windows and appends their observations.
     pub fn flush(&mut self, out: &mut Vec<WindowObservation>) {
-        self.tracker.flush(&self.chain);
+        self.market.end_session();
         self.drain(out);
+    }
+
+    /// Keeps every closed window for [`drain_learned_windows`](Self::drain_learned_windows)
+    /// (off by default: a long history would hold them all).
+    pub fn keep_windows(&mut self, keep: bool) {
+        self.keep_windows = keep;
+    }
+
+    /// The closed windows the feed learned from since the last call (each window once,
+    /// in closing order); the observations were made from exactly these.
+    pub fn drain_learned_windows(&mut self) -> std::vec::Drain<'_, PressureWindow> {
+        self.windows.drain(..)
     }
 
     fn drain(&mut self, out: &mut Vec<WindowObservation>) {
-        let mut buf = Vec::new();
-        let windows: Vec<PressureWindow> = self.tracker.drain_closed().collect();
-        for w in &windows {
-            buf.clear();
-            if let Some(trading_day) = self.adapter.observations(w, &self.chain, &mut buf) {
+        if self.market.closed_windows().is_empty() {
+            return;
+        }
+        let start = self.windows.len();
+        self.windows.extend(self.market.drain_windows());
+        for w in &self.windows[start..] {
+            self.buf.clear();
+            if let Some(trading_day) = self.adapter.observations(w, &self.market, &mut self.buf) {
                 let instrument_id = match w.key {
                     GroupKey::Instrument(id) => id,
                     _ => 0,
                 };
-                out.extend(buf.iter().map(|o| WindowObservation {
+                out.extend(self.buf.iter().map(|o| WindowObservation {
                     trading_day,
                     window_start_ns: w.start_ns,
                     instrument_id,
                     observation: *o,
                 }));
             }
+        }
+        if !self.keep_windows {
+            self.windows.clear();
         }
     }
 }
@@ -556,7 +531,7 @@ impl BaselineBuilder {
             days_pushed: self.pushed,
             late_observations: self.late,
             rejected_observations: self.rejected,
-            ..*self.feed.stats()
+            ..self.feed.stats()
         }
     }
 

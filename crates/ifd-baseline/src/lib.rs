@@ -117,8 +117,8 @@ pub mod stats;
 pub mod testing;
 
 pub use adapter::{
-    AdapterStats, BaselineBuilder, BuilderConfig, BuilderStats, PressureFeed, WindowAdapter,
-    WindowObservation,
+    pressure_config, AdapterStats, BaselineBuilder, BuilderConfig, BuilderStats, PressureFeed,
+    WindowAdapter, WindowObservation,
 };
 pub use baseline::{
     Baseline, BaselineConfig, DayObservations, Observation, Outcome, Scope, Scored, ScoredAgainst,

@@ -1,15 +1,15 @@
 //! The engine: one `on_record` call composing chain, books, aggressor events, pressure,
 //! baseline and the detectors.
 
-use dbn::{Action, InstrumentDefMsg, MboMsg, RecordRef, StatMsg};
+use dbn::{InstrumentDefMsg, MboMsg, RecordRef, StatMsg};
 use ifd_baseline::Baseline;
 use ifd_patterns::{
     DetectorConfig, DetectorVersion, MarketView, NoReference, PatternDetector, PatternStats,
     Reference, Signal, V1Config, V1Stats, VolumeSpikeDetector,
 };
 use ifd_pressure::{
-    AggressorEvent, AggressorFolder, AggressorStats, Bbo, BookStats, Books, Chain, Groupings,
-    Health, IdMap, OptionContract, PressureConfig, PressureTracker, PressureWindow, WindowSpec,
+    AggressorStats, BookStats, Books, Chain, Groupings, Health, InstrumentRole, MarketConfig,
+    MarketState, MboStep, OptionContract, PressureConfig, PressureWindow, Step, WindowSpec,
     NS_PER_SEC,
 };
 use serde::{Deserialize, Serialize};
@@ -157,7 +157,8 @@ impl EngineBuilder {
     }
 
     /// The pressure windows to aggregate (instrument, 1-minute tumbling by default), or
-    /// none.
+    /// none. Ignored when a baseline is given: the engine then runs the baseline's own
+    /// windows ([`ifd_baseline::pressure_config`]).
     #[must_use]
     pub fn pressure(mut self, config: Option<PressureConfig>) -> Self {
         self.pressure = config;
@@ -192,27 +193,24 @@ impl EngineBuilder {
     /// [`Error::Patterns`] or [`Error::Pressure`] when a configuration is out of range.
     pub fn build(self) -> Result<Engine> {
         let detector = PatternDetector::new(self.detector)?;
-        let pressure = match self.pressure {
-            Some(cfg) => Some(PressureTracker::new(cfg)?),
-            None => None,
+        // With a baseline, the engine's windows are the baseline's: what is scored is
+        // what was learned.
+        let pressure = match &self.baseline {
+            Some((_, window_ns)) => Some(ifd_baseline::pressure_config(*window_ns)),
+            None => self.pressure,
         };
-        Ok(Engine {
-            chain: Chain::new(),
-            books: Books::new(),
-            insts: Vec::new(),
-            inst_index: IdMap::default(),
-            last_inst: None,
-            agg_stats: AggressorStats::default(),
-            events: Vec::new(),
+        let market = MarketState::new(MarketConfig {
             pressure,
+            ..MarketConfig::default()
+        })?;
+        Ok(Engine {
+            market,
             windows: Vec::new(),
             max_pending_windows: self.max_pending_windows,
             detector,
             v1: self.v1.map(VolumeSpikeDetector::new),
             reference: self.baseline.map(|(b, w)| BaselineReference::new(b, w)),
             steps_dirty: false,
-            underlying: IdMap::default(),
-            signals: Vec::new(),
             stats: EngineStats::default(),
             latency: LatencyHistogram::new(),
             clock: self.clock,
@@ -220,75 +218,43 @@ impl EngineBuilder {
     }
 }
 
-/// What the chain says an instrument is, cached per instrument until its definition
-/// changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InstKind {
-    /// Not looked up since the last definition.
-    Unresolved,
-    /// An option of the chain, with its multiplier (1e-9 fixed point).
-    Option { multiplier: i64 },
-    /// A future of the chain (its mid is an underlying price).
-    Future,
-    /// Not an option or a future the chain knows.
-    Unknown,
-}
-
-/// The hot path's per-instrument state.
-#[derive(Debug, Clone)]
-struct InstSlot {
-    instrument_id: u32,
-    kind: InstKind,
-    folder: AggressorFolder,
-    /// The instrument's slot in the pressure tracker.
-    pressure_slot: Option<usize>,
-}
-
 /// What the detectors see of the engine's state.
 struct View<'a> {
-    chain: &'a Chain,
-    books: &'a Books,
-    underlying: &'a IdMap<u32, i64>,
+    market: &'a MarketState,
 }
 
 impl MarketView for View<'_> {
     fn contract(&self, instrument_id: u32) -> Option<&OptionContract> {
-        self.chain.get(instrument_id)
+        self.market.chain().get(instrument_id)
     }
 
     fn is_healthy(&self, instrument_id: u32) -> bool {
-        matches!(self.books.health(instrument_id), Some(Health::Ok))
+        matches!(self.market.books().health(instrument_id), Some(Health::Ok))
     }
 
     fn underlying_price(&self, contract: &OptionContract) -> Option<i64> {
-        self.underlying.get(&contract.underlying_id).copied()
+        self.market.underlying_price(contract.underlying_id)
     }
 }
 
 /// The embeddable, deterministic ifd v3.0 detector.
 ///
 /// Feed it every record in stream order with [`Engine::on_record`] (or typed records with
-/// [`Engine::on_definition`], [`Engine::on_mbo`], [`Engine::on_stat`]); it returns the
-/// signals each record raised. The same records always give the same signals.
+/// [`Engine::on_definition`], [`Engine::on_mbo`], [`Engine::on_stat`]); it appends the
+/// signals each record raised to the caller's vector. The same records always give the
+/// same signals.
+///
+/// The engine is ifd-pressure's [`MarketState`] (the composition the baseline builder
+/// runs too, with the same pressure windows when a baseline is given) plus the order
+/// life cycles and detectors of ifd-patterns.
 pub struct Engine {
-    chain: Chain,
-    books: Books,
-    /// Per-instrument state of the hot path, found once per record.
-    insts: Vec<InstSlot>,
-    inst_index: IdMap<u32, u32>,
-    /// The last instrument seen and its slot (runs of one instrument skip the map).
-    last_inst: Option<(u32, u32)>,
-    agg_stats: AggressorStats,
-    events: Vec<AggressorEvent>,
-    pressure: Option<PressureTracker>,
+    market: MarketState,
     windows: Vec<PressureWindow>,
     max_pending_windows: usize,
     detector: PatternDetector,
     v1: Option<VolumeSpikeDetector>,
     reference: Option<BaselineReference>,
     steps_dirty: bool,
-    underlying: IdMap<u32, i64>,
-    signals: Vec<Signal>,
     stats: EngineStats,
     latency: LatencyHistogram,
     clock: Option<Box<dyn Clock>>,
@@ -297,9 +263,9 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("stats", &self.stats)
-            .field("instruments", &self.chain.len())
-            .field("books", &self.books.len())
+            .field("stats", &self.stats())
+            .field("instruments", &self.market.chain().len())
+            .field("books", &self.market.books().len())
             .finish_non_exhaustive()
     }
 }
@@ -311,302 +277,144 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// Applies one record of any schema and returns the signals it raised.
+    /// Applies one record of any schema and appends the signals it raised to `out`;
+    /// returns how many it appended.
     ///
     /// # Errors
     /// [`Error::MalformedRecord`] when the record is shorter than its rtype; it is
     /// counted in [`EngineStats::malformed`] and the engine's state is unchanged, so the
     /// caller can go on with the next record.
-    pub fn on_record(&mut self, rec: &RecordRef<'_>) -> Result<&[Signal]> {
+    pub fn on_record(&mut self, rec: &RecordRef<'_>, out: &mut Vec<Signal>) -> Result<usize> {
         let start = self.clock.as_ref().map(|c| c.now_ns());
-        self.signals.clear();
-        self.stats.records += 1;
-        let rtype = rec.header().rtype;
-        let res = match rtype {
-            dbn::rtype::MBO => rec.try_get::<MboMsg>().map(|m| self.apply_mbo(m)),
-            dbn::rtype::INSTRUMENT_DEF => rec
-                .try_get::<InstrumentDefMsg>()
-                .map(|d| self.apply_definition(d)),
-            dbn::rtype::STATISTICS => rec.try_get::<StatMsg>().map(|s| self.apply_stat(s)),
-            dbn::rtype::SYSTEM => {
-                self.stats.system += 1;
+        let before = out.len();
+        let res = self.market.on_record(rec);
+        let res = match res {
+            Ok(Step::Mbo(step)) => {
+                if let Some(msg) = rec.get::<MboMsg>() {
+                    self.after_mbo(msg, step, out);
+                }
                 Ok(())
             }
-            dbn::rtype::ERROR => {
-                self.stats.gateway_errors += 1;
+            Ok(Step::Definition(_)) => {
+                self.steps_dirty = true;
                 Ok(())
             }
-            dbn::rtype::SYMBOL_MAPPING => {
-                self.stats.symbol_mappings += 1;
+            Ok(Step::Statistics) => {
+                if let (Some(v1), Some(stat)) = (&mut self.v1, rec.get::<StatMsg>()) {
+                    v1.on_stat(stat);
+                }
                 Ok(())
             }
-            dbn::rtype::STATUS => {
-                self.stats.status += 1;
-                Ok(())
-            }
-            _ => {
-                self.stats.other += 1;
-                Ok(())
-            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
         };
         if let (Some(t0), Some(c)) = (start, self.clock.as_ref()) {
             self.latency.record(c.now_ns().saturating_sub(t0));
         }
-        match res {
-            Ok(()) => Ok(&self.signals),
-            Err(source) => {
-                self.stats.malformed += 1;
-                Err(Error::MalformedRecord { rtype, source })
-            }
+        let added = out.len() - before;
+        if added > 0 {
+            count_signals(&out[before..], &mut self.stats);
         }
+        res.map(|()| added).map_err(Error::from)
     }
 
     /// Applies an instrument definition.
-    pub fn on_definition(&mut self, def: &InstrumentDefMsg) -> &[Signal] {
-        self.signals.clear();
-        self.stats.records += 1;
-        self.apply_definition(def);
-        &self.signals
-    }
-
-    /// Applies an MBO record and returns the signals it raised.
-    pub fn on_mbo(&mut self, msg: &MboMsg) -> &[Signal] {
-        self.signals.clear();
-        self.stats.records += 1;
-        self.apply_mbo(msg);
-        &self.signals
-    }
-
-    /// Applies a statistics record (open interest for v1).
-    pub fn on_stat(&mut self, stat: &StatMsg) -> &[Signal] {
-        self.signals.clear();
-        self.stats.records += 1;
-        self.apply_stat(stat);
-        &self.signals
-    }
-
-    fn apply_definition(&mut self, def: &InstrumentDefMsg) {
-        self.chain.apply(def);
-        if let Some(&i) = self.inst_index.get(&def.hd.instrument_id) {
-            self.insts[i as usize].kind = InstKind::Unresolved;
-        }
-        self.stats.definitions += 1;
+    pub fn on_definition(&mut self, def: &InstrumentDefMsg) {
+        self.market.on_definition(def);
         self.steps_dirty = true;
     }
 
-    fn apply_stat(&mut self, stat: &StatMsg) {
-        self.stats.statistics += 1;
+    /// Applies an MBO record and appends the signals it raised to `out`; returns how
+    /// many it appended.
+    pub fn on_mbo(&mut self, msg: &MboMsg, out: &mut Vec<Signal>) -> usize {
+        let before = out.len();
+        let step = self.market.on_mbo(msg);
+        self.after_mbo(msg, step, out);
+        let added = out.len() - before;
+        if added > 0 {
+            count_signals(&out[before..], &mut self.stats);
+        }
+        added
+    }
+
+    /// Applies a statistics record (open interest for v1).
+    pub fn on_stat(&mut self, stat: &StatMsg) {
+        self.market.on_stat(stat);
         if let Some(v1) = &mut self.v1 {
             v1.on_stat(stat);
         }
     }
 
-    /// The slot of `instrument_id`, created on first sight.
-    #[inline]
-    fn inst_slot(&mut self, instrument_id: u32) -> usize {
-        if let Some((id, i)) = self.last_inst {
-            if id == instrument_id {
-                return i as usize;
-            }
-        }
-        let next = u32::try_from(self.insts.len()).unwrap_or(u32::MAX);
-        let i = *self.inst_index.entry(instrument_id).or_insert(next);
-        if i == next {
-            self.insts.push(InstSlot {
-                instrument_id,
-                kind: InstKind::Unresolved,
-                folder: AggressorFolder::new(),
-                pressure_slot: None,
-            });
-        }
-        self.last_inst = Some((instrument_id, i));
-        i as usize
-    }
-
-    /// Looks the instrument of slot `i` up in the chain (once per definition change).
-    fn resolve(&mut self, i: usize) -> InstKind {
-        let st = &mut self.insts[i];
-        if st.kind == InstKind::Unresolved {
-            let id = st.instrument_id;
-            st.kind = if let Some(c) = self.chain.get(id) {
-                InstKind::Option {
-                    multiplier: c.multiplier,
-                }
-            } else if self.chain.future(id).is_some() {
-                InstKind::Future
-            } else {
-                InstKind::Unknown
-            };
-        }
-        st.kind
-    }
-
-    fn apply_mbo(&mut self, msg: &MboMsg) {
-        self.stats.mbo += 1;
+    /// The detectors' part of an MBO record, after the market applied it.
+    fn after_mbo(&mut self, msg: &MboMsg, step: MboStep, out: &mut Vec<Signal>) {
         if self.steps_dirty {
             if let Some(r) = &mut self.reference {
-                r.refresh_steps(&self.chain);
+                r.refresh_steps(self.market.chain());
             }
             self.steps_dirty = false;
         }
-        let id = msg.hd.instrument_id;
-        let update = self.books.apply(msg);
-        let i = self.inst_slot(id);
-        let kind = self.resolve(i);
-        let option = match kind {
-            InstKind::Option { multiplier } => Some(multiplier),
-            _ => None,
-        };
-        match msg.action() {
-            Ok(action) => {
-                if let Some(multiplier) = option {
-                    // A trade leaves the book unchanged: its book now is the book before.
-                    let bbo_before = if action == Action::Trade {
-                        self.books
-                            .at(update.index)
-                            .map(|b| b.bbo())
-                            .unwrap_or_default()
-                    } else {
-                        Bbo::default()
-                    };
-                    self.insts[i].folder.on_record(
-                        msg,
-                        action,
-                        &bbo_before,
-                        multiplier,
-                        &mut self.events,
-                        &mut self.agg_stats,
-                    );
-                } else if kind == InstKind::Unknown {
-                    self.stats.unknown_instrument += 1;
-                }
-                if action == Action::Clear {
-                    if let Some(p) = &mut self.pressure {
-                        p.reset_book(id);
-                    }
-                }
-            }
-            Err(_) => self.stats.bad_action += 1,
-        }
         let view = View {
-            chain: &self.chain,
-            books: &self.books,
-            underlying: &self.underlying,
+            market: &self.market,
         };
-        if option.is_some() {
-            self.detector.on_mbo(msg, &view, &mut self.signals);
+        if matches!(step.role, InstrumentRole::Option { .. }) {
+            self.detector.on_mbo(msg, &view, out);
         }
-        self.dispatch_events();
-        if msg.flags.is_last() && !msg.flags.is_snapshot() && kind != InstKind::Unknown {
-            if let Some(bbo) = self.books.at(update.index).map(|b| b.bbo()) {
-                if kind == InstKind::Future {
-                    if let Some(mid) = bbo.mid() {
-                        if self.underlying.insert(id, mid) != Some(mid) {
-                            if let Some(p) = &mut self.pressure {
-                                p.set_underlying_price(id, mid);
-                            }
-                        }
-                    }
-                } else if let Some(p) = &mut self.pressure {
-                    let slot = *self.insts[i]
-                        .pressure_slot
-                        .get_or_insert_with(|| p.slot_of(id));
-                    p.on_book_at(slot, &bbo, msg.ts_recv, &self.chain);
-                }
-            }
-        }
-        if let Some(p) = &mut self.pressure {
-            p.advance(msg.ts_recv, &self.chain);
-            Self::collect_windows(
-                p,
-                &mut self.windows,
-                self.max_pending_windows,
-                &mut self.stats,
-            );
-        }
-        if !self.signals.is_empty() {
-            count_signals(&self.signals, &mut self.stats);
-        }
-    }
-
-    /// Hands the completed aggressor events to pressure, the v3 detectors and v1.
-    fn dispatch_events(&mut self) {
-        if self.events.is_empty() {
-            return;
-        }
-        let view = View {
-            chain: &self.chain,
-            books: &self.books,
-            underlying: &self.underlying,
-        };
         dispatch(
-            &mut self.events,
             &view,
-            &mut self.pressure,
             &mut self.detector,
             &mut self.v1,
             self.reference.as_ref(),
-            &mut self.stats,
-            &mut self.signals,
+            out,
         );
+        self.collect_windows();
     }
 
-    fn collect_windows(
-        p: &mut PressureTracker,
-        windows: &mut Vec<PressureWindow>,
-        max: usize,
-        stats: &mut EngineStats,
-    ) {
-        if p.closed().is_empty() {
+    fn collect_windows(&mut self) {
+        if self.market.closed_windows().is_empty() {
             return;
         }
-        for w in p.drain_closed() {
-            if windows.len() < max {
-                windows.push(w);
+        let max = self.max_pending_windows;
+        for w in self.market.drain_windows() {
+            if self.windows.len() < max {
+                self.windows.push(w);
             } else {
-                stats.pressure_windows_dropped += 1;
+                self.stats.pressure_windows_dropped += 1;
             }
         }
     }
 
     /// Ends the session: completes events still being folded (a stream cut before its
-    /// `F_LAST`) and closes the open pressure windows. Returns the signals this raised.
-    pub fn on_session_end(&mut self) -> &[Signal] {
-        self.signals.clear();
-        let mut order: Vec<(u32, usize)> = self
-            .insts
-            .iter()
-            .enumerate()
-            .map(|(i, st)| (st.instrument_id, i))
-            .collect();
-        order.sort_unstable();
-        for (_, i) in order {
-            self.insts[i]
-                .folder
-                .finish(&mut self.events, &mut self.agg_stats);
-        }
-        self.dispatch_events();
-        if let Some(p) = &mut self.pressure {
-            p.flush(&self.chain);
-            Self::collect_windows(
-                p,
-                &mut self.windows,
-                self.max_pending_windows,
-                &mut self.stats,
-            );
-        }
-        count_signals(&self.signals, &mut self.stats);
-        &self.signals
+    /// `F_LAST`) and closes the open pressure windows. Appends the signals this raised
+    /// to `out` and returns how many.
+    pub fn on_session_end(&mut self, out: &mut Vec<Signal>) -> usize {
+        let before = out.len();
+        self.market.end_session();
+        let view = View {
+            market: &self.market,
+        };
+        dispatch(
+            &view,
+            &mut self.detector,
+            &mut self.v1,
+            self.reference.as_ref(),
+            out,
+        );
+        self.collect_windows();
+        let added = out.len() - before;
+        count_signals(&out[before..], &mut self.stats);
+        added
     }
 
     /// Marks the books of a channel (or of the whole publisher with `None`) as
     /// recovering after a transport gap; returns how many books were marked.
     pub fn mark_gap(&mut self, publisher_id: u16, channel_id: Option<u8>) -> usize {
         self.stats.gaps += 1;
-        self.books.mark_gap(publisher_id, channel_id)
+        self.market.mark_gap(publisher_id, channel_id)
     }
 
-    /// Closed pressure windows since the last call, in closing order.
+    /// Closed pressure windows since the last call, in closing order. With a baseline
+    /// these are exactly the windows the baseline's builder learns from on the same
+    /// records ([`ifd_baseline::pressure_config`]).
     pub fn drain_pressure_windows(&mut self) -> std::vec::Drain<'_, PressureWindow> {
         self.windows.drain(..)
     }
@@ -617,34 +425,43 @@ impl Engine {
         self.detector.set_min_confidence(value)
     }
 
+    /// The composition of chain, books, underlying and pressure the engine runs.
+    #[must_use]
+    pub fn market(&self) -> &MarketState {
+        &self.market
+    }
+
     /// The options chain.
     #[must_use]
     pub fn chain(&self) -> &Chain {
-        &self.chain
+        self.market.chain()
     }
 
     /// The order books.
     #[must_use]
     pub fn books(&self) -> &Books {
-        &self.books
+        self.market.books()
     }
 
     /// Health of an instrument's book (`None` before its first record).
     #[must_use]
     pub fn health(&self, instrument_id: u32) -> Option<Health> {
-        self.books.health(instrument_id)
+        self.market.books().health(instrument_id)
     }
 
     /// True when every book is healthy.
     #[must_use]
     pub fn all_books_healthy(&self) -> bool {
-        self.books.iter().all(|(_, b)| b.health() == Health::Ok)
+        self.market
+            .books()
+            .iter()
+            .all(|(_, b)| b.health() == Health::Ok)
     }
 
-    /// The latest mid of an underlying future.
+    /// The latest price of an underlying (see [`MarketState::underlying_price`]).
     #[must_use]
     pub fn underlying_price(&self, underlying_id: u32) -> Option<i64> {
-        self.underlying.get(&underlying_id).copied()
+        self.market.underlying_price(underlying_id)
     }
 
     /// The baseline in use, if any.
@@ -656,19 +473,35 @@ impl Engine {
     /// Counters of the engine.
     #[must_use]
     pub fn stats(&self) -> EngineStats {
-        self.stats
+        let m = self.market.stats();
+        EngineStats {
+            records: m.records,
+            mbo: m.mbo_records,
+            definitions: m.definitions,
+            statistics: m.statistics,
+            system: m.system,
+            gateway_errors: m.gateway_errors,
+            symbol_mappings: m.symbol_mappings,
+            status: m.status,
+            other: m.ignored_records,
+            malformed: m.malformed,
+            bad_action: m.bad_action,
+            unknown_instrument: m.unknown_instrument,
+            aggressor_events: self.market.aggressor_stats().events,
+            ..self.stats
+        }
     }
 
     /// Counters of the books (skipped records by kind).
     #[must_use]
     pub fn book_stats(&self) -> BookStats {
-        self.books.stats()
+        self.market.books().stats()
     }
 
     /// Counters of the aggressor folding.
     #[must_use]
     pub fn aggressor_stats(&self) -> AggressorStats {
-        self.agg_stats
+        *self.market.aggressor_stats()
     }
 
     /// Counters of the v3 detectors.
@@ -696,33 +529,27 @@ impl Engine {
     }
 }
 
-/// Offers the completed aggressor events to pressure, the v3 detectors and v1.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "disjoint borrows of the engine's parts"
-)]
+/// Offers the completed aggressor events of the market's last step to the v3
+/// detectors and v1 (pressure already has them).
 fn dispatch(
-    events: &mut Vec<AggressorEvent>,
     view: &View<'_>,
-    pressure: &mut Option<PressureTracker>,
     detector: &mut PatternDetector,
     v1: &mut Option<VolumeSpikeDetector>,
     reference: Option<&BaselineReference>,
-    stats: &mut EngineStats,
     out: &mut Vec<Signal>,
 ) {
+    let events = view.market.events();
+    if events.is_empty() {
+        return;
+    }
     let reference: &dyn Reference = match reference {
         Some(r) => r,
         None => &NoReference,
     };
-    for ev in events.drain(..) {
-        stats.aggressor_events += 1;
-        if let Some(p) = pressure {
-            p.on_event(&ev, view.chain);
-        }
-        detector.on_event(&ev, view, reference, out);
+    for ev in events {
+        detector.on_event(ev, view, reference, out);
         if let Some(v1) = v1 {
-            v1.on_event(&ev, view, reference, out);
+            v1.on_event(ev, view, reference, out);
         }
     }
 }

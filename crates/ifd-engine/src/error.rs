@@ -5,13 +5,12 @@
 #[non_exhaustive]
 pub enum Error {
     /// A record's body is shorter than its rtype says (it was counted and skipped).
-    #[error("malformed record (rtype {rtype:#04x}): {source}")]
+    #[error("malformed record (rtype {rtype:#04x}): {reason}")]
     MalformedRecord {
         /// The record's rtype byte.
         rtype: u8,
-        /// What dbn said.
-        #[source]
-        source: dbn::Error,
+        /// What was wrong with it.
+        reason: &'static str,
     },
     /// The detectors' configuration was rejected.
     #[error(transparent)]
@@ -21,10 +20,21 @@ pub enum Error {
     Baseline(#[from] ifd_baseline::Error),
     /// The pressure tracker rejected its configuration.
     #[error(transparent)]
-    Pressure(#[from] ifd_pressure::Error),
+    Pressure(ifd_pressure::Error),
     /// The file source failed.
     #[error(transparent)]
     Source(#[from] ifd_mbo_client::Error),
+}
+
+impl From<ifd_pressure::Error> for Error {
+    fn from(e: ifd_pressure::Error) -> Self {
+        match e {
+            ifd_pressure::Error::MalformedRecord { rtype, reason } => {
+                Self::MalformedRecord { rtype, reason }
+            }
+            other => Self::Pressure(other),
+        }
+    }
 }
 
 /// Result alias of ifd-engine.

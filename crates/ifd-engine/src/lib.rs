@@ -16,9 +16,9 @@
 //! let mut engine = Engine::builder().build().unwrap();
 //! let mut signals = Vec::new();
 //! for rec in day.records() {
-//!     signals.extend_from_slice(engine.on_record(&rec).unwrap());
+//!     engine.on_record(&rec, &mut signals).unwrap();
 //! }
-//! signals.extend_from_slice(engine.on_session_end());
+//! engine.on_session_end(&mut signals);
 //! assert_eq!(engine.stats().malformed, 0);
 //! ```
 //!

@@ -87,10 +87,10 @@
 //! const PX: i64 = 1_000_000_000;
 //! let t0 = 1_700_000_000 * NS_PER_SEC;
 //! let cfg = MarketConfig {
-//!     pressure: PressureConfig {
+//!     pressure: Some(PressureConfig {
 //!         windows: vec![WindowSpec::tumbling(60 * NS_PER_SEC)],
 //!         ..PressureConfig::default()
-//!     },
+//!     }),
 //!     ..MarketConfig::default()
 //! };
 //! let mut market = MarketState::new(cfg)?;
@@ -108,7 +108,8 @@
 //! ];
 //! let mut events = Vec::new();
 //! for r in &records {
-//!     events.extend_from_slice(market.on_mbo(r));
+//!     market.on_mbo(r);
+//!     events.extend_from_slice(market.events());
 //! }
 //! let e = events[0];
 //! assert_eq!((e.side, e.size, e.levels), (AggressorSide::Buy, 3, 2));
@@ -117,7 +118,7 @@
 //! // No definition for instrument 42: the default multiplier 1 gives 6×2 + 7×1 = 19.
 //! assert_eq!(e.premium, rust_decimal::Decimal::from(19));
 //!
-//! market.flush(); // end of data: close the open windows
+//! market.end_session(); // end of data: close the open windows
 //! let w = market
 //!     .drain_windows()
 //!     .find(|w| w.key == GroupKey::Instrument(42))
@@ -162,7 +163,7 @@ pub use chain::{
 };
 pub use error::{Error, Result};
 pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
-pub use market::{MarketConfig, MarketState, MarketStats};
+pub use market::{InstrumentRole, MarketConfig, MarketState, MarketStats, MboStep, Step};
 pub use pressure::{
     ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,
     PressureWindow, WindowMetrics, WindowSpec, NS_PER_SEC,

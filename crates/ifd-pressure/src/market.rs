@@ -1,35 +1,54 @@
-//! [`MarketState`]: books, chain, aggressor events and pressure behind one call per
-//! record.
+//! [`MarketState`]: the one composition of chain, books, aggressor folding, the
+//! underlying price and pressure windows, fed one record at a time.
+//!
+//! The baseline builder (`ifd-baseline`) and the engine (`ifd-engine`) both run their
+//! records through this type, so the windows a baseline learns from and the windows an
+//! engine scores come out of the same code with the same rules:
+//!
+//! - a definition updates the [`Chain`] and forgets what was cached about the
+//!   instrument (its role, its multiplier, the pressure tracker's keys);
+//! - an MBO record goes to its book first; `T`/`F` records of an option (or of an
+//!   instrument no definition has named yet, at the default multiplier) fold into an
+//!   [`AggressorEvent`] completed at `F_LAST`, priced against the book as it stood at
+//!   the `T` record; a future's book never folds (its mid is an underlying price);
+//! - records flagged `F_SNAPSHOT` or `F_BAD_TS_RECV` build books but never move the
+//!   window clock, never sample a book for pressure and never set an underlying price;
+//! - at `F_LAST` of any other record the book's best bid/offer is sampled for the
+//!   pressure windows (options) or as the underlying's price (futures);
+//! - after an `R` or a snapshot the next book sample starts a fresh order-flow
+//!   sequence (no OFI term across the rebuild).
 
-use dbn::{rtype, InstrumentDefMsg, MboMsg, RecordRef, FIXED_PRICE_SCALE};
+use dbn::{rtype, Action, InstrumentDefMsg, MboMsg, RecordRef, StatMsg, FIXED_PRICE_SCALE};
 
 use crate::aggressor::{AggressorEvent, AggressorFolder, AggressorStats};
-use crate::book::{BookKey, Books};
+use crate::book::{BookKey, BookUpdate, Books};
 use crate::chain::{Chain, ChainUpdate};
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::pressure::{PressureConfig, PressureTracker, PressureWindow};
 use crate::types::Bbo;
+use crate::IdMap;
 
 /// Configuration of a [`MarketState`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketConfig {
-    /// Pressure windows and groupings.
-    pub pressure: PressureConfig,
+    /// Pressure windows and groupings; `None` runs no pressure tracker (books, events
+    /// and the underlying only).
+    pub pressure: Option<PressureConfig>,
     /// Book health thresholds.
     pub health: HealthConfig,
-    /// Multiplier (1e-9 fixed point) for instruments the chain has no option contract
-    /// for; the default is 1.0, so the premium of such a print is price × size.
+    /// Multiplier (1e-9 fixed point) for instruments no definition has named; the
+    /// default is 1.0, so the premium of such a print is price × size.
     pub default_multiplier: i64,
-    /// Take the underlying price for moneyness from the mid of each future's own book
-    /// (when the stream carries the future's MBO and the chain knows it as a future).
+    /// Take the underlying price from the mid of each future's own book (when the
+    /// stream carries the future's MBO and the chain knows it as a future).
     pub underlying_from_books: bool,
 }
 
 impl Default for MarketConfig {
     fn default() -> Self {
         Self {
-            pressure: PressureConfig::default(),
+            pressure: Some(PressureConfig::default()),
             health: HealthConfig::default(),
             default_multiplier: FIXED_PRICE_SCALE,
             underlying_from_books: true,
@@ -40,64 +59,125 @@ impl Default for MarketConfig {
 /// Counters of [`MarketState`] itself (books, folding and pressure keep their own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MarketStats {
-    /// Records given to [`MarketState::on_record`] or [`MarketState::on_mbo`].
+    /// Records given to [`MarketState::on_record`] or the typed entry points.
     pub records: u64,
     /// MBO records.
     pub mbo_records: u64,
     /// Definition records applied to the chain.
     pub definitions: u64,
-    /// Records of other types, ignored.
+    /// Statistics records.
+    pub statistics: u64,
+    /// System messages (heartbeats, acks, replay completed).
+    pub system: u64,
+    /// Error records from the gateway.
+    pub gateway_errors: u64,
+    /// Symbol mappings.
+    pub symbol_mappings: u64,
+    /// Status records.
+    pub status: u64,
+    /// Records of other schemas, ignored.
     pub ignored_records: u64,
+    /// Records too short for their rtype (skipped, returned as an error).
+    pub malformed: u64,
+    /// MBO records with an action byte dbn does not know (the book counts its own skip;
+    /// the folding never sees them).
+    pub bad_action: u64,
+    /// MBO records of instruments the chain names neither as an option nor as a future
+    /// (folded at the default multiplier).
+    pub unknown_instrument: u64,
     /// Aggressor events whose instrument had no option contract (default multiplier).
     pub default_multiplier_events: u64,
 }
 
-/// Whether an instrument is a future the chain knows (its book's mid is an
-/// underlying price).
+/// What the chain says an instrument is, as [`MarketState`] uses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Unresolved,
+pub enum InstrumentRole {
+    /// An option of the chain, with its multiplier (1e-9 fixed point).
+    Option {
+        /// Contract multiplier, 1e-9 fixed point (20 for NQ options).
+        multiplier: i64,
+    },
+    /// A future of the chain: its book's mid is an underlying price.
     Future,
+    /// No definition names it (yet).
+    Unknown,
+}
+
+/// What one MBO record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MboStep {
+    /// The book update.
+    pub update: BookUpdate,
+    /// The instrument's role at this record.
+    pub role: InstrumentRole,
+    /// The record's action, `None` when its byte is not one dbn knows.
+    pub action: Option<Action>,
+}
+
+/// What [`MarketState::on_record`] did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// An MBO record went to its book (and the folding).
+    Mbo(MboStep),
+    /// A definition updated the chain.
+    Definition(ChainUpdate),
+    /// A statistics record.
+    Statistics,
+    /// A system message.
+    System,
+    /// An error record from the gateway.
+    GatewayError,
+    /// A symbol mapping.
+    SymbolMapping,
+    /// A status record.
+    Status,
+    /// A record of another schema (counted and ignored).
     Other,
+}
+
+/// The latest underlying price taken from a future's book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FutureMid {
+    price: i64,
+    ts_recv: u64,
 }
 
 #[derive(Debug, Clone)]
 struct InstState {
     key: BookKey,
     folder: AggressorFolder,
-    /// BBO at the instrument's last `F_LAST`.
-    last_bbo: Bbo,
-    multiplier: Option<i64>,
-    role: Role,
-    /// The last mid sent to the pressure tracker as an underlying price.
-    last_mid: Option<i64>,
-    pressure_slot: usize,
+    /// `None` until resolved against the chain (again after each definition).
+    role: Option<InstrumentRole>,
+    /// The instrument's slot in the pressure tracker.
+    pressure_slot: Option<usize>,
     /// The next book sample must not produce an OFI term (after `R` or a snapshot).
     reset_pending: bool,
 }
 
-/// Everything ifd-pressure keeps about a market, fed one record at a time.
+/// The composition every ifd pipeline runs: chain, books, folding, underlying and
+/// pressure, fed one record at a time (see the module docs for its rules).
 ///
-/// Per MBO record it applies the book ([`Books`]), folds `T`/`F` records into
-/// [`AggressorEvent`]s completed at `F_LAST`, samples the best bid/offer of the
-/// instrument at each `F_LAST` for order flow and queue imbalance, and feeds the
-/// [`PressureTracker`]. Definitions go to the [`Chain`], which gives multipliers and
-/// group keys. The hot path does not allocate once its per-instrument state exists.
-///
-/// Records flagged `F_SNAPSHOT` or `F_BAD_TS_RECV` build books but never move the
-/// window clock or enter a window.
+/// Completed aggressor events of the last record are in [`MarketState::events`] until
+/// the next call; closed windows accumulate until [`MarketState::drain_windows`]. The
+/// hot path does not allocate once its per-instrument state exists.
 #[derive(Debug, Clone)]
 pub struct MarketState {
     books: Books,
     chain: Chain,
-    pressure: PressureTracker,
+    pressure: Option<PressureTracker>,
     /// Per book, indexed like [`Books`].
     insts: Vec<InstState>,
+    /// Book indices per instrument id, for definition changes.
+    by_instrument: IdMap<u32, Vec<u32>>,
     events: Vec<AggressorEvent>,
     aggressor_stats: AggressorStats,
     stats: MarketStats,
     default_multiplier: i64,
     underlying_from_books: bool,
+    underlying: IdMap<u32, FutureMid>,
+    /// Always empty: what [`MarketState::drain_windows`] drains without a tracker.
+    no_windows: Vec<PressureWindow>,
 }
 
 impl MarketState {
@@ -115,16 +195,23 @@ impl MarketState {
     /// # Errors
     /// As [`MarketState::new`].
     pub fn with_chain(config: MarketConfig, chain: Chain) -> Result<Self> {
+        let pressure = match config.pressure {
+            Some(cfg) => Some(PressureTracker::new(cfg)?),
+            None => None,
+        };
         Ok(Self {
             books: Books::new().with_config(config.health),
             chain,
-            pressure: PressureTracker::new(config.pressure)?,
+            pressure,
             insts: Vec::new(),
+            by_instrument: IdMap::default(),
             events: Vec::with_capacity(16),
             aggressor_stats: AggressorStats::default(),
             stats: MarketStats::default(),
             default_multiplier: config.default_multiplier,
             underlying_from_books: config.underlying_from_books,
+            underlying: IdMap::default(),
+            no_windows: Vec::new(),
         })
     }
 
@@ -134,21 +221,16 @@ impl MarketState {
         &self.books
     }
 
-    /// The books, for gap marking by the caller.
-    pub fn books_mut(&mut self) -> &mut Books {
-        &mut self.books
-    }
-
     /// The options chain.
     #[must_use]
     pub fn chain(&self) -> &Chain {
         &self.chain
     }
 
-    /// The pressure tracker.
+    /// The pressure tracker, when one runs.
     #[must_use]
-    pub fn pressure(&self) -> &PressureTracker {
-        &self.pressure
+    pub fn pressure(&self) -> Option<&PressureTracker> {
+        self.pressure.as_ref()
     }
 
     /// Counters of the aggressor folding.
@@ -163,200 +245,333 @@ impl MarketState {
         &self.stats
     }
 
-    /// Sets an underlying future's price (1e-9 fixed point) for moneyness buckets.
-    pub fn set_underlying_price(&mut self, underlying_id: u32, price: i64) {
-        self.pressure.set_underlying_price(underlying_id, price);
+    /// The aggressor events completed by the last record (or by
+    /// [`MarketState::end_session`]); valid until the next call.
+    #[must_use]
+    pub fn events(&self) -> &[AggressorEvent] {
+        &self.events
     }
 
-    /// Takes the pressure windows closed so far.
+    /// The latest underlying price (1e-9 fixed point) of an underlying instrument:
+    /// the mid of its future's book at its last `F_LAST`, or a caller-supplied price.
+    #[must_use]
+    pub fn underlying_price(&self, underlying_id: u32) -> Option<i64> {
+        self.underlying.get(&underlying_id).map(|u| u.price)
+    }
+
+    /// When the underlying price of `underlying_id` was last set (`ts_recv`, ns).
+    #[must_use]
+    pub fn underlying_ts(&self, underlying_id: u32) -> Option<u64> {
+        self.underlying.get(&underlying_id).map(|u| u.ts_recv)
+    }
+
+    /// Sets an underlying's price (1e-9 fixed point) from outside the stream (a
+    /// caller that has the future elsewhere), as of `ts_recv`.
+    pub fn set_underlying_price(&mut self, underlying_id: u32, price: i64, ts_recv: u64) {
+        self.set_underlying(underlying_id, price, ts_recv);
+    }
+
+    fn set_underlying(&mut self, underlying_id: u32, price: i64, ts_recv: u64) {
+        let prev = self
+            .underlying
+            .insert(underlying_id, FutureMid { price, ts_recv });
+        if prev.map(|p| p.price) != Some(price) {
+            if let Some(p) = &mut self.pressure {
+                p.set_underlying_price(underlying_id, price);
+            }
+        }
+    }
+
+    /// Takes the pressure windows closed so far, in closing order.
     pub fn drain_windows(&mut self) -> std::vec::Drain<'_, PressureWindow> {
-        self.pressure.drain_closed()
+        match &mut self.pressure {
+            Some(p) => p.drain_closed(),
+            None => self.no_windows.drain(..),
+        }
     }
 
-    /// Closes the open windows now (end of data), emitting them as incomplete.
-    pub fn flush(&mut self) {
-        self.pressure.flush(&self.chain);
+    /// The pressure windows closed and not drained yet.
+    #[must_use]
+    pub fn closed_windows(&self) -> &[PressureWindow] {
+        self.pressure.as_ref().map_or(&[], PressureTracker::closed)
     }
 
-    /// Applies a definition to the chain; cached multipliers and roles are refreshed.
+    /// Marks the books of a channel (or of the whole publisher with `None`) as
+    /// recovering after a transport gap; returns how many books were marked.
+    pub fn mark_gap(&mut self, publisher_id: u16, channel_id: Option<u8>) -> usize {
+        self.books.mark_gap(publisher_id, channel_id)
+    }
+
+    /// Ends the session (end of data): completes the events still being folded (a
+    /// stream cut before its `F_LAST`), in book-key order, into
+    /// [`MarketState::events`], and closes the open pressure windows as incomplete.
+    pub fn end_session(&mut self) {
+        self.events.clear();
+        let mut order: Vec<(BookKey, usize)> = self
+            .insts
+            .iter()
+            .enumerate()
+            .map(|(i, st)| (st.key, i))
+            .collect();
+        order.sort_unstable_by_key(|&(k, _)| (k.instrument_id, k.publisher_id));
+        for (_, i) in order {
+            self.insts[i]
+                .folder
+                .finish(&mut self.events, &mut self.aggressor_stats);
+        }
+        if let Some(p) = &mut self.pressure {
+            for ev in &self.events {
+                p.on_event(ev, &self.chain);
+            }
+            p.flush(&self.chain);
+        }
+    }
+
+    /// Applies one record of any schema.
+    ///
+    /// # Errors
+    /// [`Error::MalformedRecord`] when the record is shorter than its rtype; it is
+    /// counted in [`MarketStats::malformed`], the state is unchanged and the caller can
+    /// go on with the next record.
+    pub fn on_record(&mut self, rec: &RecordRef<'_>) -> Result<Step> {
+        let rtype = rec.header().rtype;
+        let malformed = |stats: &mut MarketStats, reason| {
+            stats.records += 1;
+            stats.malformed += 1;
+            Error::MalformedRecord { rtype, reason }
+        };
+        match rtype {
+            rtype::MBO => match rec.try_get::<MboMsg>() {
+                Ok(msg) => Ok(Step::Mbo(self.on_mbo(msg))),
+                Err(_) => Err(malformed(&mut self.stats, "record shorter than an MboMsg")),
+            },
+            rtype::INSTRUMENT_DEF => match rec.try_get::<InstrumentDefMsg>() {
+                Ok(def) => Ok(Step::Definition(self.on_definition(def))),
+                Err(_) => Err(malformed(
+                    &mut self.stats,
+                    "record shorter than an InstrumentDefMsg",
+                )),
+            },
+            rtype::STATISTICS => match rec.try_get::<StatMsg>() {
+                Ok(stat) => {
+                    self.on_stat(stat);
+                    Ok(Step::Statistics)
+                }
+                Err(_) => Err(malformed(&mut self.stats, "record shorter than a StatMsg")),
+            },
+            other => {
+                self.events.clear();
+                self.stats.records += 1;
+                Ok(match other {
+                    rtype::SYSTEM => {
+                        self.stats.system += 1;
+                        Step::System
+                    }
+                    rtype::ERROR => {
+                        self.stats.gateway_errors += 1;
+                        Step::GatewayError
+                    }
+                    rtype::SYMBOL_MAPPING => {
+                        self.stats.symbol_mappings += 1;
+                        Step::SymbolMapping
+                    }
+                    rtype::STATUS => {
+                        self.stats.status += 1;
+                        Step::Status
+                    }
+                    _ => {
+                        self.stats.ignored_records += 1;
+                        Step::Other
+                    }
+                })
+            }
+        }
+    }
+
+    /// Applies a definition to the chain; what was cached about the instrument (role,
+    /// multiplier, pressure keys) is refreshed at its next record.
     pub fn on_definition(&mut self, def: &InstrumentDefMsg) -> ChainUpdate {
+        self.events.clear();
         self.stats.records += 1;
         self.stats.definitions += 1;
         let update = self.chain.apply(def);
         let iid = def.hd.instrument_id;
-        self.pressure.forget_contract(iid);
-        for st in self.insts.iter_mut().filter(|s| s.key.instrument_id == iid) {
-            st.multiplier = None;
-            st.role = Role::Unresolved;
+        if let Some(p) = &mut self.pressure {
+            p.forget_contract(iid);
+        }
+        if let Some(idx) = self.by_instrument.get(&iid) {
+            for &i in idx {
+                self.insts[i as usize].role = None;
+            }
         }
         update
     }
 
-    /// Dispatches one record: MBO to [`MarketState::on_mbo`], definitions to
-    /// [`MarketState::on_definition`]; other types are counted and ignored.
-    ///
-    /// # Errors
-    /// [`Error::MalformedRecord`] when an MBO or definition record is shorter than its
-    /// type.
-    pub fn on_record(&mut self, rec: &RecordRef<'_>) -> Result<&[AggressorEvent]> {
-        match rec.header().rtype {
-            rtype::MBO => {
-                let msg = rec
-                    .try_get::<MboMsg>()
-                    .map_err(|_| Error::MalformedRecord {
-                        rtype: rtype::MBO,
-                        reason: "record shorter than an MboMsg",
-                    })?;
-                Ok(self.on_mbo(msg))
-            }
-            rtype::INSTRUMENT_DEF => {
-                let def =
-                    rec.try_get::<InstrumentDefMsg>()
-                        .map_err(|_| Error::MalformedRecord {
-                            rtype: rtype::INSTRUMENT_DEF,
-                            reason: "record shorter than an InstrumentDefMsg",
-                        })?;
-                self.on_definition(def);
-                self.events.clear();
-                Ok(&self.events)
-            }
-            _ => {
-                self.stats.records += 1;
-                self.stats.ignored_records += 1;
-                self.events.clear();
-                Ok(&self.events)
-            }
-        }
+    /// Applies a statistics record (counted; open interest and settlement are read
+    /// by the detectors from the record itself).
+    pub fn on_stat(&mut self, _stat: &StatMsg) {
+        self.events.clear();
+        self.stats.records += 1;
+        self.stats.statistics += 1;
     }
 
     /// The state of the book at `index` in [`Books`] (one state per book, created with
     /// it, so the book's index is the state's index).
+    #[inline]
     fn slot(&mut self, key: BookKey, index: usize) -> usize {
+        if index < self.insts.len() {
+            return index;
+        }
         while self.insts.len() <= index {
             let key = if self.insts.len() == index {
                 key
             } else {
-                // Books created behind this state's back (through `books_mut`).
+                // Cannot happen: books are created only through this type.
                 self.books
                     .iter()
                     .nth(self.insts.len())
                     .map_or(key, |(k, _)| k)
             };
-            let pressure_slot = self.pressure.slot_of(key.instrument_id);
+            let i = u32::try_from(self.insts.len()).unwrap_or(u32::MAX);
+            self.by_instrument
+                .entry(key.instrument_id)
+                .or_default()
+                .push(i);
             self.insts.push(InstState {
                 key,
                 folder: AggressorFolder::new(),
-                last_bbo: Bbo::default(),
-                multiplier: None,
-                role: Role::Unresolved,
-                last_mid: None,
-                pressure_slot,
+                role: None,
+                pressure_slot: None,
                 reset_pending: true,
             });
         }
         index
     }
 
-    fn multiplier(&mut self, i: usize) -> i64 {
-        if let Some(m) = self.insts[i].multiplier {
-            return m;
+    #[inline]
+    fn role(&mut self, i: usize) -> InstrumentRole {
+        if let Some(r) = self.insts[i].role {
+            return r;
         }
-        let iid = self.insts[i].key.instrument_id;
-        if let Some(c) = self.chain.get(iid) {
-            self.insts[i].multiplier = Some(c.multiplier);
-            c.multiplier
+        let id = self.insts[i].key.instrument_id;
+        let role = if let Some(c) = self.chain.get(id) {
+            InstrumentRole::Option {
+                multiplier: c.multiplier,
+            }
+        } else if self.chain.future(id).is_some() {
+            InstrumentRole::Future
         } else {
-            self.stats.default_multiplier_events += 1;
-            self.default_multiplier
-        }
+            InstrumentRole::Unknown
+        };
+        self.insts[i].role = Some(role);
+        role
     }
 
-    /// Applies one MBO record and returns the aggressor events it completed (usually
-    /// none; those of a match event at its `F_LAST`). The slice is valid until the
-    /// next call.
-    pub fn on_mbo(&mut self, msg: &MboMsg) -> &[AggressorEvent] {
+    /// Applies one MBO record. The aggressor events it completed (usually none; those
+    /// of a match event at its `F_LAST`) are in [`MarketState::events`] until the next
+    /// call.
+    pub fn on_mbo(&mut self, msg: &MboMsg) -> MboStep {
         self.stats.records += 1;
         self.stats.mbo_records += 1;
         self.events.clear();
-        let update = self.books.apply(msg);
-        let i = self.slot(update.key, update.index);
         let flags = msg.flags;
         let excluded = flags.is_snapshot() || flags.is_bad_ts_recv();
         if !excluded {
-            self.pressure.advance(msg.ts_recv, &self.chain);
+            if let Some(p) = &mut self.pressure {
+                p.advance(msg.ts_recv, &self.chain);
+            }
         }
-        match msg.action as u8 {
-            b'T' => {
-                let mult = self.multiplier(i);
-                let st = &mut self.insts[i];
-                st.folder.on_trade(
-                    msg,
-                    &st.last_bbo,
-                    mult,
-                    &mut self.events,
-                    &mut self.aggressor_stats,
-                );
+        let update = self.books.apply(msg);
+        let i = self.slot(update.key, update.index);
+        let role = self.role(i);
+        let action = msg.action().ok();
+        match action {
+            None => self.stats.bad_action += 1,
+            Some(action) => {
+                let multiplier = match role {
+                    InstrumentRole::Option { multiplier } => Some(multiplier),
+                    InstrumentRole::Unknown => {
+                        self.stats.unknown_instrument += 1;
+                        Some(self.default_multiplier)
+                    }
+                    InstrumentRole::Future => None,
+                };
+                if let Some(multiplier) = multiplier {
+                    // A trade leaves the book unchanged: its book now is the book
+                    // before the print.
+                    let bbo_before = if action == Action::Trade {
+                        self.books
+                            .at(update.index)
+                            .map(|b| b.bbo())
+                            .unwrap_or_default()
+                    } else {
+                        Bbo::default()
+                    };
+                    let before = self.events.len();
+                    self.insts[i].folder.on_record(
+                        msg,
+                        action,
+                        &bbo_before,
+                        multiplier,
+                        &mut self.events,
+                        &mut self.aggressor_stats,
+                    );
+                    if role == InstrumentRole::Unknown {
+                        self.stats.default_multiplier_events += (self.events.len() - before) as u64;
+                    }
+                }
+                if action == Action::Clear {
+                    self.insts[i].reset_pending = true;
+                }
             }
-            b'F' => self.insts[i].folder.on_fill(msg, &mut self.aggressor_stats),
-            b'R' => {
-                let st = &mut self.insts[i];
-                st.folder
-                    .flush_on_clear(&mut self.events, &mut self.aggressor_stats);
-                st.reset_pending = true;
-            }
-            _ => {}
         }
         if flags.is_snapshot() {
             self.insts[i].reset_pending = true;
         }
-        if update.last {
-            let st = &mut self.insts[i];
-            st.folder
-                .finish(&mut self.events, &mut self.aggressor_stats);
-            let bbo = self
-                .books
-                .at(update.index)
-                .map(|b| b.bbo())
-                .unwrap_or_default();
-            st.last_bbo = bbo;
-            if !excluded {
-                let slot = st.pressure_slot;
-                if st.reset_pending {
-                    st.reset_pending = false;
-                    self.pressure.reset_book_at(slot);
-                }
-                self.pressure
-                    .on_book_at(slot, &bbo, msg.ts_recv, &self.chain);
-                if self.underlying_from_books {
-                    self.sample_underlying(i, &bbo);
-                }
+        if let Some(p) = &mut self.pressure {
+            for ev in &self.events {
+                p.on_event(ev, &self.chain);
             }
         }
-        for ev in &self.events {
-            self.pressure.on_event(ev, &self.chain);
+        if update.last && !excluded {
+            self.sample_book(i, update.index, role, msg.ts_recv);
         }
-        &self.events
+        MboStep {
+            update,
+            role,
+            action,
+        }
     }
 
-    fn sample_underlying(&mut self, i: usize, bbo: &Bbo) {
-        let st = &mut self.insts[i];
-        if st.role == Role::Unresolved {
-            st.role = if self.chain.future(st.key.instrument_id).is_some() {
-                Role::Future
-            } else {
-                Role::Other
-            };
-        }
-        if st.role == Role::Future {
-            if let Some(mid) = bbo.mid().filter(|&m| Some(m) != st.last_mid) {
-                st.last_mid = Some(mid);
-                self.pressure
-                    .set_underlying_price(st.key.instrument_id, mid);
+    /// The `F_LAST` sample of a book: an underlying price for a future, a pressure
+    /// sample otherwise.
+    fn sample_book(&mut self, i: usize, index: usize, role: InstrumentRole, ts_recv: u64) {
+        let Some(bbo) = self.books.at(index).map(|b| b.bbo()) else {
+            return;
+        };
+        if role == InstrumentRole::Future {
+            if self.underlying_from_books {
+                if let Some(mid) = bbo.mid() {
+                    let id = self.insts[i].key.instrument_id;
+                    self.set_underlying(id, mid, ts_recv);
+                }
             }
+            return;
         }
+        let Some(p) = &mut self.pressure else {
+            return;
+        };
+        let st = &mut self.insts[i];
+        let slot = *st
+            .pressure_slot
+            .get_or_insert_with(|| p.slot_of(st.key.instrument_id));
+        if st.reset_pending {
+            st.reset_pending = false;
+            p.reset_book_at(slot);
+        }
+        p.on_book_at(slot, &bbo, ts_recv, &self.chain);
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,10 +601,10 @@ mod tests {
     #[test]
     fn records_to_events_and_windows() {
         let mut m = MarketState::new(MarketConfig {
-            pressure: PressureConfig {
+            pressure: Some(PressureConfig {
                 windows: vec![WindowSpec::tumbling(NS_PER_SEC)],
                 ..PressureConfig::default()
-            },
+            }),
             ..MarketConfig::default()
         })
         .unwrap();
@@ -402,7 +617,8 @@ mod tests {
             rec(t0, b'A', b'A', 3, 101 * PX, 2, LAST),
         ];
         for r in &setup {
-            assert!(m.on_mbo(r).is_empty());
+            m.on_mbo(r);
+            assert!(m.events().is_empty());
         }
         // A buyer takes 4 at 101: orders 2 (3) and 3 (1 of 2).
         let event = [
@@ -412,11 +628,11 @@ mod tests {
             rec(t0 + 6, b'C', b'A', 2, 101 * PX, 3, 0),
         ];
         for r in &event {
-            assert!(m.on_mbo(r).is_empty());
+            m.on_mbo(r);
+            assert!(m.events().is_empty());
         }
-        let done = m
-            .on_mbo(&rec(t0 + 6, b'C', b'A', 3, 101 * PX, 1, LAST))
-            .to_vec();
+        m.on_mbo(&rec(t0 + 6, b'C', b'A', 3, 101 * PX, 1, LAST));
+        let done = m.events().to_vec();
         assert_eq!(done.len(), 1);
         let e = done[0];
         assert_eq!((e.side, e.size, e.ts_recv), (AggressorSide::Buy, 4, t0 + 5));
@@ -444,7 +660,13 @@ mod tests {
     fn malformed_and_other_records() {
         let mut m = MarketState::new(MarketConfig::default()).unwrap();
         let r = rec(5, b'A', b'B', 1, PX, 1, LAST);
-        assert!(m.on_record(&RecordRef::from(&r)).unwrap().is_empty());
+        assert!(matches!(
+            m.on_record(&RecordRef::from(&r)).unwrap(),
+            Step::Mbo(MboStep {
+                role: InstrumentRole::Unknown,
+                ..
+            })
+        ));
         // A 40-byte status record whose header claims MBO.
         let mut short = dbn::StatusMsg::default();
         short.hd.rtype = rtype::MBO;
@@ -454,8 +676,11 @@ mod tests {
         ));
         // Other record types are counted and ignored.
         let status = dbn::StatusMsg::default();
-        assert!(m.on_record(&RecordRef::from(&status)).unwrap().is_empty());
-        assert_eq!(m.stats().ignored_records, 1);
+        assert_eq!(
+            m.on_record(&RecordRef::from(&status)).unwrap(),
+            Step::Status
+        );
+        assert_eq!((m.stats().status, m.stats().malformed), (1, 1));
         assert_eq!(m.stats().mbo_records, 1);
     }
 }

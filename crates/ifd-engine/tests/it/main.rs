@@ -8,16 +8,16 @@ use ifd_mbo_client::sim::{self, DecoyKind, Preset, SimConfig, SimDay, Simulator}
 use ifd_patterns::{DetectorVersion, Pattern, Signal};
 use proptest::prelude::*;
 
+mod windows;
+
 fn run_day(engine: &mut Engine, day: &SimDay) -> Vec<Signal> {
     let mut out = Vec::new();
     for rec in day.records() {
-        out.extend_from_slice(
-            engine
-                .on_record(&rec)
-                .expect("simulator records are well formed"),
-        );
+        engine
+            .on_record(&rec, &mut out)
+            .expect("simulator records are well formed");
     }
-    out.extend_from_slice(engine.on_session_end());
+    engine.on_session_end(&mut out);
     out
 }
 
@@ -81,9 +81,9 @@ fn replay_is_deterministic_from_records_and_from_dbn_bytes() {
     let mut c = Engine::builder().build().unwrap();
     let mut sc = Vec::new();
     while let Some(rec) = src.next_record().unwrap() {
-        sc.extend_from_slice(c.on_record(&rec).unwrap());
+        c.on_record(&rec, &mut sc).unwrap();
     }
-    sc.extend_from_slice(c.on_session_end());
+    c.on_session_end(&mut sc);
     assert_eq!(json(&sa), json(&sc));
     assert_eq!(a.stats(), c.stats());
 }
@@ -171,7 +171,9 @@ fn malformed_records_are_counted_and_the_stream_goes_on() {
     bytes.extend_from_slice(&rec);
     let mut dec = DbnDecoder::new(&bytes[..]).unwrap();
     let short = dec.decode_record_ref().unwrap().expect("one record");
-    assert!(engine.on_record(&short).is_err());
+    let mut out = Vec::new();
+    assert!(engine.on_record(&short, &mut out).is_err());
+    assert!(out.is_empty());
     let _ = run_day(&mut engine, &day);
     assert_eq!(engine.stats().malformed, 1);
     assert!(engine.stats().mbo > 1_000, "the stream went on");
@@ -240,9 +242,9 @@ proptest! {
             let mut engine = engine_with_option_42();
             let mut out = Vec::new();
             for r in recs {
-                out.extend_from_slice(engine.on_mbo(r));
+                engine.on_mbo(r, &mut out);
             }
-            out.extend_from_slice(engine.on_session_end());
+            engine.on_session_end(&mut out);
             json(&out)
         };
         let mut all = valid.clone();

@@ -38,23 +38,25 @@ fn esh4_aggressor_events_match_trades() {
     };
     let (ref_count, t_size) = reference_aggressors(&recs);
     let cfg = MarketConfig {
-        pressure: PressureConfig {
+        pressure: Some(PressureConfig {
             windows: vec![
                 WindowSpec::tumbling(NS_PER_SEC),
                 WindowSpec::tumbling(60 * NS_PER_SEC),
             ],
             ..PressureConfig::default()
-        },
+        }),
         ..MarketConfig::default()
     };
     let mut m = MarketState::new(cfg).unwrap();
     let mut events = Vec::new();
     let mut windows = Vec::new();
     for r in &recs {
-        events.extend_from_slice(m.on_mbo(r));
+        m.on_mbo(r);
+        events.extend_from_slice(m.events());
         windows.extend(m.drain_windows());
     }
-    m.flush();
+    m.end_session();
+    events.extend_from_slice(m.events());
     windows.extend(m.drain_windows());
 
     // The file's own counts (README): 2,973 T records.
@@ -145,9 +147,11 @@ fn esm4_snapshot_then_trades() {
     let mut m = MarketState::new(MarketConfig::default()).unwrap();
     let mut events = Vec::new();
     for r in &recs {
-        events.extend_from_slice(m.on_mbo(r));
+        m.on_mbo(r);
+        events.extend_from_slice(m.events());
     }
-    m.flush();
+    m.end_session();
+    events.extend_from_slice(m.events());
     // The README: 5 T records after a 13,601-record snapshot.
     assert_eq!(m.aggressor_stats().trades, 5);
     assert_eq!(events.len() as u64, ref_count);
