@@ -161,7 +161,7 @@ pub use chain::{
     OptionKind, OtherInstrument, ParsedOptionSymbol, TickRule,
 };
 pub use error::{Error, Result};
-pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
+pub use health::{Completeness, Health, HealthConfig, HealthStats, SuspectReason};
 pub use market::{MarketConfig, MarketState, MarketStats};
 pub use pressure::{
     ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,

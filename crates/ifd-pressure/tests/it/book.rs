@@ -33,9 +33,15 @@ impl Reference {
                 }
             }
             b'M' => {
-                if let Some(o) = self.orders.get_mut(&m.order_id) {
-                    o.1 = m.price;
-                    o.2 = m.size;
+                // Databento's semantics: a modify of an unknown order adds it.
+                let o = self
+                    .orders
+                    .entry(m.order_id)
+                    .or_insert((m.side as u8, m.price, m.size));
+                o.1 = m.price;
+                o.2 = m.size;
+                if o.2 == 0 {
+                    self.orders.remove(&m.order_id);
                 }
             }
             b'R' => self.orders.clear(),
