@@ -147,6 +147,7 @@ mod pressure;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
+mod underlying;
 
 pub use aggressor::{
     quote_rule, AggressorEvent, AggressorFolder, AggressorSide, AggressorStats, PassiveFill,
@@ -168,3 +169,7 @@ pub use pressure::{
     PressureWindow, WindowMetrics, WindowSpec, NS_PER_SEC,
 };
 pub use types::{Bbo, Level};
+pub use underlying::{
+    ParityConfig, UnderlyingConfig, UnderlyingPrice, UnderlyingResolver, UnderlyingSource,
+    UnderlyingStats,
+};
