@@ -72,7 +72,7 @@ pub struct ParityConfig {
     /// strike's is dropped (default 3.0).
     pub max_spread_multiple: f64,
     /// A call or put quote not updated for this long (ns of `ts_recv`) is stale
-    /// (default 60 s).
+    /// (default 10 s: near-the-money quotes move with every underlying tick).
     pub max_quote_age_ns: u64,
     /// Annual continuously compounded rate for `D = exp(−r·T)`; 0 gives `D = 1`
     /// (default 0).
@@ -84,7 +84,7 @@ impl Default for ParityConfig {
         Self {
             strikes: 5,
             max_spread_multiple: 3.0,
-            max_quote_age_ns: 60 * 1_000_000_000,
+            max_quote_age_ns: 10 * 1_000_000_000,
             rate: 0.0,
         }
     }
@@ -503,9 +503,9 @@ mod tests {
     #[test]
     fn stale_prices_are_refused_and_the_future_is_preferred() {
         let mut r = chain(21_000.0, 10 * S);
-        // Quotes older than max_quote_age (60 s) no longer count.
-        assert!(r.parity_forward(FUT, EXP, 70 * S).is_some());
-        assert_eq!(r.parity_forward(FUT, EXP, 71 * S), None);
+        // Quotes older than max_quote_age (10 s) no longer count.
+        assert!(r.parity_forward(FUT, EXP, 20 * S).is_some());
+        assert_eq!(r.parity_forward(FUT, EXP, 21 * S), None);
         // The future's book wins while fresh.
         r.on_bbo(FUT, &bbo(Some(21_001.0), Some(21_001.5)), 20 * S);
         let f = r.resolve(FUT, EXP, 30 * S).unwrap();
@@ -513,7 +513,8 @@ mod tests {
             (f.price, f.source),
             (21_001_250_000_000, UnderlyingSource::Future)
         );
-        // After 60 s without a future update, parity again if its quotes are fresh.
+        // After 60 s (the maximum age) without a future update, parity again if its
+        // quotes are fresh.
         let r2 = {
             let mut r2 = chain(21_000.0, 75 * S);
             r2.on_bbo(FUT, &bbo(Some(21_001.0), Some(21_001.5)), 20 * S);
