@@ -14,7 +14,7 @@
 //!   Databento's examples do ("if order not found, treat it as an add"): on a stream that
 //!   starts mid-session the order was resting before the first record, and its modify
 //!   reveals it. It is counted as `implicit_adds` and still counts as an unknown-order
-//!   reference for health (see [`crate::health`]). An `M` of an unknown id that cannot be
+//!   reference for health (see [`Completeness`]). An `M` of an unknown id that cannot be
 //!   added (no side, size zero) is counted as `unknown_modify` and skipped.
 //! - `R` clears the book.
 //! - `T`, `F` and `N` never change the book (a fill's effect arrives as the `C`/`M` of the
@@ -964,7 +964,7 @@ impl Book {
 
     /// How much of the venue's book this book has seen: partial when its stream started
     /// without a Clear `R` or a snapshot, until one arrives or the warm-up passes (see
-    /// [`crate::health`]). The warm-up is measured up to this book's latest record.
+    /// [`Completeness`]). The warm-up is measured up to this book's latest record.
     #[must_use]
     pub fn completeness(&self) -> Completeness {
         self.health.completeness()

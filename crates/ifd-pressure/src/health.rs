@@ -69,7 +69,22 @@ impl Health {
     }
 }
 
-/// How much of the venue's book a book has seen (see the module docs).
+/// How much of the venue's book a book has seen.
+///
+/// A stream that starts mid-session without a Clear `R` or a snapshot is a normal case
+/// (a live subscription without `snapshot`, a file cut by time): the book starts
+/// `Partial`, missing the orders that rested before its first record until a modify
+/// reveals them (an implicit add) or they are cancelled or filled. Its [`Health`] is
+/// still `Ok` when nothing else is wrong: what it shows of prints and of orders placed
+/// since its start is exact. It becomes `Complete` on a Clear `R` or a snapshot (a
+/// snapshot without a Clear counts too, as Databento's historical snapshots come
+/// without one), or `Warm` once [`HealthConfig::warm_up_ns`] of `ts_recv` have passed
+/// since its first record. Consumers that read resting depth (queue positions, resting
+/// quotes, icebergs) wait for [`Completeness::depth_ready`]; consumers of prints need
+/// not. While a book is partial and not yet warm, its unknown-order references are
+/// expected: they are counted ([`HealthStats::partial_unknown_refs`]) but do not make
+/// it suspect; once it is complete or warm they count toward
+/// [`SuspectReason::UnknownOrders`] as on any book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Completeness {

@@ -144,6 +144,7 @@ mod error;
 mod health;
 mod market;
 mod pressure;
+mod statistics;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
@@ -168,6 +169,7 @@ pub use pressure::{
     ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,
     PressureWindow, WindowMetrics, WindowSpec, NS_PER_SEC,
 };
+pub use statistics::{InstrumentStats, StatStore, StatStoreStats, StatValue};
 pub use types::{Bbo, Level};
 pub use underlying::{
     ParityConfig, UnderlyingConfig, UnderlyingPrice, UnderlyingResolver, UnderlyingSource,
