@@ -174,16 +174,20 @@ pub(crate) struct HealthTracker {
 }
 
 impl HealthTracker {
-    /// Every record, before it is applied: starts and advances the warm-up clock.
+    /// Every record, before it is applied: starts and advances the warm-up clock. Once
+    /// the book is complete or warm this is one predictable branch.
     #[inline]
     pub(crate) fn on_record(&mut self, ts_recv: u64, cfg: &HealthConfig) {
+        if !(self.complete || self.warm) {
+            self.on_partial_record(ts_recv, cfg);
+        }
+    }
+
+    #[cold]
+    fn on_partial_record(&mut self, ts_recv: u64, cfg: &HealthConfig) {
         match self.first_ts_recv {
             None => self.first_ts_recv = Some(ts_recv),
-            Some(first) => {
-                if !self.complete && !self.warm && ts_recv.saturating_sub(first) >= cfg.warm_up_ns {
-                    self.warm = true;
-                }
-            }
+            Some(first) => self.warm = ts_recv.saturating_sub(first) >= cfg.warm_up_ns,
         }
     }
 
