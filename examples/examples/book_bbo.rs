@@ -9,6 +9,10 @@
 //! `ts_recv,instrument_id,bid_px,bid_sz,bid_ct,ask_px,ask_sz,ask_ct`; prices are raw dbn
 //! integers (1e-9), sizes are summed over the best level, counts are resting orders at
 //! it, and an empty side leaves its three fields empty. Rows follow file order.
+//!
+//! The books follow Databento's semantics: a modify of an order not seen before adds it,
+//! so a file that starts mid-session (no Clear, no snapshot) gives the same top of book
+//! as Databento's own examples.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -64,6 +68,12 @@ fn main() -> anyhow::Result<()> {
     }
     out.flush()?;
     let stats = books.stats();
+    if stats.implicit_adds > 0 {
+        eprintln!(
+            "book_bbo: {} modifies of orders not seen before were added (the stream started mid-session)",
+            stats.implicit_adds
+        );
+    }
     if stats.skipped() > 0 {
         eprintln!("book_bbo: skipped records: {stats:?}");
     }

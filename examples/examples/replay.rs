@@ -404,7 +404,7 @@ fn report(args: &Args, r: &Replay, flows: Option<&[KnownFlow]>, has_baseline: bo
     );
     let b = r.engine.book_stats();
     println!(
-        "skipped: malformed {}, bad action {}, unknown instrument {}, book: undef price {}, zero size {}, unknown side {}, unknown cancel {}, unknown modify {}, duplicate add {}",
+        "skipped: malformed {}, bad action {}, unknown instrument {}, book: undef price {}, zero size {}, unknown side {}, unknown cancel {}, unknown modify {}, duplicate add {}; modifies of unseen orders added {}",
         s.malformed,
         s.bad_action,
         s.unknown_instrument,
@@ -413,7 +413,8 @@ fn report(args: &Args, r: &Replay, flows: Option<&[KnownFlow]>, has_baseline: bo
         b.unknown_side,
         b.unknown_cancel,
         b.unknown_modify,
-        b.dup_add
+        b.dup_add,
+        b.implicit_adds
     );
 
     let signals_path = args

@@ -6,7 +6,11 @@
 //!
 //! 1. the flow is not market making: its market-maker likelihood is below
 //!    `mm_ignore_above` (see [`crate::orders`] for the features);
-//! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]);
+//! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]); the
+//!    iceberg detector, which reads resting orders, also waits until the book is
+//!    depth-ready ([`MarketView::is_depth_ready`]: complete, or warm after a
+//!    mid-session start), while the detectors that read prints (block, sweep,
+//!    cross-strike, accumulation) run at once;
 //! 3. when a baseline can score it, its p-value is at most `max_p_value`; the q-value
 //!    reported is Benjamini–Hochberg over the family of tests in the same minute up to
 //!    that moment: for blocks and sweeps every non-market-making event is a test of its
@@ -225,6 +229,13 @@ pub struct PatternStats {
     pub iceberg_counterparty: u64,
     /// Candidates dropped because a book involved was not healthy.
     pub unhealthy: u64,
+    /// Iceberg checks put off because the book had started mid-session and was not yet
+    /// complete or warm ([`MarketView::is_depth_ready`]); the chain is checked again at
+    /// its next event once the book is ready.
+    pub depth_not_ready: u64,
+    /// Aggressor events scored without the resting-quote part of market-maker
+    /// recognition, because their book was not yet depth-ready.
+    pub mm_without_resting: u64,
     /// Candidates dropped by the baseline's p-value.
     pub baseline_rejected: u64,
     /// Candidates dropped for low confidence.
@@ -411,6 +422,12 @@ impl PatternDetector {
         if reloads < cfg.iceberg_min_refills || chain.filled < cfg.iceberg_min_filled {
             return;
         }
+        // An iceberg is read from resting orders: on a book that started mid-session the
+        // orders from before its start are missing, so wait until it is complete or warm.
+        if !view.is_depth_ready(chain.instrument_id, rec.ts_recv) {
+            self.stats.depth_not_ready += 1;
+            return;
+        }
         let Some(contract) = view.contract(chain.instrument_id) else {
             self.stats.unknown_instrument += 1;
             return;
@@ -487,12 +504,23 @@ impl PatternDetector {
             self.stats.unknown_instrument += 1;
             return;
         };
+        // The resting-quote part of market-maker recognition reads the aggressor's own
+        // resting order; on a book that is not yet depth-ready it is left out (the
+        // print-based parts, size and flips, still apply).
+        let depth_ready = view.is_depth_ready(ev.instrument_id, ev.ts_recv);
+        if !depth_ready {
+            self.stats.mm_without_resting += 1;
+        }
         let mm = self.orders.aggressor_likelihood(
             ev.instrument_id,
             side == FlowSide::Buy,
             ev.size,
             ev.ts_recv,
-            ev.aggressor_order_id,
+            if depth_ready {
+                ev.aggressor_order_id
+            } else {
+                0
+            },
         );
         #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
         let size_f = ev.size as f64;

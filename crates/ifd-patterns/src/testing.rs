@@ -1,7 +1,7 @@
 //! Proptest strategies and a small in-memory market for downstream harnesses.
 //!
-//! [`TestMarket`] implements [`MarketView`] over a list of contracts (all healthy
-//! unless marked otherwise); [`aggressor_event`] generates aggressor events on those
+//! [`TestMarket`] implements [`MarketView`] over a list of contracts (all healthy and
+//! depth-ready unless marked otherwise); [`aggressor_event`] generates aggressor events on those
 //! contracts, and [`event_sequence`] time-ordered sequences of them.
 
 use ifd_pressure::{
@@ -22,6 +22,9 @@ pub struct TestMarket {
     pub unhealthy: Vec<u32>,
     /// Underlying price (fixed point 1e-9).
     pub underlying: Option<i64>,
+    /// Instruments whose books started mid-session and are not warm yet, with the
+    /// `ts_recv` from which their depth counts as ready.
+    pub partial_until: Vec<(u32, u64)>,
 }
 
 impl TestMarket {
@@ -54,6 +57,7 @@ impl TestMarket {
             contracts,
             unhealthy: Vec::new(),
             underlying: Some(21_000_000_000_000),
+            partial_until: Vec::new(),
         }
     }
 }
@@ -71,6 +75,12 @@ impl MarketView for TestMarket {
 
     fn underlying_price(&self, _contract: &OptionContract) -> Option<i64> {
         self.underlying
+    }
+
+    fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
+        self.partial_until
+            .iter()
+            .all(|&(iid, ready_at)| iid != instrument_id || ts_recv >= ready_at)
     }
 }
 

@@ -6,7 +6,8 @@
 
 use ifd_pressure::OptionContract;
 
-/// The market state the detectors read: contracts, book health, the underlying price.
+/// The market state the detectors read: contracts, book health and completeness, the
+/// underlying price.
 pub trait MarketView {
     /// The option contract of an instrument, if the chain knows it as an outright option.
     fn contract(&self, instrument_id: u32) -> Option<&OptionContract>;
@@ -17,6 +18,20 @@ pub trait MarketView {
 
     /// The underlying future's price (fixed point 1e-9) for a contract, if known.
     fn underlying_price(&self, contract: &OptionContract) -> Option<i64>;
+
+    /// True when the instrument's resting depth can be read at `ts_recv`: its book was
+    /// rebuilt from a Clear `R` or a snapshot, or has warmed up after a mid-session start
+    /// (`ifd_pressure::Completeness::depth_ready`, e.g. through
+    /// `ifd_pressure::Books::is_depth_ready`). A book that started mid-session misses the
+    /// orders resting before its first record, so detectors that read resting orders (the
+    /// iceberg detector, the resting-quote part of market-maker recognition) wait for
+    /// this; detectors that read prints do not.
+    ///
+    /// The default says yes, for views whose books always start complete.
+    fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
+        let _ = (instrument_id, ts_recv);
+        true
+    }
 }
 
 /// The quantity a detector asks the baseline about.

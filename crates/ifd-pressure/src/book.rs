@@ -8,13 +8,20 @@
 //!   larger than what rests clamps to zero (counted as `cancel_overshoot`).
 //! - `M` modifies: a price change moves the order to the back of the new level; a size
 //!   decrease keeps its queue position; a size increase sends it to the back of its level;
-//!   a modify to size zero removes it (counted as `modify_to_zero`).
+//!   a modify to size zero removes it (counted as `modify_to_zero`). These are the
+//!   priority rules of Databento's own limit-order-book examples.
+//! - `M` of an order id not in the book **adds** it at the back of its level, as
+//!   Databento's examples do ("if order not found, treat it as an add"): on a stream that
+//!   starts mid-session the order was resting before the first record, and its modify
+//!   reveals it. It is counted as `implicit_adds` and still counts as an unknown-order
+//!   reference for health (see [`Completeness`]). An `M` of an unknown id that cannot be
+//!   added (no side, size zero) is counted as `unknown_modify` and skipped.
 //! - `R` clears the book.
 //! - `T`, `F` and `N` never change the book (a fill's effect arrives as the `C`/`M` of the
 //!   same event). Their flags are still processed.
 //! - `UNDEF_PRICE` or zero size on `A`/`C`, `UNDEF_PRICE` on `M`, a side other than bid or
-//!   ask on `A`, an unknown action byte, and `C`/`M` of an unknown order id are counted per
-//!   kind in [`BookStats`] and skipped. No order is ever created by `C`, `M` or `F`.
+//!   ask on `A`, an unknown action byte, and `C` of an unknown order id are counted per
+//!   kind in [`BookStats`] and skipped. No order is ever created by `C` or `F`.
 //! - Book state is meant to be read at `F_LAST` boundaries: [`Book::is_consistent`] says
 //!   whether the last record applied to the book carried `F_LAST`.
 //! - `F_SNAPSHOT` records rebuild the book: a snapshot normally follows an `R`; when one
@@ -72,7 +79,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use dbn::{MboMsg, Side, UNDEF_PRICE};
 
-use crate::health::{Health, HealthConfig, HealthStats, HealthTracker};
+use crate::health::{Completeness, Health, HealthConfig, HealthStats, HealthTracker};
 use crate::types::{Bbo, Level};
 
 /// A fast multiplicative hasher for integer keys (order ids, instrument ids), shared by
@@ -250,8 +257,12 @@ pub struct BookStats {
     pub unknown_action: u64,
     /// `C` of an order id not in the book (skipped).
     pub unknown_cancel: u64,
-    /// `M` of an order id not in the book (skipped).
+    /// `M` of an order id not in the book that could not be added (its side was neither
+    /// bid nor ask, or its size was zero): skipped.
     pub unknown_modify: u64,
+    /// `M` of an order id not in the book, added at the back of its level (Databento's
+    /// semantics). Not included in `adds` or `modifies`.
+    pub implicit_adds: u64,
     /// `A` that reused a live order id (the old order was replaced).
     pub dup_add: u64,
     /// `C` larger than the order's remaining size (clamped to zero).
@@ -267,10 +278,11 @@ pub struct BookStats {
 }
 
 impl BookStats {
-    /// Cancels and modifies that referenced an order id not in the book.
+    /// Cancels and modifies that referenced an order id not in the book (including the
+    /// modifies that added it: `implicit_adds`).
     #[must_use]
     pub const fn unknown_order_refs(&self) -> u64 {
-        self.unknown_cancel + self.unknown_modify
+        self.unknown_cancel + self.unknown_modify + self.implicit_adds
     }
 
     /// Records skipped for any reason.
@@ -303,6 +315,7 @@ impl BookStats {
             unknown_action,
             unknown_cancel,
             unknown_modify,
+            implicit_adds,
             dup_add,
             cancel_overshoot,
             modify_to_zero,
@@ -325,6 +338,7 @@ impl BookStats {
         self.unknown_action += unknown_action;
         self.unknown_cancel += unknown_cancel;
         self.unknown_modify += unknown_modify;
+        self.implicit_adds += implicit_adds;
         self.dup_add += dup_add;
         self.cancel_overshoot += cancel_overshoot;
         self.modify_to_zero += modify_to_zero;
@@ -346,7 +360,7 @@ pub enum Skip {
     UnknownSide,
     /// An action byte dbn does not define.
     UnknownAction,
-    /// `C`/`M` of an order id not in the book.
+    /// `C` of an order id not in the book, or `M` of one that could not be added.
     UnknownOrder,
     /// `A` that found the book's order slab full (2^32 - 1 orders).
     CapacityExceeded,
@@ -362,6 +376,8 @@ pub enum Applied {
     Canceled,
     /// An order was modified (or removed by a modify to zero).
     Modified,
+    /// A modify named an order id not in the book and the order was added.
+    ImplicitAdd,
     /// The book was cleared.
     Cleared,
     /// A `T`, `F` or `N` record: the book is unchanged.
@@ -410,10 +426,12 @@ impl Book {
     /// caller's job (see [`Books`]).
     pub fn apply(&mut self, msg: &MboMsg) -> Applied {
         self.stats.records += 1;
+        self.health.on_record(msg.ts_recv, &self.config);
         let flags = msg.flags;
         let action = msg.action as u8;
         if flags.is_snapshot() {
             self.stats.snapshot_records += 1;
+            self.health.on_complete();
             if !self.snapshot_active
                 && action != b'R'
                 && !self.last_was_clear
@@ -434,8 +452,13 @@ impl Book {
         // byte mispredicts more on the interleaved A/C/M stream.
         let applied = if action == b'M' {
             let r = self.modify(msg);
-            self.health
-                .on_book_op(r == Applied::Skipped(Skip::UnknownOrder), &self.config);
+            self.health.on_book_op(
+                matches!(
+                    r,
+                    Applied::ImplicitAdd | Applied::Skipped(Skip::UnknownOrder)
+                ),
+                &self.config,
+            );
             self.last_was_clear = false;
             r
         } else if action == b'A' {
@@ -523,6 +546,35 @@ impl Book {
             self.stats.zero_size += 1;
             return Applied::Skipped(Skip::ZeroSize);
         }
+        let r = self.insert(msg, side);
+        if r == Applied::Added {
+            self.stats.adds += 1;
+        }
+        r
+    }
+
+    /// A modify of an order id not in the book: added at the back of its level when it
+    /// has a side and a size (Databento's semantics), else counted and skipped. Its price
+    /// was checked by the caller.
+    #[cold]
+    fn implicit_add(&mut self, msg: &MboMsg) -> Applied {
+        let side = side_index(msg.side as u8);
+        let Some(side) = side.filter(|_| msg.size != 0) else {
+            self.stats.unknown_modify += 1;
+            return Applied::Skipped(Skip::UnknownOrder);
+        };
+        let r = self.insert(msg, side);
+        if r == Applied::Added {
+            self.stats.implicit_adds += 1;
+            return Applied::ImplicitAdd;
+        }
+        r
+    }
+
+    /// Inserts a checked order at the back of its level: `Added`, or skipped when the
+    /// slabs are full.
+    #[inline(always)]
+    fn insert(&mut self, msg: &MboMsg, side: usize) -> Applied {
         let node = Node {
             order_id: msg.order_id,
             price: msg.price,
@@ -548,7 +600,6 @@ impl Book {
             self.stats.capacity_exceeded += 1;
             return Applied::Skipped(Skip::CapacityExceeded);
         }
-        self.stats.adds += 1;
         Applied::Added
     }
 
@@ -588,8 +639,7 @@ impl Book {
             return Applied::Skipped(Skip::UndefPrice);
         }
         let Some(&slot) = self.ids.get(&msg.order_id) else {
-            self.stats.unknown_modify += 1;
-            return Applied::Skipped(Skip::UnknownOrder);
+            return self.implicit_add(msg);
         };
         let node = self.nodes[slot as usize];
         let side = usize::from(node.side);
@@ -910,6 +960,21 @@ impl Book {
     #[must_use]
     pub fn health(&self) -> Health {
         self.health.health()
+    }
+
+    /// How much of the venue's book this book has seen: partial when its stream started
+    /// without a Clear `R` or a snapshot, until one arrives or the warm-up passes (see
+    /// [`Completeness`]). The warm-up is measured up to this book's latest record.
+    #[must_use]
+    pub fn completeness(&self) -> Completeness {
+        self.health.completeness()
+    }
+
+    /// [`Book::completeness`] with the warm-up measured up to `now_ts_recv` (the stream's
+    /// latest `ts_recv`), for a quiet book whose own latest record is older.
+    #[must_use]
+    pub fn completeness_at(&self, now_ts_recv: u64) -> Completeness {
+        self.health.completeness_at(now_ts_recv, &self.config)
     }
 
     /// How long the book has been crossed at `F_LAST` boundaries, in ns of `ts_recv`
@@ -1260,6 +1325,32 @@ impl Books {
             .max_by_key(rank)
     }
 
+    /// Completeness of `instrument_id`'s book as of `now_ts_recv` (the stream's latest
+    /// `ts_recv`): the least complete over its publishers (partial, then warm, then
+    /// complete); `None` when no record for it was seen.
+    #[must_use]
+    pub fn completeness(&self, instrument_id: u32, now_ts_recv: u64) -> Option<Completeness> {
+        let rank = |c: &Completeness| match c {
+            Completeness::Complete => 0,
+            Completeness::Warm => 1,
+            Completeness::Partial { .. } => 2,
+        };
+        self.by_instrument
+            .get(&instrument_id)?
+            .iter()
+            .map(|&i| self.books[i].completeness_at(now_ts_recv))
+            .max_by_key(rank)
+    }
+
+    /// True when `instrument_id`'s books can be read for resting depth as of
+    /// `now_ts_recv`: each is complete or warm ([`Completeness::depth_ready`]). False for
+    /// an instrument never seen.
+    #[must_use]
+    pub fn is_depth_ready(&self, instrument_id: u32, now_ts_recv: u64) -> bool {
+        self.completeness(instrument_id, now_ts_recv)
+            .is_some_and(|c| c.depth_ready())
+    }
+
     /// The channel the book of `key` was last seen on (`u8::MAX`, dbn's default, when the
     /// records carried none).
     #[must_use]
@@ -1457,7 +1548,8 @@ mod tests {
             (msg(b'A', b'A', 2, UNDEF_PRICE, 5, L), Skip::UndefPrice),
             (msg(b'A', b'A', 2, 200, 0, L), Skip::ZeroSize),
             (msg(b'C', b'A', 99, 200, 1, L), Skip::UnknownOrder),
-            (msg(b'M', b'A', 99, 200, 1, L), Skip::UnknownOrder),
+            (msg(b'M', b'N', 99, 200, 1, L), Skip::UnknownOrder),
+            (msg(b'M', b'A', 99, 200, 0, L), Skip::UnknownOrder),
             (msg(b'X', b'A', 1, 200, 1, L), Skip::UnknownAction),
         ];
         for (m, why) in cases {
@@ -1477,7 +1569,7 @@ mod tests {
                 s.unknown_modify,
                 s.unknown_action
             ),
-            (1, 1, 1, 1, 1, 1)
+            (1, 1, 1, 1, 2, 1)
         );
         assert_eq!(
             (
@@ -1485,9 +1577,10 @@ mod tests {
                 s.fills,
                 s.nones,
                 s.skipped(),
-                s.unknown_order_refs()
+                s.unknown_order_refs(),
+                s.implicit_adds
             ),
-            (1, 1, 1, 6, 2)
+            (1, 1, 1, 7, 3, 0)
         );
         // Overshooting cancel clamps; duplicate add replaces.
         b.apply(&msg(b'A', b'A', 3, 201, 2, L));
@@ -1500,6 +1593,47 @@ mod tests {
         assert!(b.is_empty());
         let s = b.stats();
         assert_eq!((s.dup_add, s.cancel_overshoot, s.modify_to_zero), (1, 1, 1));
+        assert_eq!(b.check_invariants(), None);
+    }
+
+    #[test]
+    fn modify_of_unknown_order_adds_it() {
+        let mut b = Book::new();
+        b.apply(&msg(b'A', b'B', 1, 100, 5, L));
+        // An order resting before the stream began is revealed by its modify: it joins
+        // the back of its level, like an add.
+        assert_eq!(
+            b.apply(&msg(b'M', b'B', 7, 100, 3, L)),
+            Applied::ImplicitAdd
+        );
+        assert_eq!(ids_at(&b, Side::Bid, 100), vec![1, 7]);
+        assert_eq!(
+            b.best(Side::Bid),
+            Some(Level {
+                price: 100,
+                size: 8,
+                count: 2
+            })
+        );
+        // From then on it is an ordinary order: a decrease keeps its place, a cancel of
+        // part of it subtracts.
+        assert_eq!(b.apply(&msg(b'M', b'B', 7, 100, 2, L)), Applied::Modified);
+        assert_eq!(b.apply(&msg(b'C', b'B', 7, 100, 1, L)), Applied::Canceled);
+        assert_eq!(b.order(7).map(|o| o.size), Some(1));
+        // A cancel or a fill of an unknown order never creates one.
+        assert_eq!(
+            b.apply(&msg(b'C', b'A', 8, 101, 1, L)),
+            Applied::Skipped(Skip::UnknownOrder)
+        );
+        assert_eq!(
+            b.apply(&msg(b'F', b'A', 9, 101, 1, L)),
+            Applied::NoBookChange
+        );
+        assert!(b.order(8).is_none() && b.order(9).is_none());
+        let s = b.stats();
+        assert_eq!((s.adds, s.implicit_adds, s.modifies), (1, 1, 1));
+        assert_eq!((s.unknown_cancel, s.unknown_order_refs()), (1, 2));
+        assert_eq!(s.skipped(), 1);
         assert_eq!(b.check_invariants(), None);
     }
 

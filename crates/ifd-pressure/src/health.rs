@@ -10,6 +10,29 @@
 //! - [`Health::Crossed`] while the best bid is at or above the best ask at `F_LAST`
 //!   boundaries, with the `ts_recv` at which the crossing was first seen;
 //! - [`Health::Ok`] otherwise.
+//!
+//! # Partial books
+//!
+//! Separately from its health, a book knows how much of the venue's book it has seen
+//! ([`Completeness`]). A stream that starts mid-session without a Clear `R` or a
+//! snapshot is a normal case (a live subscription without `snapshot`, a file cut by
+//! time): the book starts [`Completeness::Partial`], missing the orders that rested
+//! before its first record until a modify reveals them (an implicit add) or they are
+//! cancelled or filled. Such a book is still `Health::Ok` when nothing else is wrong:
+//! what it shows of prints and of orders placed since its start is exact. It becomes
+//! [`Completeness::Complete`] on a Clear `R` or a snapshot (which replaces the book;
+//! its content is consistent at the next `F_LAST`, as always; a snapshot without a
+//! Clear counts too, as Databento's historical snapshots come without one, so a
+//! stream cut inside a snapshot is taken as complete), or
+//! [`Completeness::Warm`] once [`HealthConfig::warm_up_ns`] of `ts_recv` have passed
+//! since its first record. Consumers that read resting depth (queue positions, resting
+//! quotes, icebergs) should wait for [`Completeness::depth_ready`]; consumers that read
+//! prints need not.
+//!
+//! While a book is partial and not yet warm, its unknown-order references are expected
+//! (each reveals or removes an order from before the start): they are counted in the
+//! book's stats but do not make it suspect. Once it is complete or warm they count
+//! toward [`SuspectReason::UnknownOrders`] as on any book.
 
 /// Why a book is suspect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +69,46 @@ impl Health {
     }
 }
 
+/// How much of the venue's book a book has seen.
+///
+/// A stream that starts mid-session without a Clear `R` or a snapshot is a normal case
+/// (a live subscription without `snapshot`, a file cut by time): the book starts
+/// `Partial`, missing the orders that rested before its first record until a modify
+/// reveals them (an implicit add) or they are cancelled or filled. Its [`Health`] is
+/// still `Ok` when nothing else is wrong: what it shows of prints and of orders placed
+/// since its start is exact. It becomes `Complete` on a Clear `R` or a snapshot (a
+/// snapshot without a Clear counts too, as Databento's historical snapshots come
+/// without one), or `Warm` once [`HealthConfig::warm_up_ns`] of `ts_recv` have passed
+/// since its first record. Consumers that read resting depth (queue positions, resting
+/// quotes, icebergs) wait for [`Completeness::depth_ready`]; consumers of prints need
+/// not. While a book is partial and not yet warm, its unknown-order references are
+/// expected: they are counted ([`HealthStats::partial_unknown_refs`]) but do not make
+/// it suspect; once it is complete or warm they count toward
+/// [`SuspectReason::UnknownOrders`] as on any book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Completeness {
+    /// Started without a Clear `R` or a snapshot: orders resting before the first record
+    /// are missing until they are touched.
+    Partial {
+        /// `ts_recv` of the book's first record (0 before any record).
+        since_ts_recv: u64,
+    },
+    /// Started partial, but [`HealthConfig::warm_up_ns`] has passed since its first
+    /// record: treated as complete.
+    Warm,
+    /// Rebuilt from a Clear `R` or a snapshot.
+    Complete,
+}
+
+impl Completeness {
+    /// True when resting depth can be read: complete or warm.
+    #[must_use]
+    pub const fn depth_ready(&self) -> bool {
+        !matches!(self, Self::Partial { .. })
+    }
+}
+
 /// Thresholds of the health tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthConfig {
@@ -53,14 +116,24 @@ pub struct HealthConfig {
     pub unknown_order_window: u32,
     /// Unknown-order references within one window that make the book suspect.
     pub unknown_order_threshold: u32,
+    /// Nanoseconds of `ts_recv` after a partial book's first record at which it counts
+    /// as warm ([`Completeness::Warm`]); `u64::MAX` keeps a partial book partial until a
+    /// Clear `R` or a snapshot.
+    pub warm_up_ns: u64,
+}
+
+impl HealthConfig {
+    /// Default warm-up of a partial book: 15 minutes.
+    pub const DEFAULT_WARM_UP_NS: u64 = 15 * 60 * 1_000_000_000;
 }
 
 impl Default for HealthConfig {
-    /// 10 unknown-order references per 1,000 book records (1 %).
+    /// 10 unknown-order references per 1,000 book records (1 %); a 15-minute warm-up.
     fn default() -> Self {
         Self {
             unknown_order_window: 1_000,
             unknown_order_threshold: 10,
+            warm_up_ns: Self::DEFAULT_WARM_UP_NS,
         }
     }
 }
@@ -77,11 +150,20 @@ pub struct HealthStats {
     pub gaps: u64,
     /// Records with `F_MAYBE_BAD_BOOK` that marked this book.
     pub maybe_bad_book: u64,
+    /// Unknown-order references while the book was partial and not yet warm (expected
+    /// there; they did not count toward suspicion).
+    pub partial_unknown_refs: u64,
 }
 
 /// State machine behind [`Health`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HealthTracker {
+    /// A Clear `R` or a snapshot has rebuilt the book.
+    complete: bool,
+    /// Partial, and the warm-up has passed.
+    warm: bool,
+    /// `ts_recv` of the first record, once one was seen.
+    first_ts_recv: Option<u64>,
     recovering: bool,
     crossed_since: Option<u64>,
     bad_book: bool,
@@ -92,7 +174,55 @@ pub(crate) struct HealthTracker {
 }
 
 impl HealthTracker {
+    /// Every record, before it is applied: starts and advances the warm-up clock. Once
+    /// the book is complete or warm this is one predictable branch.
+    #[inline]
+    pub(crate) fn on_record(&mut self, ts_recv: u64, cfg: &HealthConfig) {
+        if !(self.complete || self.warm) {
+            self.on_partial_record(ts_recv, cfg);
+        }
+    }
+
+    #[cold]
+    fn on_partial_record(&mut self, ts_recv: u64, cfg: &HealthConfig) {
+        match self.first_ts_recv {
+            None => self.first_ts_recv = Some(ts_recv),
+            Some(first) => self.warm = ts_recv.saturating_sub(first) >= cfg.warm_up_ns,
+        }
+    }
+
+    /// The book was rebuilt from a Clear `R` or a snapshot.
+    pub(crate) fn on_complete(&mut self) {
+        self.complete = true;
+    }
+
+    pub(crate) fn completeness(&self) -> Completeness {
+        if self.complete {
+            Completeness::Complete
+        } else if self.warm {
+            Completeness::Warm
+        } else {
+            Completeness::Partial {
+                since_ts_recv: self.first_ts_recv.unwrap_or(0),
+            }
+        }
+    }
+
+    /// Completeness as of `now_ts_recv` (for a quiet book whose own records are older).
+    pub(crate) fn completeness_at(&self, now_ts_recv: u64, cfg: &HealthConfig) -> Completeness {
+        match self.completeness() {
+            Completeness::Partial { since_ts_recv }
+                if self.first_ts_recv.is_some()
+                    && now_ts_recv.saturating_sub(since_ts_recv) >= cfg.warm_up_ns =>
+            {
+                Completeness::Warm
+            }
+            c => c,
+        }
+    }
+
     pub(crate) fn on_clear(&mut self, ts_recv: u64) {
+        self.complete = true;
         self.recovering = true;
         self.bad_book = false;
         self.unknown_suspect = false;
@@ -127,6 +257,10 @@ impl HealthTracker {
 
     #[cold]
     fn on_unknown_order(&mut self, cfg: &HealthConfig) {
+        if !self.complete && !self.warm {
+            self.stats.partial_unknown_refs += 1;
+            return;
+        }
         self.window_unknown = self.window_unknown.saturating_add(1);
         if self.window_unknown >= cfg.unknown_order_threshold.max(1) {
             self.unknown_suspect = true;
@@ -204,8 +338,10 @@ mod tests {
         let cfg = HealthConfig {
             unknown_order_window: 10,
             unknown_order_threshold: 3,
+            warm_up_ns: u64::MAX,
         };
         let mut t = HealthTracker::default();
+        t.on_complete();
         assert_eq!(t.health(), Health::Ok);
         t.on_clear(0);
         assert_eq!(t.health(), Health::Recovering);
@@ -234,5 +370,51 @@ mod tests {
         assert_eq!(t.health(), Health::Recovering);
         t.on_last(false, 201);
         assert!(t.health().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod partial_tests {
+    use super::*;
+
+    #[test]
+    fn partial_book_warms_up_or_completes() {
+        let cfg = HealthConfig {
+            unknown_order_window: 10,
+            unknown_order_threshold: 3,
+            warm_up_ns: 100,
+        };
+        let mut t = HealthTracker::default();
+        assert_eq!(t.completeness(), Completeness::Partial { since_ts_recv: 0 });
+        t.on_record(1_000, &cfg);
+        // Unknown references of a partial book are expected: counted, never suspect.
+        for _ in 0..10 {
+            t.on_book_op(true, &cfg);
+        }
+        assert_eq!(t.health(), Health::Ok);
+        assert_eq!(t.stats().partial_unknown_refs, 10);
+        t.on_record(1_099, &cfg);
+        assert_eq!(
+            t.completeness(),
+            Completeness::Partial {
+                since_ts_recv: 1_000
+            }
+        );
+        assert!(!t.completeness().depth_ready());
+        assert_eq!(t.completeness_at(1_100, &cfg), Completeness::Warm);
+        t.on_record(1_100, &cfg);
+        assert_eq!(t.completeness(), Completeness::Warm);
+        assert!(t.completeness().depth_ready());
+        // Warm: unknown references count again.
+        for _ in 0..3 {
+            t.on_book_op(true, &cfg);
+        }
+        assert_eq!(t.health(), Health::Suspect(SuspectReason::UnknownOrders));
+
+        let mut c = HealthTracker::default();
+        c.on_record(5, &cfg);
+        c.on_clear(5);
+        assert_eq!(c.completeness(), Completeness::Complete);
+        assert_eq!(c.completeness_at(0, &cfg), Completeness::Complete);
     }
 }

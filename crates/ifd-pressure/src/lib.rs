@@ -145,9 +145,11 @@ mod error;
 mod health;
 mod market;
 mod pressure;
+mod statistics;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod types;
+mod underlying;
 
 pub use aggressor::{
     quote_rule, AggressorEvent, AggressorFolder, AggressorSide, AggressorStats, PassiveFill,
@@ -162,10 +164,15 @@ pub use chain::{
     OptionKind, OtherInstrument, ParsedOptionSymbol, TickRule,
 };
 pub use error::{Error, Result};
-pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
+pub use health::{Completeness, Health, HealthConfig, HealthStats, SuspectReason};
 pub use market::{InstrumentRole, MarketConfig, MarketState, MarketStats, MboStep, Step};
 pub use pressure::{
     ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,
     PressureWindow, WindowMetrics, WindowSpec, NS_PER_SEC,
 };
+pub use statistics::{InstrumentStats, StatStore, StatStoreStats, StatValue};
 pub use types::{Bbo, Level};
+pub use underlying::{
+    ParityConfig, UnderlyingConfig, UnderlyingPrice, UnderlyingResolver, UnderlyingSource,
+    UnderlyingStats,
+};

@@ -8,7 +8,8 @@
 //! - [`mbo_noise`] generates arbitrary records (unknown actions and sides, reused ids,
 //!   `UNDEF_PRICE`, zero sizes, any flags) to exercise the skip paths.
 //! - [`ReferenceBook`] is a slow, obviously correct book (`BTreeMap` of price to a `Vec`
-//!   queue) with the same record semantics as [`crate::Book`], for differential tests.
+//!   queue) with the same record semantics as [`crate::Book`] (Databento's: a modify of
+//!   an unknown order adds it), for differential tests.
 
 use std::collections::BTreeMap;
 use std::ffi::c_char;
@@ -323,6 +324,13 @@ impl ReferenceBook {
                         self.push_back(b, m.price, m.order_id, m.size);
                     } else if let Some(q) = self.side_mut(b).get_mut(&p) {
                         q[pos].1 = m.size;
+                    }
+                } else if m.size != 0 {
+                    // Databento's semantics: a modify of an unknown order adds it.
+                    match m.side as u8 {
+                        b'B' => self.push_back(true, m.price, m.order_id, m.size),
+                        b'A' => self.push_back(false, m.price, m.order_id, m.size),
+                        _ => {}
                     }
                 }
             }

@@ -9,6 +9,8 @@ use ifd_patterns::{
 use ifd_pressure::{AggressorSide, OptionContract};
 use proptest::prelude::*;
 
+mod parity;
+
 const SEC: u64 = 1_000_000_000;
 const T0: u64 = 1_765_000_000 * SEC;
 
@@ -519,4 +521,81 @@ proptest! {
         let jb: Vec<String> = b.iter().map(|s| s.to_json_line().unwrap()).collect();
         prop_assert_eq!(ja, jb);
     }
+}
+
+/// Five fill-and-refill rounds of a 20-lot ask at one price on instrument 2, from `T0`.
+fn iceberg_rounds(det: &mut PatternDetector, market: &TestMarket) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let px = 12_500_000_000;
+    let (mut ts, mut oid) = (T0, 5_000);
+    det.on_mbo(
+        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+        market,
+        &mut out,
+    );
+    for _ in 0..5 {
+        ts += 100_000_000;
+        for (id, action, side) in [
+            (0, Action::Trade, Side::Bid),
+            (oid, Action::Fill, Side::Ask),
+            (oid, Action::Cancel, Side::Ask),
+        ] {
+            det.on_mbo(&mbo(2, id, action, side, px, 20, ts), market, &mut out);
+        }
+        ts += 20_000_000;
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            market,
+            &mut out,
+        );
+    }
+    out
+}
+
+#[test]
+fn iceberg_waits_for_a_depth_ready_book() {
+    // The book started mid-session and never warms up within the rounds: no iceberg.
+    let mut market = TestMarket::nq_chain(3);
+    market.partial_until.push((2, T0 + 3_600 * SEC));
+    let mut det = detector();
+    let out = iceberg_rounds(&mut det, &market);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(det.stats().depth_not_ready > 0);
+
+    // It warms up during the rounds: the iceberg is raised once the book is ready, from
+    // the chain tracked all along.
+    let mut market = TestMarket::nq_chain(3);
+    market.partial_until.push((2, T0 + 450_000_000));
+    let mut det = detector();
+    let out = iceberg_rounds(&mut det, &market);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Iceberg);
+    assert!(out[0].ts_recv >= T0 + 450_000_000);
+    assert!(det.stats().depth_not_ready > 0);
+
+    // Another instrument's partial book does not hold it back.
+    let mut market = TestMarket::nq_chain(3);
+    market.partial_until.push((3, u64::MAX));
+    let mut det = detector();
+    assert_eq!(iceberg_rounds(&mut det, &market).len(), 1);
+    assert_eq!(det.stats().depth_not_ready, 0);
+}
+
+#[test]
+fn print_detectors_run_at_once_on_a_partial_book() {
+    let mut market = TestMarket::nq_chain(5);
+    market.partial_until.push((4, u64::MAX));
+    assert!(!market.is_depth_ready(4, T0));
+    let mut det = detector();
+    let mut evs: Vec<_> = (0..30)
+        .map(|i| event(3, AggressorSide::Buy, 8, 1, T0 + i * SEC))
+        .collect();
+    evs.push(event(4, AggressorSide::Buy, 300, 1, T0 + 40 * SEC));
+    let out = run_events(&mut det, &market, &evs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(out[0].instrument_id, 4);
+    // The event on the partial book was scored without the resting-quote term.
+    assert_eq!(det.stats().mm_without_resting, 1);
 }

@@ -33,9 +33,15 @@ impl Reference {
                 }
             }
             b'M' => {
-                if let Some(o) = self.orders.get_mut(&m.order_id) {
-                    o.1 = m.price;
-                    o.2 = m.size;
+                // Databento's semantics: a modify of an unknown order adds it.
+                let o = self
+                    .orders
+                    .entry(m.order_id)
+                    .or_insert((m.side as u8, m.price, m.size));
+                o.1 = m.price;
+                o.2 = m.size;
+                if o.2 == 0 {
+                    self.orders.remove(&m.order_id);
                 }
             }
             b'R' => self.orders.clear(),
@@ -215,4 +221,183 @@ fn esm4_snapshot_then_live() {
     assert_eq!(stats.unknown_order_refs(), 0, "{stats:?}");
     assert_eq!(crossings, Vec::new(), "crossed at F_LAST");
     assert_eq!(books.health(5_602), Some(Health::Ok));
+}
+
+/// Databento's example book, straightforwardly: orders by id, and per side a `BTreeMap`
+/// of price to (size, count) kept up to date. A modify of an unknown order adds it; a
+/// price change or size increase moves it (no queue is kept, so priority does not show
+/// here); cancels subtract; `R` clears; `T`/`F`/`N` change nothing.
+#[derive(Default)]
+struct DatabentoBook {
+    orders: HashMap<u64, (u8, i64, u32)>,
+    bids: BTreeMap<i64, (u64, u32)>,
+    asks: BTreeMap<i64, (u64, u32)>,
+}
+
+impl DatabentoBook {
+    fn side(&mut self, side: u8) -> Option<&mut BTreeMap<i64, (u64, u32)>> {
+        match side {
+            b'B' => Some(&mut self.bids),
+            b'A' => Some(&mut self.asks),
+            _ => None,
+        }
+    }
+
+    fn level_add(&mut self, side: u8, price: i64, size: u32) {
+        if let Some(levels) = self.side(side) {
+            let l = levels.entry(price).or_default();
+            l.0 += u64::from(size);
+            l.1 += 1;
+        }
+    }
+
+    fn level_remove(&mut self, side: u8, price: i64, size: u32) {
+        if let Some(levels) = self.side(side) {
+            if let Some(l) = levels.get_mut(&price) {
+                l.0 -= u64::from(size);
+                l.1 -= 1;
+                if l.1 == 0 {
+                    levels.remove(&price);
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, m: &MboMsg) {
+        let side = m.side as u8;
+        if matches!(side, b'B' | b'A') && m.size > 0 {
+            if let Some((s, p, z)) = self.orders.insert(m.order_id, (side, m.price, m.size)) {
+                self.level_remove(s, p, z);
+            }
+            self.level_add(side, m.price, m.size);
+        }
+    }
+
+    fn apply(&mut self, m: &MboMsg) {
+        match m.action as u8 {
+            b'A' => self.add(m),
+            b'C' => {
+                if let Some(&(s, p, z)) = self.orders.get(&m.order_id) {
+                    self.level_remove(s, p, z);
+                    let left = z.saturating_sub(m.size);
+                    if left == 0 {
+                        self.orders.remove(&m.order_id);
+                    } else {
+                        self.orders.insert(m.order_id, (s, p, left));
+                        self.level_add(s, p, left);
+                    }
+                }
+            }
+            b'M' => match self.orders.remove(&m.order_id) {
+                // Not found: treat it as an add.
+                None => self.add(m),
+                Some((s, p, z)) => {
+                    self.level_remove(s, p, z);
+                    if m.size > 0 {
+                        self.orders.insert(m.order_id, (s, m.price, m.size));
+                        self.level_add(s, m.price, m.size);
+                    }
+                }
+            },
+            b'R' => {
+                self.orders.clear();
+                self.bids.clear();
+                self.asks.clear();
+            }
+            _ => {}
+        }
+    }
+
+    fn top(&self) -> (Option<Level>, Option<Level>) {
+        let level = |(&price, &(size, count)): (&i64, &(u64, u32))| Level { price, size, count };
+        (
+            self.bids.iter().next_back().map(level),
+            self.asks.iter().next().map(level),
+        )
+    }
+}
+
+/// Drops the first `cut` records of a sample (so the stream starts mid-session, with no
+/// Clear or snapshot for its book) and compares the top of book (price, size and order
+/// count of each side) at every `F_LAST` with [`DatabentoBook`]. Returns (rows compared, implicit adds, completeness at the end).
+fn cut_and_compare(
+    records: &[MboMsg],
+    cut: usize,
+    name: &str,
+) -> (usize, u64, ifd_pressure::Completeness) {
+    let mut books = Books::new();
+    let mut reference = DatabentoBook::default();
+    let (mut rows, mut mismatches) = (0usize, 0usize);
+    let mut first_mismatch = None;
+    for (i, m) in records.iter().enumerate().skip(cut) {
+        let update = books.apply(m);
+        reference.apply(m);
+        if !update.last {
+            continue;
+        }
+        let book = books.get(update.key).expect("book exists after a record");
+        let bbo = book.bbo();
+        let ours = (bbo.bid, bbo.ask);
+        let theirs = reference.top();
+        rows += 1;
+        if ours != theirs {
+            mismatches += 1;
+            first_mismatch.get_or_insert((i, ours, theirs));
+        }
+    }
+    let stats = books.stats();
+    let book = books.iter().next().expect("one book").1;
+    eprintln!(
+        "{name} cut at record {cut}: {rows} F_LAST rows compared, {mismatches} mismatches, {} implicit adds, {} unknown cancels, completeness {:?}, health {:?}",
+        stats.implicit_adds,
+        stats.unknown_cancel,
+        book.completeness(),
+        book.health()
+    );
+    assert_eq!(mismatches, 0, "{name} cut {cut}: first {first_mismatch:?}");
+    assert_eq!(book.check_invariants(), None);
+    (rows, stats.implicit_adds, book.completeness())
+}
+
+#[test]
+fn esh4_cut_mid_session_matches_databento_reference() {
+    let Some(records) = samples::mbo(ESH4_DAY) else {
+        return;
+    };
+    // The first 8,725 records are the snapshot; cut inside the live part.
+    let mut total = 0;
+    for cut in [9_000, 15_000, 30_000, 45_000, 60_000] {
+        let (rows, implicit, completeness) = cut_and_compare(&records, cut, "ESH4");
+        assert!(rows > 1_000, "{rows} rows after cut {cut}");
+        assert!(
+            implicit > 0,
+            "modifies of orders from before the cut are added"
+        );
+        assert!(
+            matches!(
+                completeness,
+                ifd_pressure::Completeness::Partial { .. } | ifd_pressure::Completeness::Warm
+            ),
+            "no Clear or snapshot after the cut: {completeness:?}"
+        );
+        total += rows;
+    }
+    eprintln!("ESH4: {total} rows compared over 5 cuts");
+}
+
+#[test]
+fn esm4_cut_mid_session_matches_databento_reference() {
+    let Some(records) = samples::mbo(ESM4) else {
+        return;
+    };
+    // 13,601 snapshot records, then 195 live ones; cut just after the snapshot and in
+    // the live part.
+    let mut total = 0;
+    for cut in [13_601, 13_650, 13_700, 13_750] {
+        let (rows, _, completeness) = cut_and_compare(&records, cut, "ESM4");
+        assert!(rows > 0);
+        assert!(!completeness.depth_ready(), "{completeness:?}");
+        total += rows;
+    }
+    eprintln!("ESM4: {total} rows compared over 4 cuts");
 }

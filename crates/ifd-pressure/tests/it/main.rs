@@ -5,3 +5,4 @@ mod book_props;
 mod chain;
 mod flow;
 mod samples;
+mod statistics;
