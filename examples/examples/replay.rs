@@ -57,6 +57,10 @@ struct Args {
     /// Folder of the demo's outputs.
     #[arg(long, default_value = "target/ifd-demo")]
     out_dir: PathBuf,
+    /// Exit with an error unless a baseline that can score (at least `min_days`
+    /// trading days) was built or loaded.
+    #[arg(long)]
+    require_baseline: bool,
     /// Sessions to analyse (DBN or DBN.zst); none runs the demo.
     files: Vec<PathBuf>,
 }
@@ -185,6 +189,7 @@ fn demo(args: &Args) -> Result<()> {
         pb.inc(1);
     }
     pb.finish_and_clear();
+    let adapter = builder.adapter_stats();
     let baseline = builder.finish()?;
     let baseline_path = args.out_dir.join("baseline.ifdb");
     write_atomic(&baseline_path, &baseline.to_bytes())?;
@@ -194,6 +199,13 @@ fn demo(args: &Args) -> Result<()> {
         baseline.series_count(),
         t0.elapsed().as_secs_f64(),
         baseline_path.display()
+    );
+    println!(
+        "  windows learned {}, dropped {} (no underlying price {}, no option contract {})",
+        adapter.windows,
+        adapter.dropped(),
+        adapter.no_underlying_price,
+        adapter.no_contract
     );
 
     let day = sim.flow_day();
@@ -250,31 +262,53 @@ fn replay_files(args: &Args) -> Result<()> {
             pb.inc(1);
         }
         pb.finish_and_clear();
+        let stats = builder.stats();
+        let adapter = builder.adapter_stats();
         let b = builder.finish()?;
-        println!(
-            "baseline: {} trading days from {} files",
-            b.days(),
-            files.len()
-        );
+        if usize::from(b.days()) < files.len() {
+            println!(
+                "baseline: history gave {} trading days from {} files ({} records, {} MBO, {} \
+                 definitions; {} observations kept, {} windows dropped)",
+                b.days(),
+                files.len(),
+                stats.records,
+                stats.mbo,
+                stats.definitions,
+                adapter.observations,
+                adapter.dropped()
+            );
+        }
         if let Some(path) = &args.baseline {
             write_atomic(path, &b.to_bytes())?;
             println!("baseline saved to {}", path.display());
         }
-        baseline = Some(b);
+        baseline = describe_baseline(b, &format!("from {} history files", files.len()));
+        {
+            println!(
+                "  windows learned {}, dropped {} (no underlying price {}, no option contract {}, \
+                 no strike step {}, not an instrument window {}, bad time {}); values rejected {}",
+                adapter.windows,
+                adapter.dropped(),
+                adapter.no_underlying_price,
+                adapter.no_contract,
+                adapter.no_strike_step,
+                adapter.not_instrument,
+                adapter.bad_time,
+                adapter.rejected_values
+            );
+        }
     } else if let Some(path) = &args.baseline {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let b = Baseline::from_bytes(&bytes)
             .with_context(|| format!("{} is not a usable baseline", path.display()))?;
-        println!(
-            "baseline: {} trading days loaded from {}",
-            b.days(),
-            path.display()
-        );
-        baseline = Some(b);
+        baseline = describe_baseline(b, &format!("loaded from {}", path.display()));
     }
     let mut builder = Engine::builder().monotonic_clock();
     let has_baseline = baseline.is_some();
+    if args.require_baseline && !has_baseline {
+        bail!("--require-baseline: no baseline that can score (see above)");
+    }
     if let Some(b) = baseline {
         builder = builder.baseline(b, BuilderConfig::default().window_ns);
     } else {
@@ -314,7 +348,30 @@ fn feed_builder(builder: &mut BaselineBuilder, path: &Path) -> Result<()> {
     {
         builder.on_record(&rec)?;
     }
+    // One file is one session: the next starts on a fresh book.
+    builder.end_session()?;
     Ok(())
+}
+
+/// Prints what the history gave and whether the baseline can score; the baseline is
+/// returned only when it can.
+fn describe_baseline(b: Baseline, what: &str) -> Option<Baseline> {
+    let min = b.config().min_days;
+    println!(
+        "baseline: {} trading days, {} series, {what}",
+        b.days(),
+        b.series_count()
+    );
+    if b.days() < min {
+        println!(
+            "baseline: UNUSABLE: {} trading days, fewer than the {min} a series needs to be \
+             scored; running without it (absolute thresholds, no p-/q-values)",
+            b.days()
+        );
+        None
+    } else {
+        Some(b)
+    }
 }
 
 fn rate(c: &ifd_engine::eval::Counts) -> String {

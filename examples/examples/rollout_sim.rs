@@ -135,7 +135,7 @@ impl Run {
             .filter(|&m| m > 0)
             .unwrap_or(20);
         let underlying = contract.and_then(|c| {
-            let mid = self.engine.underlying_price(c.underlying_id)?;
+            let mid = self.engine.underlying(c.underlying_id)?.price;
             Some(UnderlyingEntry {
                 instrument: c.underlying_id,
                 mid,

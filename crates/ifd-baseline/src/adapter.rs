@@ -50,6 +50,36 @@ pub struct AdapterStats {
     pub no_imbalance: u64,
 }
 
+impl AdapterStats {
+    /// The field-wise sum of two counters (saturating).
+    #[must_use]
+    pub const fn plus(&self, o: &Self) -> Self {
+        Self {
+            windows: self.windows.saturating_add(o.windows),
+            observations: self.observations.saturating_add(o.observations),
+            not_instrument: self.not_instrument.saturating_add(o.not_instrument),
+            no_contract: self.no_contract.saturating_add(o.no_contract),
+            no_underlying_price: self
+                .no_underlying_price
+                .saturating_add(o.no_underlying_price),
+            no_strike_step: self.no_strike_step.saturating_add(o.no_strike_step),
+            bad_time: self.bad_time.saturating_add(o.bad_time),
+            rejected_values: self.rejected_values.saturating_add(o.rejected_values),
+            no_imbalance: self.no_imbalance.saturating_add(o.no_imbalance),
+        }
+    }
+
+    /// Windows dropped for any reason (not turned into observations).
+    #[must_use]
+    pub const fn dropped(&self) -> u64 {
+        self.not_instrument
+            + self.no_contract
+            + self.no_underlying_price
+            + self.no_strike_step
+            + self.bad_time
+    }
+}
+
 /// Converts per-instrument pressure windows into baseline observations.
 #[derive(Debug, Clone)]
 pub struct WindowAdapter {
@@ -127,13 +157,12 @@ impl WindowAdapter {
             self.stats.no_contract += 1;
             return None;
         };
-        let (kind, strike, expiration, underlying_id) = (
-            contract.kind,
-            contract.strike,
-            contract.expiration,
-            contract.underlying_id,
-        );
-        let Some(under) = market.underlying_price(underlying_id) else {
+        let (kind, strike, expiration) = (contract.kind, contract.strike, contract.expiration);
+        // The price as the window closed: its age is measured at the window's end.
+        let Some(under) = market
+            .underlying_for_at(contract, window.end_ns)
+            .map(|u| u.price)
+        else {
             self.stats.no_underlying_price += 1;
             return None;
         };
@@ -276,6 +305,19 @@ impl PressureFeed {
     /// [`Error::InvalidConfig`] when `window_ns` is zero or does not divide the time
     /// bucket of `bucket_minutes`.
     pub fn new(window_ns: u64, bucket_minutes: u16, strike_step: Option<i64>) -> Result<Self> {
+        Self::with_chain(window_ns, bucket_minutes, strike_step, Chain::new())
+    }
+
+    /// [`PressureFeed::new`] starting from a known chain (definitions read earlier).
+    ///
+    /// # Errors
+    /// As [`PressureFeed::new`].
+    pub fn with_chain(
+        window_ns: u64,
+        bucket_minutes: u16,
+        strike_step: Option<i64>,
+        chain: Chain,
+    ) -> Result<Self> {
         let bucket_ns = u64::from(bucket_minutes) * 60 * NS_PER_SEC;
         if window_ns == 0 || bucket_ns % window_ns != 0 {
             return Err(Error::InvalidConfig {
@@ -286,7 +328,7 @@ impl PressureFeed {
             pressure: Some(pressure_config(window_ns)),
             ..MarketConfig::default()
         };
-        let market = MarketState::new(config).map_err(|_| Error::InvalidConfig {
+        let market = MarketState::with_chain(config, chain).map_err(|_| Error::InvalidConfig {
             reason: "pressure tracker rejected the window",
         })?;
         Ok(Self {
@@ -398,11 +440,35 @@ impl PressureFeed {
     }
 }
 
+impl BuilderStats {
+    /// The field-wise sum of two counters (saturating).
+    #[must_use]
+    pub const fn plus(&self, o: &Self) -> Self {
+        Self {
+            records: self.records.saturating_add(o.records),
+            definitions: self.definitions.saturating_add(o.definitions),
+            mbo: self.mbo.saturating_add(o.mbo),
+            other: self.other.saturating_add(o.other),
+            malformed: self.malformed.saturating_add(o.malformed),
+            days_pushed: self.days_pushed.saturating_add(o.days_pushed),
+            late_observations: self.late_observations.saturating_add(o.late_observations),
+            rejected_observations: self
+                .rejected_observations
+                .saturating_add(o.rejected_observations),
+        }
+    }
+}
+
 /// Builds a [`Baseline`] from the records of consecutive session days.
 #[derive(Debug)]
 pub struct BaselineBuilder {
     baseline: Baseline,
     feed: PressureFeed,
+    config: BuilderConfig,
+    /// Counters of the sessions ended so far (the feed restarts with each).
+    past: BuilderStats,
+    past_adapter: AdapterStats,
+    sessions: u64,
     day: Option<(TradingDay, DayObservations)>,
     buf: Vec<WindowObservation>,
     late: u64,
@@ -433,6 +499,10 @@ impl BaselineBuilder {
         Ok(Self {
             baseline,
             feed,
+            config,
+            past: BuilderStats::default(),
+            past_adapter: AdapterStats::default(),
+            sessions: 0,
             day: None,
             buf: Vec::new(),
             late: 0,
@@ -453,8 +523,8 @@ impl BaselineBuilder {
         r
     }
 
-    /// Decodes a whole DBN stream held in memory (uncompressed DBN) and applies every
-    /// record.
+    /// Decodes a whole DBN stream held in memory (uncompressed DBN: one session), applies
+    /// every record and ends the session ([`BaselineBuilder::end_session`]).
     ///
     /// # Errors
     /// [`Error::Decode`] when the bytes are not valid DBN (records before the error stay
@@ -468,7 +538,7 @@ impl BaselineBuilder {
         {
             self.on_record(&rec)?;
         }
-        Ok(())
+        self.end_session()
     }
 
     fn absorb(&mut self, buf: &mut Vec<WindowObservation>) -> Result<()> {
@@ -506,6 +576,46 @@ impl BaselineBuilder {
         Ok(())
     }
 
+    /// Ends one session's records (one history file): closes its open windows and
+    /// starts the next session on a fresh pipeline (books, folding, underlying and
+    /// windows; the instrument definitions are kept), so that each session day is
+    /// learned from its own records, whatever came before it. A day built this way is the
+    /// same whether the history is fed in one run, extended day by day or split across
+    /// workers. [`BaselineBuilder::on_dbn_bytes`] calls it at the end of its bytes.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateDay`] as in [`on_record`](Self::on_record).
+    pub fn end_session(&mut self) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        self.feed.flush(&mut buf);
+        let r = self.absorb(&mut buf);
+        self.buf = buf;
+        let fresh = PressureFeed::with_chain(
+            self.config.window_ns,
+            self.baseline.config().bucket_minutes,
+            self.config.strike_step,
+            self.feed.chain().clone(),
+        )?;
+        let old = std::mem::replace(&mut self.feed, fresh);
+        self.past = self.past.plus(&old.stats());
+        self.past_adapter = self.past_adapter.plus(old.adapter_stats());
+        self.sessions += 1;
+        r
+    }
+
+    /// Sessions ended with [`BaselineBuilder::end_session`] so far.
+    #[must_use]
+    pub const fn sessions(&self) -> u64 {
+        self.sessions
+    }
+
+    /// Adapter counters over every session so far: windows turned into observations
+    /// and windows dropped, by reason.
+    #[must_use]
+    pub fn adapter_stats(&self) -> AdapterStats {
+        self.past_adapter.plus(self.feed.adapter_stats())
+    }
+
     /// Closes the open windows and pushes the last day; returns the baseline.
     ///
     /// # Errors
@@ -531,11 +641,11 @@ impl BaselineBuilder {
             days_pushed: self.pushed,
             late_observations: self.late,
             rejected_observations: self.rejected,
-            ..self.feed.stats()
+            ..self.past.plus(&self.feed.stats())
         }
     }
 
-    /// The underlying feed (chain, adapter and aggressor counters).
+    /// The feed of the current session (chain, adapter and aggressor counters).
     #[must_use]
     pub fn feed(&self) -> &PressureFeed {
         &self.feed

@@ -9,8 +9,8 @@ use ifd_patterns::{
 };
 use ifd_pressure::{
     AggressorStats, BookStats, Books, Chain, Groupings, Health, InstrumentRole, MarketConfig,
-    MarketState, MboStep, OptionContract, PressureConfig, PressureWindow, Step, WindowSpec,
-    NS_PER_SEC,
+    MarketState, MboStep, OptionContract, PressureConfig, PressureWindow, Step, UnderlyingPrice,
+    WindowSpec, NS_PER_SEC,
 };
 use serde::{Deserialize, Serialize};
 
@@ -233,7 +233,11 @@ impl MarketView for View<'_> {
     }
 
     fn underlying_price(&self, contract: &OptionContract) -> Option<i64> {
-        self.market.underlying_price(contract.underlying_id)
+        self.market.underlying_for(contract).map(|u| u.price)
+    }
+
+    fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
+        self.market.books().is_depth_ready(instrument_id, ts_recv)
     }
 }
 
@@ -458,10 +462,11 @@ impl Engine {
             .all(|(_, b)| b.health() == Health::Ok)
     }
 
-    /// The latest price of an underlying (see [`MarketState::underlying_price`]).
+    /// The underlying price of `underlying_id` now, with its source and age (see
+    /// [`MarketState::underlying`]).
     #[must_use]
-    pub fn underlying_price(&self, underlying_id: u32) -> Option<i64> {
-        self.market.underlying_price(underlying_id)
+    pub fn underlying(&self, underlying_id: u32) -> Option<UnderlyingPrice> {
+        self.market.underlying(underlying_id)
     }
 
     /// The baseline in use, if any.

@@ -22,15 +22,17 @@ use dbn::{rtype, Action, InstrumentDefMsg, MboMsg, RecordRef, StatMsg, FIXED_PRI
 
 use crate::aggressor::{AggressorEvent, AggressorFolder, AggressorStats};
 use crate::book::{BookKey, BookUpdate, Books};
-use crate::chain::{Chain, ChainUpdate};
+use crate::chain::{Chain, ChainUpdate, OptionContract};
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::pressure::{PressureConfig, PressureTracker, PressureWindow};
+use crate::statistics::StatStore;
 use crate::types::Bbo;
+use crate::underlying::{UnderlyingConfig, UnderlyingPrice, UnderlyingResolver};
 use crate::IdMap;
 
 /// Configuration of a [`MarketState`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MarketConfig {
     /// Pressure windows and groupings; `None` runs no pressure tracker (books, events
     /// and the underlying only).
@@ -40,9 +42,13 @@ pub struct MarketConfig {
     /// Multiplier (1e-9 fixed point) for instruments no definition has named; the
     /// default is 1.0, so the premium of such a print is price × size.
     pub default_multiplier: i64,
-    /// Take the underlying price from the mid of each future's own book (when the
-    /// stream carries the future's MBO and the chain knows it as a future).
+    /// Give the pressure tracker's moneyness groupings the mid of each future's own
+    /// book (when the stream carries the future's MBO and the chain knows it as a
+    /// future).
     pub underlying_from_books: bool,
+    /// How the underlying price is resolved: the future's book, else put–call parity
+    /// over the option books, else a caller's price, never older than a limit.
+    pub underlying: UnderlyingConfig,
 }
 
 impl Default for MarketConfig {
@@ -52,6 +58,7 @@ impl Default for MarketConfig {
             health: HealthConfig::default(),
             default_multiplier: FIXED_PRICE_SCALE,
             underlying_from_books: true,
+            underlying: UnderlyingConfig::default(),
         }
     }
 }
@@ -136,13 +143,6 @@ pub enum Step {
     Other,
 }
 
-/// The latest underlying price taken from a future's book.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FutureMid {
-    price: i64,
-    ts_recv: u64,
-}
-
 #[derive(Debug, Clone)]
 struct InstState {
     key: BookKey,
@@ -175,7 +175,10 @@ pub struct MarketState {
     stats: MarketStats,
     default_multiplier: i64,
     underlying_from_books: bool,
-    underlying: IdMap<u32, FutureMid>,
+    underlying: UnderlyingResolver,
+    statistics: StatStore,
+    /// The newest `ts_recv` of a record that may move the clock.
+    now: u64,
     /// Always empty: what [`MarketState::drain_windows`] drains without a tracker.
     no_windows: Vec<PressureWindow>,
 }
@@ -199,6 +202,10 @@ impl MarketState {
             Some(cfg) => Some(PressureTracker::new(cfg)?),
             None => None,
         };
+        let mut underlying = UnderlyingResolver::new(config.underlying)?;
+        for c in chain.options() {
+            underlying.add_option(c);
+        }
         Ok(Self {
             books: Books::new().with_config(config.health),
             chain,
@@ -210,7 +217,9 @@ impl MarketState {
             stats: MarketStats::default(),
             default_multiplier: config.default_multiplier,
             underlying_from_books: config.underlying_from_books,
-            underlying: IdMap::default(),
+            underlying,
+            statistics: StatStore::new(),
+            now: 0,
             no_windows: Vec::new(),
         })
     }
@@ -252,33 +261,61 @@ impl MarketState {
         &self.events
     }
 
-    /// The latest underlying price (1e-9 fixed point) of an underlying instrument:
-    /// the mid of its future's book at its last `F_LAST`, or a caller-supplied price.
+    /// The underlying price of an option now (at the newest `ts_recv` seen), with its
+    /// source and age: its future's book mid when the stream carries the future, else
+    /// the put–call-parity forward of its expiry, else a caller's price; `None` when
+    /// none is fresh (see [`UnderlyingResolver`]).
     #[must_use]
-    pub fn underlying_price(&self, underlying_id: u32) -> Option<i64> {
-        self.underlying.get(&underlying_id).map(|u| u.price)
+    pub fn underlying_for(&self, contract: &OptionContract) -> Option<UnderlyingPrice> {
+        self.underlying.resolve_for(contract, self.now)
     }
 
-    /// When the underlying price of `underlying_id` was last set (`ts_recv`, ns).
+    /// [`MarketState::underlying_for`] as of `ts_recv` (no later than now): the
+    /// price's age is measured at that time, as for a window that closed then.
     #[must_use]
-    pub fn underlying_ts(&self, underlying_id: u32) -> Option<u64> {
-        self.underlying.get(&underlying_id).map(|u| u.ts_recv)
+    pub fn underlying_for_at(
+        &self,
+        contract: &OptionContract,
+        ts_recv: u64,
+    ) -> Option<UnderlyingPrice> {
+        self.underlying.resolve_for(contract, ts_recv.min(self.now))
+    }
+
+    /// The underlying price of `underlying_id` now, when no expiry is given (see
+    /// [`UnderlyingResolver::resolve_any`]).
+    #[must_use]
+    pub fn underlying(&self, underlying_id: u32) -> Option<UnderlyingPrice> {
+        self.underlying.resolve_any(underlying_id, self.now)
+    }
+
+    /// The underlying resolver (its counters and per-source answers).
+    #[must_use]
+    pub fn underlying_resolver(&self) -> &UnderlyingResolver {
+        &self.underlying
+    }
+
+    /// Open interest, cleared volume and settlement per instrument, from the statistics
+    /// records seen.
+    #[must_use]
+    pub fn statistics(&self) -> &StatStore {
+        &self.statistics
+    }
+
+    /// The newest `ts_recv` of the records that move the clock (not snapshot or
+    /// `F_BAD_TS_RECV` records), ns since the UNIX epoch; 0 before the first.
+    #[must_use]
+    pub const fn now(&self) -> u64 {
+        self.now
     }
 
     /// Sets an underlying's price (1e-9 fixed point) from outside the stream (a
-    /// caller that has the future elsewhere), as of `ts_recv`.
+    /// caller that has the future elsewhere), as of `ts_recv`; the last resort after
+    /// the future's book and parity.
     pub fn set_underlying_price(&mut self, underlying_id: u32, price: i64, ts_recv: u64) {
-        self.set_underlying(underlying_id, price, ts_recv);
-    }
-
-    fn set_underlying(&mut self, underlying_id: u32, price: i64, ts_recv: u64) {
-        let prev = self
-            .underlying
-            .insert(underlying_id, FutureMid { price, ts_recv });
-        if prev.map(|p| p.price) != Some(price) {
-            if let Some(p) = &mut self.pressure {
-                p.set_underlying_price(underlying_id, price);
-            }
+        self.underlying
+            .set_caller_price(underlying_id, price, ts_recv);
+        if let Some(p) = &mut self.pressure {
+            p.set_underlying_price(underlying_id, price);
         }
     }
 
@@ -396,6 +433,9 @@ impl MarketState {
         self.stats.definitions += 1;
         let update = self.chain.apply(def);
         let iid = def.hd.instrument_id;
+        if let Some(c) = self.chain.get(iid) {
+            self.underlying.add_option(c);
+        }
         if let Some(p) = &mut self.pressure {
             p.forget_contract(iid);
         }
@@ -407,12 +447,13 @@ impl MarketState {
         update
     }
 
-    /// Applies a statistics record (counted; open interest and settlement are read
-    /// by the detectors from the record itself).
-    pub fn on_stat(&mut self, _stat: &StatMsg) {
+    /// Applies a statistics record to the [`StatStore`] (open interest, cleared
+    /// volume, settlement; other types are counted there).
+    pub fn on_stat(&mut self, stat: &StatMsg) {
         self.events.clear();
         self.stats.records += 1;
         self.stats.statistics += 1;
+        self.statistics.apply(stat);
     }
 
     /// The state of the book at `index` in [`Books`] (one state per book, created with
@@ -477,6 +518,7 @@ impl MarketState {
         let flags = msg.flags;
         let excluded = flags.is_snapshot() || flags.is_bad_ts_recv();
         if !excluded {
+            self.now = self.now.max(msg.ts_recv);
             if let Some(p) = &mut self.pressure {
                 p.advance(msg.ts_recv, &self.chain);
             }
@@ -549,11 +591,14 @@ impl MarketState {
         let Some(bbo) = self.books.at(index).map(|b| b.bbo()) else {
             return;
         };
+        let id = self.insts[i].key.instrument_id;
+        if role != InstrumentRole::Unknown {
+            self.underlying.on_bbo(id, &bbo, ts_recv);
+        }
         if role == InstrumentRole::Future {
             if self.underlying_from_books {
-                if let Some(mid) = bbo.mid() {
-                    let id = self.insts[i].key.instrument_id;
-                    self.set_underlying(id, mid, ts_recv);
+                if let (Some(mid), Some(p)) = (bbo.mid(), &mut self.pressure) {
+                    p.set_underlying_price(id, mid);
                 }
             }
             return;

@@ -72,7 +72,10 @@ pub struct ParityConfig {
     /// strike's is dropped (default 3.0).
     pub max_spread_multiple: f64,
     /// A call or put quote not updated for this long (ns of `ts_recv`) is stale
-    /// (default 10 s: near-the-money quotes move with every underlying tick).
+    /// (default 5 minutes). A resting quote stays valid while its book is healthy, so
+    /// the age is time since the quote last changed; on a liquid chain near-the-money
+    /// quotes change with every underlying tick, and a quote unchanged for minutes
+    /// while others moved is the stale one the median and spread filter reject.
     pub max_quote_age_ns: u64,
     /// Annual continuously compounded rate for `D = exp(−r·T)`; 0 gives `D = 1`
     /// (default 0).
@@ -84,7 +87,7 @@ impl Default for ParityConfig {
         Self {
             strikes: 5,
             max_spread_multiple: 3.0,
-            max_quote_age_ns: 10 * 1_000_000_000,
+            max_quote_age_ns: 300 * 1_000_000_000,
             rate: 0.0,
         }
     }
@@ -96,7 +99,8 @@ pub struct UnderlyingConfig {
     /// The parity forward's parameters.
     pub parity: ParityConfig,
     /// No price older than this (ns of `ts_recv` before the query's `now`) is returned
-    /// (default 60 s).
+    /// (default 15 minutes: a future's book that has not changed is still the price;
+    /// the limit catches a source that stopped, such as a future whose records ended).
     pub max_age_ns: u64,
 }
 
@@ -104,7 +108,7 @@ impl Default for UnderlyingConfig {
     fn default() -> Self {
         Self {
             parity: ParityConfig::default(),
-            max_age_ns: 60 * 1_000_000_000,
+            max_age_ns: 900 * 1_000_000_000,
         }
     }
 }
@@ -351,6 +355,20 @@ impl UnderlyingResolver {
     ) -> Option<UnderlyingPrice> {
         self.future_mid(underlying_id, now)
             .or_else(|| self.parity_forward(underlying_id, expiration, now))
+            .or_else(|| self.caller_price(underlying_id, now))
+    }
+
+    /// The underlying price of `underlying_id` at `now` when no expiry is given (for
+    /// example to label outcomes): the future's mid, else the parity forward of the
+    /// nearest expiry not yet past that has one, else the caller's price.
+    #[must_use]
+    pub fn resolve_any(&self, underlying_id: u32, now: u64) -> Option<UnderlyingPrice> {
+        self.future_mid(underlying_id, now)
+            .or_else(|| {
+                self.chains
+                    .range((underlying_id, now)..=(underlying_id, u64::MAX))
+                    .find_map(|(&(_, exp), _)| self.parity_forward(underlying_id, exp, now))
+            })
             .or_else(|| self.caller_price(underlying_id, now))
     }
 

@@ -23,6 +23,7 @@ fn feed_days(b: &mut BaselineBuilder, sim: &Simulator, days: std::ops::Range<u32
         for rec in day.records() {
             b.on_record(&rec).expect("fresh days");
         }
+        b.end_session().expect("fresh days");
     }
 }
 
