@@ -20,7 +20,7 @@
 
 use dbn::{StatMsg, StatType, StatUpdateAction, UNDEF_PRICE, UNDEF_STAT_QUANTITY};
 
-use crate::book::IdMap;
+use crate::IdMap;
 
 /// One statistic's value with its dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -35,7 +35,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::book::IdMap;
+use crate::IdMap;
 use crate::chain::{OptionContract, OptionKind};
 use crate::error::{Error, Result};
 use crate::types::Bbo;
