@@ -1,6 +1,6 @@
 //! Intraday exponentially weighted mean and variance per series.
 
-use std::collections::HashMap;
+use ifd_core::IdMap;
 
 use crate::baseline::{Observation, Scope, SeriesId};
 use crate::error::{Error, Result};
@@ -14,7 +14,8 @@ use crate::stats::Ewma;
 #[derive(Debug, Clone)]
 pub struct IntradayEwma {
     template: Ewma,
-    series: HashMap<SeriesId, Ewma>,
+    /// The fixed hasher: no `RandomState`, the same iteration order on every run.
+    series: IdMap<SeriesId, Ewma>,
 }
 
 impl IntradayEwma {
@@ -28,7 +29,7 @@ impl IntradayEwma {
         })?;
         Ok(Self {
             template,
-            series: HashMap::new(),
+            series: IdMap::default(),
         })
     }
 

@@ -6,18 +6,20 @@
 //! primary coordinate; per-strike series are kept beside it and used where they have
 //! enough days (see [`crate::BaselineConfig::per_strike`]).
 //!
-//! # Time zone
-//! CME sessions are defined in US Central time. The offset is computed here without a
-//! time-zone database: CST is UTC−6 and CDT is UTC−5, daylight time running from the
-//! second Sunday of March at 02:00 CST (08:00 UTC) to the first Sunday of November at
-//! 02:00 CDT (07:00 UTC), the US rule in force since 2007. Timestamps before 2007 use the
-//! same rule (they are outside Databento's GLBX history).
-//!
-//! The trading day of a timestamp is the Central-time calendar date seven hours later:
-//! the session that opens at 17:00 CT on Sunday is Monday's trading day. The time-of-day
-//! bucket counts minutes since 17:00 CT.
+//! # Time zone and trading day
+//! CME sessions are defined in US Central time, taken from [`ifd_core::calendar`]
+//! (America/Chicago through `chrono-tz`). The trading day of a timestamp is its Central
+//! calendar date, moved to the next day from 17:00 CT on
+//! ([`ifd_core::calendar::clock_session_date`]): the session that opens at 17:00 CT on
+//! Sunday is Monday's. On every ordinary trading day this is the exchange's trading date
+//! ([`ifd_core::Calendar::trading_date`]); the two differ only around exchange holidays
+//! (the evening before a holiday with an early halt trades for the day after it), which
+//! the key does not apply yet because the simulator the tests learn from still trades
+//! every weekday. The time-of-day bucket counts wall-clock minutes since the latest
+//! 17:00 CT.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Offset, Weekday};
+use ifd_core::calendar::{clock_session_date, minute_since_evening_open, utc_from_ns, CENTRAL};
 use serde::{Deserialize, Serialize};
 
 /// Minutes in one session day (17:00 CT to 17:00 CT).
@@ -160,19 +162,7 @@ pub struct TimeBucket(pub u16);
 /// Offset of US Central time from UTC, in hours (−6 or −5), at a UTC instant.
 #[must_use]
 pub fn central_offset_hours(utc: DateTime<chrono::Utc>) -> i64 {
-    let year = utc.year();
-    let dst_start = nth_sunday(year, 3, 2).and_hms_opt(8, 0, 0);
-    let dst_end = nth_sunday(year, 11, 1).and_hms_opt(7, 0, 0);
-    match (dst_start, dst_end) {
-        (Some(s), Some(e)) if utc.naive_utc() >= s && utc.naive_utc() < e => -5,
-        _ => -6,
-    }
-}
-
-fn nth_sunday(year: i32, month: u32, n: u8) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Sun, n)
-        // March and November always have at least two Sundays; fall back harmlessly.
-        .unwrap_or(NaiveDate::MIN)
+    i64::from(utc.with_timezone(&CENTRAL).offset().fix().local_minus_utc()) / 3_600
 }
 
 /// Session position of a UTC timestamp in nanoseconds (dbn's `ts_recv`/`ts_event`).
@@ -189,17 +179,9 @@ impl SessionTime {
     /// range chrono represents.
     #[must_use]
     pub fn from_unix_nanos(ts: u64) -> Option<Self> {
-        let ts = i64::try_from(ts).ok()?;
-        let utc = DateTime::from_timestamp_nanos(ts);
-        let ct = utc.naive_utc() + Duration::hours(central_offset_hours(utc));
-        // Session opens 17:00 CT: shift by +7 h so it starts at midnight of the trading day.
-        let shifted = ct + Duration::hours(7);
-        let trading_day = TradingDay(shifted.date());
-        // < 86400 / 60 = 1440, fits u16.
-        let minute_of_session = (shifted.time().num_seconds_from_midnight() / 60) as u16;
         Some(Self {
-            trading_day,
-            minute_of_session,
+            trading_day: TradingDay(clock_session_date(&utc_from_ns(ts)?)),
+            minute_of_session: minute_since_evening_open(ts)?,
         })
     }
 
@@ -278,6 +260,24 @@ mod tests {
         assert_eq!(w.trading_day, day(2026, 7, 7));
         assert_eq!(w.bucket(30), TimeBucket(0));
         assert!(SessionTime::from_unix_nanos(u64::MAX).is_none());
+    }
+
+    #[test]
+    fn trading_day_is_the_exchange_one_on_ordinary_days() {
+        let cal = ifd_core::Calendar::cme_equity();
+        // Every 30 minutes of an ordinary week (Sunday 2026-11-08 17:00 CT on), while
+        // the market is open: the key's day is the exchange's trading date.
+        let start = ns(2026, 11, 8, 23, 0);
+        let mut open = 0;
+        for i in 0..(5 * 48) {
+            let ts = start + i * 1_800_000_000_000;
+            if cal.is_open(ts) {
+                open += 1;
+                let s = SessionTime::from_unix_nanos(ts).unwrap();
+                assert_eq!(Some(s.trading_day.date()), cal.trading_date(ts), "{ts}");
+            }
+        }
+        assert_eq!(open, 5 * 46, "23 open hours a day");
     }
 
     #[test]

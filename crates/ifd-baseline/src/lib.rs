@@ -56,8 +56,8 @@
 //! A [`BaselineKey`] is call/put, [`ExpiryClass`] (same day, weekly, monthly/quarterly),
 //! [`MoneynessBucket`] (signed strike steps out of the money, widening away from the
 //! money) and [`TimeBucket`] of the CME session (30 minutes from 17:00 CT by default;
-//! Central time is computed from the US DST rule, see [`SessionTime`]). Strikes roll
-//! with the underlying, so the moneyness key is primary; per-strike series are kept
+//! Central time comes from the calendar of `ifd-core`, see [`SessionTime`]). Strikes
+//! roll with the underlying, so the moneyness key is primary; per-strike series are kept
 //! beside it and used when they have at least `min_days` days.
 //!
 //! ## Scoring
@@ -133,4 +133,4 @@ pub use key::{
     TimeBucket, TradingDay, SESSION_MINUTES,
 };
 pub use metric::{Metric, Tail, Transform, MAX_ABS_VALUE};
-pub use persist::{FORMAT_VERSION, MAGIC};
+pub use persist::{ENVELOPE, FORMAT_VERSION, MAGIC};

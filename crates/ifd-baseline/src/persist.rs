@@ -1,14 +1,11 @@
 //! Persistence through bytes: a versioned, checksummed binary format.
 //!
-//! Layout (all integers little endian):
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 0..4 | magic `IFDB` |
-//! | 4..6 | format version (`u16`, currently [`FORMAT_VERSION`]) |
-//! | 6..14 | body length (`u64`) |
-//! | 14..18 | CRC32 (IEEE, `crc32fast`) of bytes 0..14 followed by the body |
-//! | 18.. | body |
+//! The body is wrapped in the workspace's persistence envelope
+//! ([`ifd_core::envelope`]): magic `IFDB`, format version (`u16`, currently
+//! [`FORMAT_VERSION`]), body length (`u64`), body, CRC32 of everything before it (all
+//! little endian). Version 1 had the CRC in the header; version 2 is the shared envelope,
+//! and a version-1 file is reported as [`Error::UnsupportedVersion`] (rebuild it from
+//! history).
 //!
 //! The body holds the configuration, then each trading day (date as days from the
 //! common era) with its series (scope, metric, raw values as `f64`). Values are stored
@@ -25,12 +22,14 @@ use crate::baseline::{Baseline, BaselineConfig, DayObservations, Scope, SeriesId
 use crate::error::{Error, Result};
 use crate::key::{BaselineKey, ExpiryClass, MoneynessBucket, Right, TimeBucket, TradingDay};
 use crate::metric::Metric;
+use ifd_core::envelope::{Envelope, EnvelopeError};
 
 /// Magic bytes at the start of a serialised baseline.
 pub const MAGIC: [u8; 4] = *b"IFDB";
 /// Version of the format written by this build (the only one it reads).
-pub const FORMAT_VERSION: u16 = 1;
-const HEADER: usize = 18;
+pub const FORMAT_VERSION: u16 = 2;
+/// The baseline's persistence envelope.
+pub const ENVELOPE: Envelope = Envelope::new(&MAGIC, FORMAT_VERSION);
 
 impl Baseline {
     /// Serialises the baseline (configuration and every day's values).
@@ -57,16 +56,7 @@ impl Baseline {
                 }
             }
         }
-        let mut out = Vec::with_capacity(HEADER + body.len());
-        out.extend_from_slice(&MAGIC);
-        put_u16(&mut out, FORMAT_VERSION);
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        let mut h = crc32fast::Hasher::new();
-        h.update(&out);
-        h.update(&body);
-        out.extend_from_slice(&h.finalize().to_le_bytes());
-        out.extend_from_slice(&body);
-        out
+        ENVELOPE.encode(&body)
     }
 
     /// Reads a baseline written by [`to_bytes`](Self::to_bytes).
@@ -78,50 +68,25 @@ impl Baseline {
     /// [`Error::Malformed`] when a checksummed body does not decode (trailing bytes,
     /// invalid values or configuration).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() < HEADER {
-            return Err(Error::Truncated {
-                len: bytes.len(),
-                expected: HEADER,
-            });
-        }
-        if bytes[0..4] != MAGIC {
-            return Err(Error::BadMagic);
-        }
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        let mut len8 = [0u8; 8];
-        len8.copy_from_slice(&bytes[6..14]);
-        let body_len = u64::from_le_bytes(len8);
-        let expected = usize::try_from(body_len)
-            .ok()
-            .and_then(|l| l.checked_add(HEADER))
-            .unwrap_or(usize::MAX);
-        if bytes.len() < expected {
-            return Err(Error::Truncated {
-                len: bytes.len(),
-                expected,
-            });
-        }
-        if bytes.len() > expected {
-            return Err(Error::Malformed {
-                offset: expected - HEADER,
+        let body = ENVELOPE.decode(bytes).map_err(|e| match e {
+            EnvelopeError::Truncated { len, expected } => Error::Truncated { len, expected },
+            EnvelopeError::BadMagic { .. } => Error::BadMagic,
+            EnvelopeError::LengthMismatch { expected, .. } => Error::Malformed {
+                offset: expected.saturating_sub(ENVELOPE.overhead()),
                 reason: "trailing bytes after the body",
-            });
-        }
-        let stored = u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]);
-        let body = &bytes[HEADER..];
-        let mut h = crc32fast::Hasher::new();
-        h.update(&bytes[..14]);
-        h.update(body);
-        let computed = h.finalize();
-        if stored != computed {
-            return Err(Error::ChecksumMismatch { stored, computed });
-        }
-        if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
+            },
+            EnvelopeError::ChecksumMismatch { stored, computed } => {
+                Error::ChecksumMismatch { stored, computed }
+            }
+            EnvelopeError::UnsupportedVersion { found, supported } => {
+                Error::UnsupportedVersion { found, supported }
+            }
+            // The envelope's error is non-exhaustive; a new kind is still corruption.
+            _ => Error::Malformed {
+                offset: 0,
+                reason: "envelope rejected the bytes",
+            },
+        })?;
         decode_body(body)
     }
 }
@@ -376,16 +341,12 @@ mod tests {
         m[0] = b'X';
         assert!(matches!(Baseline::from_bytes(&m), Err(Error::BadMagic)));
         // An older version written with a valid checksum.
-        let mut old = bytes.clone();
-        old[4..6].copy_from_slice(&0u16.to_le_bytes());
-        let mut h = crc32fast::Hasher::new();
-        h.update(&old[..14]);
-        h.update(&old[HEADER..]);
-        old[14..18].copy_from_slice(&h.finalize().to_le_bytes());
+        let body = ENVELOPE.decode(&bytes).expect("valid");
+        let old = ENVELOPE.encode_as_version(1, body);
         assert!(matches!(
             Baseline::from_bytes(&old),
             Err(Error::UnsupportedVersion {
-                found: 0,
+                found: 1,
                 supported: FORMAT_VERSION
             })
         ));

@@ -17,34 +17,39 @@
 //!
 //! # Trading days
 //!
-//! A trading day is a weekday that is not in the holiday list. [`TradingCalendar::cme`]
-//! lists, for 2024 to 2027, the days on which CME equity-index futures and options have no
+//! A trading day is a weekday that is not an exchange holiday. [`TradingCalendar`] is a
+//! thin layer over the workspace's one CME calendar, [`ifd_core::Calendar`]:
+//! [`TradingCalendar::cme`] uses [`ifd_core::Calendar::cme_equity`], whose holidays for
+//! 2024 to 2027 are the days on which CME equity-index futures and options have no
 //! trading-day settlement: New Year's Day, Martin Luther King Jr. Day, Presidents Day,
 //! Good Friday, Memorial Day, Juneteenth, Independence Day, Labor Day, Thanksgiving and
 //! Christmas (each on its observed date). On most of these Globex trades an abbreviated
 //! session whose trades settle on the next trading day, which is exactly why the date is
 //! not a trading day of its own. Early-close days (the day after Thanksgiving, Christmas
-//! Eve) are full trading days here. The national day of mourning of 2025-01-09 is not
-//! listed: CME equity products traded an abbreviated session that settled that day.
+//! Eve) are full trading days here. See [`ifd_core::calendar`] for what is modelled.
+//!
+//! The session date of this crate is the clock rule above
+//! ([`ifd_core::calendar::clock_session_date`]), not the exchange's trading date: a
+//! charge on Friday evening falls on Saturday, inside the month it happens in.
 //!
 //! Asking about a year the calendar does not cover is an error
 //! ([`Error::CalendarNotCovered`]), not a silent weekday guess; extend the calendar with
 //! [`TradingCalendar::with_year`].
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use ifd_core::calendar::{clock_session_date, Calendar, CalendarError, Closure};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 /// The exchange time zone, America/Chicago.
-pub const EXCHANGE_TZ: Tz = chrono_tz::America::Chicago;
+pub const EXCHANGE_TZ: Tz = ifd_core::calendar::CENTRAL;
 
 /// The CT hour at which a Globex session opens (and the session date rolls over).
-pub const SESSION_OPEN_HOUR_CT: u32 = 17;
+pub const SESSION_OPEN_HOUR_CT: u32 = ifd_core::calendar::OPEN_HOUR_CT;
 
 /// Converts nanoseconds since the UNIX epoch (dbn's `ts_recv`, `ts_event`) into a UTC
 /// time.
@@ -59,15 +64,7 @@ pub fn utc_from_ns(ns: u64) -> Result<DateTime<Utc>> {
 /// The session date of an instant (see the module docs for the convention).
 #[must_use]
 pub fn session_date(at: DateTime<Utc>) -> NaiveDate {
-    let local = at.with_timezone(&EXCHANGE_TZ);
-    let date = local.date_naive();
-    if local.hour() >= SESSION_OPEN_HOUR_CT {
-        // `NaiveDate::MAX` has no successor; an instant that late cannot come from a
-        // `DateTime<Utc>` converted into CT, but stay total anyway.
-        date.succ_opt().unwrap_or(date)
-    } else {
-        date
-    }
+    clock_session_date(&at)
 }
 
 /// The UTC instant at which the session of `date` opens (17:00 CT the calendar day
@@ -195,109 +192,76 @@ impl fmt::Display for Month {
 }
 
 /// A trading calendar: weekdays minus a per-year holiday list, covering only the years it
-/// has a list for.
+/// has a list for. A layer over [`ifd_core::Calendar`] that refuses uncovered years.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TradingCalendar {
-    holidays: BTreeMap<i32, BTreeSet<NaiveDate>>,
+    inner: Calendar,
 }
-
-/// CME holidays (no trading-day settlement for equity-index products), 2024-2027.
-const CME_HOLIDAYS: &[(i32, u32, u32)] = &[
-    // 2024
-    (2024, 1, 1),   // New Year's Day
-    (2024, 1, 15),  // Martin Luther King Jr. Day
-    (2024, 2, 19),  // Presidents Day
-    (2024, 3, 29),  // Good Friday
-    (2024, 5, 27),  // Memorial Day
-    (2024, 6, 19),  // Juneteenth
-    (2024, 7, 4),   // Independence Day
-    (2024, 9, 2),   // Labor Day
-    (2024, 11, 28), // Thanksgiving
-    (2024, 12, 25), // Christmas
-    // 2025
-    (2025, 1, 1),
-    (2025, 1, 20),
-    (2025, 2, 17),
-    (2025, 4, 18),
-    (2025, 5, 26),
-    (2025, 6, 19),
-    (2025, 7, 4),
-    (2025, 9, 1),
-    (2025, 11, 27),
-    (2025, 12, 25),
-    // 2026
-    (2026, 1, 1),
-    (2026, 1, 19),
-    (2026, 2, 16),
-    (2026, 4, 3),
-    (2026, 5, 25),
-    (2026, 6, 19),
-    (2026, 7, 3), // Independence Day observed (July 4 is a Saturday)
-    (2026, 9, 7),
-    (2026, 11, 26),
-    (2026, 12, 25),
-    // 2027
-    (2027, 1, 1),
-    (2027, 1, 18),
-    (2027, 2, 15),
-    (2027, 3, 26),
-    (2027, 5, 31),
-    (2027, 6, 18), // Juneteenth observed (June 19 is a Saturday)
-    (2027, 7, 5),  // Independence Day observed (July 4 is a Sunday)
-    (2027, 9, 6),
-    (2027, 11, 25),
-    (2027, 12, 24), // Christmas observed (December 25 is a Saturday)
-];
 
 impl TradingCalendar {
     /// The CME calendar for 2024-2027 (see the module docs for what is listed).
     #[must_use]
     pub fn cme() -> Self {
-        let mut holidays: BTreeMap<i32, BTreeSet<NaiveDate>> = BTreeMap::new();
-        for &(y, m, d) in CME_HOLIDAYS {
-            if let Some(date) = NaiveDate::from_ymd_opt(y, m, d) {
-                holidays.entry(y).or_default().insert(date);
-            }
+        Self {
+            inner: Calendar::cme_equity(),
         }
-        Self { holidays }
     }
 
     /// A calendar covering no year at all; add years with [`with_year`](Self::with_year).
     #[must_use]
     pub fn empty() -> Self {
         Self {
-            holidays: BTreeMap::new(),
+            inner: Calendar::weekly(),
         }
     }
 
-    /// Adds (or replaces) the holiday list of `year`, which makes the year covered.
+    /// Uses an exchange calendar as it is (its covered years are this one's).
+    #[must_use]
+    pub fn from_calendar(inner: Calendar) -> Self {
+        Self { inner }
+    }
+
+    /// The exchange calendar underneath.
+    #[must_use]
+    pub fn calendar(&self) -> &Calendar {
+        &self.inner
+    }
+
+    /// Adds (or replaces) the holiday list of `year`, which makes the year covered. The
+    /// holidays are full closures (for hours, halts and early closes, build an
+    /// [`ifd_core::Calendar`] and use [`from_calendar`](Self::from_calendar)).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] if a holiday is not in `year`.
-    pub fn with_year(mut self, year: i32, holidays: &[NaiveDate]) -> Result<Self> {
-        if let Some(bad) = holidays.iter().find(|d| d.year() != year) {
-            return Err(Error::InvalidConfig {
-                field: "holidays",
-                value: bad.to_string(),
-                reason: "a holiday must lie in the year it is listed under",
-            });
-        }
-        self.holidays
-            .insert(year, holidays.iter().copied().collect());
-        Ok(self)
+    pub fn with_year(self, year: i32, holidays: &[NaiveDate]) -> Result<Self> {
+        let closures: Vec<_> = holidays.iter().map(|d| (*d, Closure::Full)).collect();
+        let inner = self
+            .inner
+            .with_year(year, &closures, &[])
+            .map_err(|e| match e {
+                CalendarError::WrongYear { date, .. } => Error::InvalidConfig {
+                    field: "holidays",
+                    value: date.to_string(),
+                    reason: "a holiday must lie in the year it is listed under",
+                },
+                other => Error::InvalidConfig {
+                    field: "holidays",
+                    value: other.to_string(),
+                    reason: "the calendar refused the holiday list",
+                },
+            })?;
+        Ok(Self { inner })
     }
 
     /// The covered years, ascending.
     pub fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
-        self.holidays.keys().copied()
+        self.inner.covered_years()
     }
 
     /// Whether `date` is listed as a holiday.
     #[must_use]
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
-        self.holidays
-            .get(&date.year())
-            .is_some_and(|set| set.contains(&date))
+        self.inner.closure(date).is_some()
     }
 
     /// Whether `date` is a trading day (a weekday that is not a holiday).
@@ -305,12 +269,10 @@ impl TradingCalendar {
     /// # Errors
     /// [`Error::CalendarNotCovered`] if the calendar has no list for the date's year.
     pub fn is_trading_day(&self, date: NaiveDate) -> Result<bool> {
-        let set = self
-            .holidays
-            .get(&date.year())
-            .ok_or(Error::CalendarNotCovered { date })?;
-        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
-        Ok(!weekend && !set.contains(&date))
+        if !self.inner.covers(date.year()) {
+            return Err(Error::CalendarNotCovered { date });
+        }
+        Ok(self.inner.is_trading_day(date))
     }
 
     /// Trading days in `month`.
@@ -371,6 +333,7 @@ impl Default for TradingCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -384,9 +347,14 @@ mod tests {
     fn every_listed_holiday_is_a_weekday_and_ten_per_year() {
         let cal = TradingCalendar::cme();
         for y in 2024..=2027 {
-            let set = &cal.holidays[&y];
+            let set: Vec<NaiveDate> = cal
+                .calendar()
+                .holidays()
+                .map(|(d, _)| d)
+                .filter(|d| d.year() == y)
+                .collect();
             assert_eq!(set.len(), 10, "year {y}");
-            for h in set {
+            for h in &set {
                 assert!(
                     !matches!(h.weekday(), Weekday::Sat | Weekday::Sun),
                     "{h} is a weekend day"

@@ -10,12 +10,13 @@
 //! | 18 | n | payload: JSON `{"charges": [...], "alerts": [...]}`, money as decimal strings |
 //! | 18 + n | 4 | CRC32 (IEEE) of bytes `0..18 + n`, `u32` little-endian |
 //!
-//! Decoding checks, in order: the length of the header, the magic, the version, that the
-//! byte count equals `18 + n + 4` exactly, the checksum, then the payload's JSON and the
-//! validity of every amount. Any failure is a typed error; there is no path from
+//! This is the workspace's persistence envelope ([`ifd_core::envelope`]) with an 8-byte
+//! magic. Decoding checks, in order: the length of the header, the magic, that the byte
+//! count equals `18 + n + 4` exactly, the checksum, the version (believed only once the
+//! checksum vouches for it), then the payload's JSON and the validity of every amount. Any failure is a typed error; there is no path from
 //! unreadable bytes to an empty ledger. CRC32 detects every error burst of up to 32 bits,
-//! so every single-byte corruption is caught (a corrupted header field fails earlier, on
-//! its own check).
+//! so every single-byte corruption is caught (a corrupted magic or length fails earlier,
+//! on its own check).
 
 use std::collections::BTreeMap;
 
@@ -26,13 +27,14 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{session_date, Month};
 use crate::cost::check_usd;
 use crate::error::{Error, Result};
+use ifd_core::envelope::{Envelope, EnvelopeError};
 
 /// The ledger file magic.
 pub const LEDGER_MAGIC: [u8; 8] = *b"IFDLEDGR";
 /// The ledger format version this build writes and reads.
 pub const LEDGER_VERSION: u16 = 1;
-const HEADER_LEN: usize = 18;
-const CRC_LEN: usize = 4;
+/// The ledger's persistence envelope.
+pub const LEDGER_ENVELOPE: Envelope = Envelope::new(&LEDGER_MAGIC, LEDGER_VERSION);
 
 /// What a charge paid for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -304,14 +306,7 @@ impl Ledger {
         let payload = serde_json::to_vec(self).map_err(|e| Error::LedgerPayload {
             reason: e.to_string(),
         })?;
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + CRC_LEN);
-        out.extend_from_slice(&LEDGER_MAGIC);
-        out.extend_from_slice(&LEDGER_VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        Ok(out)
+        Ok(LEDGER_ENVELOPE.encode(&payload))
     }
 
     /// Reads a ledger written by [`to_bytes`](Self::to_bytes).
@@ -321,54 +316,29 @@ impl Ledger {
     /// [`Error::LedgerLength`], [`Error::LedgerChecksum`] or [`Error::LedgerPayload`]:
     /// a ledger that cannot be read is an error, never an empty ledger.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let min = HEADER_LEN + CRC_LEN;
-        if bytes.len() < HEADER_LEN {
-            return Err(Error::LedgerTruncated {
-                actual: bytes.len(),
-                expected: min,
-            });
-        }
-        if bytes[..8] != LEDGER_MAGIC {
-            return Err(Error::LedgerBadMagic);
-        }
-        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != LEDGER_VERSION {
-            return Err(Error::LedgerVersion {
-                found: version,
-                supported: LEDGER_VERSION,
-            });
-        }
-        let mut len_bytes = [0u8; 8];
-        len_bytes.copy_from_slice(&bytes[10..HEADER_LEN]);
-        let payload_len = u64::from_le_bytes(len_bytes);
-        let expected = usize::try_from(payload_len)
-            .ok()
-            .and_then(|n| n.checked_add(HEADER_LEN + CRC_LEN))
-            .unwrap_or(usize::MAX);
-        if bytes.len() < expected {
-            return Err(Error::LedgerTruncated {
-                actual: bytes.len(),
+        let payload = LEDGER_ENVELOPE.decode(bytes).map_err(|e| match e {
+            EnvelopeError::Truncated { len, expected } => Error::LedgerTruncated {
+                actual: len,
                 expected,
-            });
-        }
-        if bytes.len() > expected {
-            return Err(Error::LedgerLength {
-                actual: bytes.len(),
+            },
+            EnvelopeError::BadMagic { .. } => Error::LedgerBadMagic,
+            EnvelopeError::LengthMismatch { len, expected } => Error::LedgerLength {
+                actual: len,
                 expected,
-            });
-        }
-        let body_end = expected - CRC_LEN;
-        let mut crc_bytes = [0u8; 4];
-        crc_bytes.copy_from_slice(&bytes[body_end..]);
-        let stored = u32::from_le_bytes(crc_bytes);
-        let computed = crc32fast::hash(&bytes[..body_end]);
-        if stored != computed {
-            return Err(Error::LedgerChecksum { stored, computed });
-        }
-        let ledger: Ledger = serde_json::from_slice(&bytes[HEADER_LEN..body_end]).map_err(|e| {
-            Error::LedgerPayload {
-                reason: e.to_string(),
+            },
+            EnvelopeError::ChecksumMismatch { stored, computed } => {
+                Error::LedgerChecksum { stored, computed }
             }
+            EnvelopeError::UnsupportedVersion { found, supported } => {
+                Error::LedgerVersion { found, supported }
+            }
+            // The envelope's error is non-exhaustive; an unknown kind is still unreadable.
+            other => Error::LedgerPayload {
+                reason: other.to_string(),
+            },
+        })?;
+        let ledger: Ledger = serde_json::from_slice(payload).map_err(|e| Error::LedgerPayload {
+            reason: e.to_string(),
         })?;
         for (i, c) in ledger.charges.iter().enumerate() {
             check_usd("charge", c.dollars).map_err(|_| Error::LedgerPayload {

@@ -115,7 +115,8 @@ pub use cost::{
 };
 pub use error::{Error, Result};
 pub use ledger::{
-    Alert, AlertScope, Charge, ChargeKind, KindTotals, Ledger, LEDGER_MAGIC, LEDGER_VERSION,
+    Alert, AlertScope, Charge, ChargeKind, KindTotals, Ledger, LEDGER_ENVELOPE, LEDGER_MAGIC,
+    LEDGER_VERSION,
 };
 pub use metrics::{CostPerSignal, SignalCounts};
 pub use planner::{

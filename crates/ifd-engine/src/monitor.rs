@@ -5,17 +5,16 @@
 //! per-record path. Buckets are powers of two split into 16 linear sub-buckets, so a
 //! reported percentile is within 1/16 (6.25%) above the true value; `max` is exact.
 //!
-//! [`MarketHours`] is CME Globex's equity-index schedule in Chicago time: open from
-//! Sunday 17:00 to Friday 16:00 with a daily maintenance break from 16:00 to 17:00
-//! (Monday to Thursday), closed on the exchange holidays of `ifd-budget`'s calendar
-//! (a session whose trading day is a holiday is closed). [`UptimeMonitor`] integrates,
+//! [`MarketHours`] is CME Globex's equity-index schedule in Chicago time, the
+//! workspace's one calendar ([`ifd_core::Calendar`]): open from Sunday 17:00 to Friday
+//! 16:00 with a daily maintenance break from 16:00 to 17:00, closed on full-closure
+//! holidays, halted from 12:00 CT on holidays with an early halt, and closing early on
+//! early-close days. [`UptimeMonitor`] integrates,
 //! over market hours only, the time during which the caller reported the session
 //! connected and the books healthy: time-weighted, a state holds from one observation
 //! to the next.
 
-use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc, Weekday};
-use chrono_tz::America::Chicago;
-use ifd_budget::TradingCalendar;
+use ifd_core::Calendar;
 use serde::{Deserialize, Serialize};
 
 const SUB_BITS: u32 = 4;
@@ -154,61 +153,52 @@ pub struct LatencyReport {
 }
 
 /// CME Globex equity-index market hours (Chicago time), with exchange holidays.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct MarketHours {
-    calendar: TradingCalendar,
-}
-
-impl Default for MarketHours {
-    fn default() -> Self {
-        Self {
-            calendar: TradingCalendar::cme(),
-        }
-    }
+    calendar: Calendar,
 }
 
 impl MarketHours {
-    /// The schedule with `ifd-budget`'s CME holiday calendar.
+    /// The schedule with the CME equity calendar ([`Calendar::cme_equity`]).
     #[must_use]
     pub fn cme() -> Self {
         Self::default()
     }
 
-    /// The schedule with a given holiday calendar.
+    /// The schedule of a given calendar.
     #[must_use]
-    pub fn with_calendar(calendar: TradingCalendar) -> Self {
+    pub fn with_calendar(calendar: Calendar) -> Self {
         Self { calendar }
+    }
+
+    /// The calendar.
+    #[must_use]
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
     }
 
     /// True when Globex is open at `ts` (ns since the UNIX epoch, UTC).
     #[must_use]
     pub fn is_open(&self, ts: u64) -> bool {
-        let Ok(ts) = i64::try_from(ts) else {
-            return false;
-        };
-        let utc = DateTime::<Utc>::from_timestamp_nanos(ts);
-        let ct = Chicago.from_utc_datetime(&utc.naive_utc());
-        let hour = ct.hour();
-        let open_by_clock = match ct.weekday() {
-            Weekday::Sat => false,
-            Weekday::Sun => hour >= 17,
-            Weekday::Fri => hour < 16,
-            _ => hour != 16,
-        };
-        if !open_by_clock {
-            return false;
-        }
-        let trading_day = ifd_budget::session_date(utc);
-        !self.calendar.is_holiday(trading_day)
+        self.calendar.is_open(ts)
     }
 
     /// The next instant after `ts` (exclusive) at which [`MarketHours::is_open`] may
-    /// change: the next whole hour in Chicago time (the schedule changes only on hours).
+    /// change: the close of the open stretch around `ts`, or the next open; `u64::MAX`
+    /// when the calendar has none.
     #[must_use]
     pub fn next_boundary(&self, ts: u64) -> u64 {
-        const HOUR: u64 = 3_600_000_000_000;
-        // Chicago's offset is a whole number of hours, so UTC hour boundaries are CT ones.
-        (ts / HOUR + 1) * HOUR
+        let next = if self.calendar.is_open(ts) {
+            self.calendar.session_at(ts).and_then(|s| {
+                s.segments()
+                    .iter()
+                    .find(|&&(a, b)| a <= ts && ts < b)
+                    .map(|&(_, b)| b)
+            })
+        } else {
+            self.calendar.next_open(ts)
+        };
+        next.filter(|&n| n > ts).unwrap_or(u64::MAX)
     }
 }
 
@@ -361,6 +351,20 @@ mod tests {
             "Friday after 16:00 CT"
         );
         assert!(!m.is_open(ns(2025, 12, 25, 15, 0)), "Christmas");
+        // Thanksgiving 2025: open until the 12:00 CT halt (18:00 UTC), then from 17:00 CT.
+        assert!(m.is_open(ns(2025, 11, 27, 17, 30)), "Thanksgiving morning");
+        assert!(!m.is_open(ns(2025, 11, 27, 18, 30)), "Thanksgiving halt");
+        assert!(m.is_open(ns(2025, 11, 27, 23, 30)), "Thanksgiving evening");
+        // MLK Day 2026: the Sunday evening session trades (for Tuesday).
+        assert!(m.is_open(ns(2026, 1, 18, 23, 30)), "MLK Sunday evening");
+        assert_eq!(
+            m.next_boundary(ns(2025, 11, 27, 17, 30)),
+            ns(2025, 11, 27, 18, 0)
+        );
+        assert_eq!(
+            m.next_boundary(ns(2025, 11, 27, 18, 30)),
+            ns(2025, 11, 27, 23, 0)
+        );
     }
 
     #[test]

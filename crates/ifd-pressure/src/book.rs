@@ -67,60 +67,12 @@
 //!   its level sums.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use dbn::{MboMsg, Side, UNDEF_PRICE};
+use ifd_core::IdMap;
 
 use crate::health::{Health, HealthConfig, HealthStats, HealthTracker};
 use crate::types::{Bbo, Level};
-
-/// A fast multiplicative hasher for integer keys (order ids, instrument ids), shared by
-/// the ifd crates' hot-path maps. Venue ids are not attacker-chosen, and no ifd output
-/// depends on a map's iteration order, so SipHash's protection buys nothing here.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-const HASH_MUL: u64 = 0xf135_7aea_2e62_a9c5;
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        // The multiply leaves the best-mixed bits at the top; hashbrown takes bucket
-        // indices from the low bits, so rotate them down.
-        self.0.rotate_left(26)
-    }
-
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, n: u16) {
-        self.write_u64(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = self.0.wrapping_add(n).wrapping_mul(HASH_MUL);
-    }
-}
-
-/// A `HashMap` with [`IdHasher`].
-pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Side index: 0 bid, 1 ask.
 const BID: usize = 0;
@@ -1321,23 +1273,6 @@ impl Books {
 mod tests {
     use super::*;
 
-    #[test]
-    fn id_map_works_and_hash_is_stable() {
-        let mut m: IdMap<u64, u32> = IdMap::default();
-        for i in 0..1000u32 {
-            m.insert(u64::from(i) * 7919, i);
-        }
-        assert_eq!(m.len(), 1000);
-        assert_eq!(m.get(&(500 * 7919)), Some(&500));
-        let mut a = IdHasher::default();
-        a.write_u64(42);
-        let mut b = IdHasher::default();
-        b.write_u64(42);
-        assert_eq!(a.finish(), b.finish());
-        let mut c = IdHasher::default();
-        c.write_u64(43);
-        assert_ne!(a.finish(), c.finish());
-    }
     use dbn::{flags, FlagSet};
 
     fn msg(action: u8, side: u8, order_id: u64, price: i64, size: u32, flags: u8) -> MboMsg {

@@ -34,7 +34,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::book::IdMap;
+use ifd_core::IdMap;
 
 use dbn::{InstrumentDefMsg, FIXED_PRICE_SCALE, UNDEF_PRICE, UNDEF_TIMESTAMP};
 

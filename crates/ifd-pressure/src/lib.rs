@@ -153,8 +153,7 @@ pub use aggressor::{
     PassiveFills, MAX_PASSIVE_FILLS,
 };
 pub use book::{
-    Applied, Book, BookKey, BookStats, BookUpdate, Books, IdHasher, IdMap, OrderInfo,
-    QueuePosition, Skip,
+    Applied, Book, BookKey, BookStats, BookUpdate, Books, OrderInfo, QueuePosition, Skip,
 };
 pub use chain::{
     parse_option_symbol, Chain, ChainStats, ChainUpdate, FutureContract, OptionContract,
@@ -162,6 +161,8 @@ pub use chain::{
 };
 pub use error::{Error, Result};
 pub use health::{Health, HealthConfig, HealthStats, SuspectReason};
+/// The fixed id hasher and its maps live in `ifd-core`; re-exported for callers.
+pub use ifd_core::idmap::{IdHasher, IdMap, IdSet};
 pub use market::{MarketConfig, MarketState, MarketStats};
 pub use pressure::{
     ofi_term, GroupKey, Groupings, MetricKind, PressureConfig, PressureStats, PressureTracker,

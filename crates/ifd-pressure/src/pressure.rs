@@ -30,10 +30,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::aggressor::{AggressorEvent, AggressorSide};
-use crate::book::IdMap;
 use crate::chain::{Chain, OptionKind};
 use crate::error::{Error, Result};
 use crate::types::Bbo;
+use ifd_core::IdMap;
 
 /// Nanoseconds in one second.
 pub const NS_PER_SEC: u64 = 1_000_000_000;

@@ -22,7 +22,9 @@
 //!   the underlying's directional mid move over the same horizon is recorded
 //!   ([`Outcome::underlying_move_px`]); it does not change the label.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use ifd_core::IdMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -241,9 +243,10 @@ struct Live {
 #[derive(Debug)]
 pub struct OutcomeLabeller {
     config: OutcomeConfig,
-    signals: HashMap<u64, Live>,
-    pending: HashMap<u64, Pending>,
-    series: HashMap<InstrumentKey, Series>,
+    // The fixed hasher: no `RandomState`, the same iteration order on every run.
+    signals: IdMap<u64, Live>,
+    pending: IdMap<u64, Pending>,
+    series: IdMap<InstrumentKey, Series>,
     next_seq: u64,
     stats: LabellerStats,
 }
@@ -263,9 +266,9 @@ impl OutcomeLabeller {
         config.validate()?;
         Ok(Self {
             config,
-            signals: HashMap::new(),
-            pending: HashMap::new(),
-            series: HashMap::new(),
+            signals: IdMap::default(),
+            pending: IdMap::default(),
+            series: IdMap::default(),
             next_seq: 0,
             stats: LabellerStats::default(),
         })

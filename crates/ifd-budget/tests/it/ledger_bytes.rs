@@ -67,10 +67,18 @@ fn errors_name_what_is_wrong() {
         Ledger::from_bytes(&bad),
         Err(Error::LedgerBadMagic)
     ));
+    // A corrupted version byte is corruption: the version is believed only once the
+    // checksum vouches for it (the shared envelope's order).
     let mut bad = bytes.clone();
     bad[8] = 9;
     assert!(matches!(
         Ledger::from_bytes(&bad),
+        Err(Error::LedgerChecksum { .. })
+    ));
+    // An intact file of another version.
+    let other = ifd_budget::LEDGER_ENVELOPE.encode_as_version(9, &bytes[18..bytes.len() - 4]);
+    assert!(matches!(
+        Ledger::from_bytes(&other),
         Err(Error::LedgerVersion { found: 9, .. })
     ));
     let mut bad = bytes.clone();
