@@ -69,9 +69,9 @@ impl Default for RecoveryConfig {
 pub enum MarketHours {
     /// Every clean close is a disconnect (reconnect at any time).
     Always,
-    /// CME Globex equity-index hours: Sunday 17:00 to Friday 16:00 US Central time,
-    /// less the daily 16:00-17:00 maintenance break. A clean close outside them ends
-    /// the stream without an error.
+    /// CME Globex equity-index hours (`ifd_core::calendar`): Sunday 17:00 to Friday
+    /// 16:00 US Central time, less the daily 16:00-17:00 maintenance break, the
+    /// exchange holidays and early closes.
     CmeGlobex,
 }
 
@@ -85,63 +85,23 @@ impl MarketHours {
         }
     }
 
-    /// The first whole minute at or after `unix_ns` at which markets are open, or
-    /// `None` when none falls within the next eight days.
+    /// The first time at or after `unix_ns` at which markets are open (`unix_ns` itself
+    /// when they are open), or `None` beyond the calendar's years.
     #[must_use]
     pub fn next_open(self, unix_ns: u64) -> Option<u64> {
-        const MINUTE: u64 = 60_000_000_000;
-        if self.is_open(unix_ns) {
-            return Some(unix_ns);
+        match self {
+            Self::Always => Some(unix_ns),
+            Self::CmeGlobex => ifd_core::calendar::Calendar::cme_equity_shared().next_open(unix_ns),
         }
-        let first = unix_ns.checked_add(MINUTE - 1)? / MINUTE * MINUTE;
-        (0..8 * 24 * 60)
-            .filter_map(|m| first.checked_add(m * MINUTE))
-            .find(|&t| self.is_open(t))
     }
 }
 
-/// Whether CME Globex equity-index futures and options trade at `unix_ns` (UTC).
-///
-/// US Central time is UTC-6, or UTC-5 from the second Sunday of March 02:00 local to
-/// the first Sunday of November 02:00 local. Exchange holidays are not modelled.
+/// Whether CME Globex equity-index futures and options trade at `unix_ns` (UTC):
+/// `ifd_core::calendar`'s CME equity calendar (Central time with its daylight saving
+/// rules, the daily break, holidays and early closes).
 #[must_use]
 pub fn cme_globex_open(unix_ns: u64) -> bool {
-    let secs = i64::try_from(unix_ns / 1_000_000_000).unwrap_or(i64::MAX);
-    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(secs) else {
-        return false;
-    };
-    let offset_hours = if us_dst(utc) { 5 } else { 6 };
-    let local = utc - time::Duration::hours(offset_hours);
-    let hour = local.hour();
-    match local.weekday() {
-        time::Weekday::Saturday => false,
-        time::Weekday::Sunday => hour >= 17,
-        time::Weekday::Friday => hour < 16,
-        _ => hour != 16,
-    }
-}
-
-/// Whether US daylight saving time is in force at `utc`.
-fn us_dst(utc: time::OffsetDateTime) -> bool {
-    let year = utc.year();
-    // 02:00 local standard time on the second Sunday of March = 08:00 UTC.
-    let start = nth_sunday(year, time::Month::March, 2).map(|d| d.with_hms(8, 0, 0));
-    // 02:00 local daylight time on the first Sunday of November = 07:00 UTC.
-    let end = nth_sunday(year, time::Month::November, 1).map(|d| d.with_hms(7, 0, 0));
-    match (start, end) {
-        (Some(Ok(start)), Some(Ok(end))) => {
-            let t = time::PrimitiveDateTime::new(utc.date(), utc.time());
-            t >= start && t < end
-        }
-        _ => false,
-    }
-}
-
-fn nth_sunday(year: i32, month: time::Month, n: u8) -> Option<time::Date> {
-    let first = time::Date::from_calendar_date(year, month, 1).ok()?;
-    let to_sunday = (7 - first.weekday().number_days_from_sunday()) % 7;
-    let day = 1 + to_sunday + 7 * (n - 1);
-    time::Date::from_calendar_date(year, month, day).ok()
+    ifd_core::calendar::Calendar::cme_equity_shared().is_open(unix_ns)
 }
 
 /// What the next session subscribes to.

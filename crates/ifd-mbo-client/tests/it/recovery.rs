@@ -617,6 +617,13 @@ fn next_open_known_answers() {
     let t = ns(2026, 1, 7, 15, 0) + 123;
     assert_eq!(h.next_open(t), Some(t));
     assert_eq!(MarketHours::Always.next_open(5), Some(5));
+    // Holidays come from ifd_core's calendar: Christmas 2026 is a Friday, closed all
+    // day; Globex reopens Sunday 17:00 CT.
+    assert!(!cme_globex_open(ns(2026, 12, 25, 15, 0)));
+    assert_eq!(
+        h.next_open(ns(2026, 12, 25, 15, 0)),
+        Some(ns(2026, 12, 27, 23, 0))
+    );
 }
 
 fn ns(y: i32, m: u8, d: u8, h: u8, min: u8) -> u64 {
