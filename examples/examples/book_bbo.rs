@@ -38,6 +38,12 @@ fn write_side(out: &mut impl Write, level: Option<Level>) -> std::io::Result<()>
 }
 
 fn main() -> anyhow::Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
+    // A closed stdout (`| head`) ends the output early; it is not a failure.
+    ifd_examples::ignore_closed_pipe(run())
+}
+
+fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut decoder = DynDecoder::from_file(&args.file, VersionUpgradePolicy::UpgradeToV3)
         .with_context(|| format!("opening {}", args.file.display()))?;

@@ -60,6 +60,7 @@ struct Args {
 }
 
 fn main() -> Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
     let config = BudgetConfig::with_monthly(args.monthly)?;
     let model = CostModel::new(

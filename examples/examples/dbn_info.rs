@@ -310,6 +310,7 @@ fn print_chain(chain: &Chain, definitions: u64, futures: usize, max_expirations:
 }
 
 fn main() -> ExitCode {
+    ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
     let mut failed = 0;
     for path in &args.files {

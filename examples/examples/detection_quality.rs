@@ -102,6 +102,7 @@ fn run(preset: Preset, seed: u64, history_days: u32) -> Result<(Vec<Signal>, Vec
 }
 
 fn main() -> Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
     let mut v3 = Totals::default();
     let mut v1 = Totals::default();

@@ -59,6 +59,7 @@ fn day_ns(d: NaiveDate) -> anyhow::Result<u64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
     if args.end <= args.start {
         bail!("--end must be after --start");

@@ -2,23 +2,31 @@
 //! detection engine on it.
 //!
 //! ```text
-//! live [--gateway HOST:PORT] [--dataset D] [--parent NQ.OPT]... [--signals PATH] [--records-out PATH.dbn]
-//!      [--baseline PATH]
+//! live [--gateway HOST:PORT] [--dataset D] [--parent NQ.OPT]... [--underlying NQ.FUT|NQZ6]
+//!      [--signals PATH] [--records-out PATH.dbn] [--gaps-out PATH] [--baseline PATH]
+//!      [--exit-outside-hours]
 //! ```
 //!
-//! The API key comes from `DATABENTO_API_KEY`. Every data record delivered downstream
-//! (after de-duplication across reconnections) goes through [`ifd_engine::Engine`]; the
-//! signals it raises are written to `--signals` as JSON lines, and every MBO record is
-//! written to `--records-out` as DBN. A gap reported by the live source marks every
-//! publisher seen so far as recovering (`Engine::mark_gap`). `--baseline` loads a saved
-//! baseline (see the `replay` example) so that signals carry p- and q-values; without it
-//! only the detectors that need no baseline run. Connection and recovery events go to
-//! stderr; SIGINT or SIGTERM stops the stream, ends the engine's session (its final
-//! signals are written) and flushes both files. A summary is printed at the end:
-//! records, signals per pattern, engine skips, latency per record, uptime over market
-//! hours and the live counters (reconnects, duplicates dropped, records replayed, gaps).
+//! The API key comes from `DATABENTO_API_KEY`. The source subscribes the parent symbols
+//! (`NQ.OPT` by default: definitions, MBO and statistics) and, with `--underlying`, the
+//! underlying futures too (a parent symbol such as `NQ.FUT`, or a raw symbol such as
+//! `NQZ6`): an `NQ.OPT` subscription carries no futures records. Every data record
+//! delivered downstream (after de-duplication across reconnections) goes through
+//! [`ifd_engine::Engine`]; the signals it raises are written to `--signals` as JSON
+//! lines, and every MBO record is written to `--records-out` as DBN. A gap reported by
+//! the live source marks the books of its publisher (and channel) as recovering
+//! (`Engine::mark_gap`) and is appended to `--gaps-out` as one line
+//! `<from_ts_recv> <to_ts_recv> # reason`, flushed at once. `--baseline` loads a saved
+//! baseline (see the `replay` example) so that signals carry p- and q-values; without
+//! it only the detectors that need no baseline run. Outside market hours the source
+//! waits for the next open; `--exit-outside-hours` ends the stream instead (batch use).
+//! Connection and recovery events go to stderr. Every way out (SIGINT, SIGTERM, a fatal
+//! gateway error, a rejected key) ends the engine's session (its final signals are
+//! written), flushes every output file and prints a summary: records, signals per
+//! pattern, engine skips, latency per record, uptime over market hours and the live
+//! counters (reconnects, duplicates dropped, records replayed, gaps).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -44,9 +52,20 @@ struct Args {
     /// Dataset code.
     #[arg(long, default_value = "GLBX.MDP3")]
     dataset: String,
-    /// Parent symbol (repeatable).
+    /// Parent symbol (repeatable; default NQ.OPT).
     #[arg(long = "parent")]
     parents: Vec<String>,
+    /// Also subscribe the underlying futures: a parent symbol (`NQ.FUT`) or a raw
+    /// symbol (`NQZ6`).
+    #[arg(long)]
+    underlying: Option<String>,
+    /// Append every reported gap here, one line `<from_ts_recv> <to_ts_recv> # reason`.
+    #[arg(long)]
+    gaps_out: Option<PathBuf>,
+    /// End the stream when the gateway closes or refuses outside market hours, instead
+    /// of waiting for the next open.
+    #[arg(long)]
+    exit_outside_hours: bool,
     /// Write the engine's signals here as JSON lines.
     #[arg(long)]
     signals: Option<PathBuf>,
@@ -66,9 +85,10 @@ struct Sink {
     engine: Engine,
     uptime: UptimeMonitor,
     connected: bool,
-    publishers: BTreeSet<u16>,
     encoder: Option<DbnEncoder<BufWriter<File>>>,
     signals_out: Option<BufWriter<File>>,
+    gaps_out: Option<File>,
+    gaps: u64,
     records: u64,
     mbo: u64,
     malformed_logged: u64,
@@ -127,8 +147,10 @@ impl Sink {
 
 impl LiveHandler for Sink {
     fn on_record(&mut self, rec: RecordRef<'_>) {
+        if self.records == 0 {
+            eprintln!("[live] first record delivered");
+        }
         self.records += 1;
-        self.publishers.insert(rec.header().publisher_id);
         self.apply(&rec);
         if self.records % OBSERVE_EVERY == 0 {
             self.observe();
@@ -162,12 +184,19 @@ impl LiveHandler for Sink {
             LiveEvent::Disconnected { .. } | LiveEvent::ConnectFailed { .. } => {
                 self.connected = false;
             }
-            LiveEvent::Gap { .. } => {
-                // The event names no publisher: every publisher seen may have lost records.
-                let publishers: Vec<u16> = self.publishers.iter().copied().collect();
-                for p in publishers {
-                    let marked = self.engine.mark_gap(p, None);
-                    eprintln!("[live] gap: publisher {p}, {marked} books marked recovering");
+            LiveEvent::Gap(gap) => {
+                self.gaps += 1;
+                let marked = self.engine.mark_gap(gap.publisher_id, gap.channel_id);
+                eprintln!("[live] gap {gap}: {marked} books marked recovering");
+                if let Some(out) = self.gaps_out.as_mut() {
+                    // One line per gap, on disk at once.
+                    let written = writeln!(out, "{gap}").and_then(|()| out.sync_data());
+                    if let Err(e) = written {
+                        self.error.get_or_insert_with(|| {
+                            anyhow::Error::new(e).context("writing --gaps-out")
+                        });
+                        self.gaps_out = None;
+                    }
                 }
             }
             _ => {}
@@ -293,18 +322,22 @@ fn summary(sink: &Sink, source: &LiveSource) {
     let c = source.counters();
     eprintln!(
         "live: delivered {} | reconnects {} | duplicates dropped {} | records replayed {} | \
-         gaps {} | bytes {}",
+         gaps {} ({} written, {} s of ts_recv) | snapshot resyncs {} | bytes {}",
         c.records_delivered,
         c.reconnects,
         c.duplicates_dropped,
         c.records_replayed,
         c.gaps,
+        sink.gaps,
+        c.gap_ns / 1_000_000_000,
+        c.snapshot_resyncs,
         c.bytes_received
     );
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
     // RUST_LOG filters (default `info`); no colour codes when stderr is a file.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -319,12 +352,14 @@ async fn main() -> anyhow::Result<()> {
     } else {
         args.parents.clone()
     };
-    let config = LiveConfig {
+    let mut config = LiveConfig {
         dataset: args.dataset.clone(),
         parents: parents.clone(),
+        underlying: args.underlying.clone(),
         addr: args.gateway.clone(),
         ..LiveConfig::default()
     };
+    config.recovery.exit_outside_hours = args.exit_outside_hours;
     let mut source = LiveSource::new(config).context("configuring the live source")?;
     let engine = build_engine(&args)?;
 
@@ -347,6 +382,16 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
+    let gaps_out = match &args.gaps_out {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?,
+        ),
+        None => None,
+    };
     let signals_out = match &args.signals {
         Some(path) => Some(BufWriter::new(
             File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -358,9 +403,10 @@ async fn main() -> anyhow::Result<()> {
         engine,
         uptime: UptimeMonitor::new(MarketHours::cme()),
         connected: false,
-        publishers: BTreeSet::new(),
         encoder,
         signals_out,
+        gaps_out,
+        gaps: 0,
         records: 0,
         mbo: 0,
         malformed_logged: 0,
@@ -378,18 +424,51 @@ async fn main() -> anyhow::Result<()> {
     sink.engine.on_session_end(&mut last);
     sink.emit(&last);
 
-    // Flush both files whatever the outcome.
-    if let Some(mut enc) = sink.encoder.take() {
-        enc.flush().context("flushing --records-out")?;
-        enc.get_mut().flush().context("flushing --records-out")?;
-    }
-    if let Some(mut s) = sink.signals_out.take() {
-        s.flush().context("flushing --signals")?;
-    }
+    // Flush every file whatever the outcome (shutdown signal, fatal gateway error,
+    // rejected key), then print the summary, then report the first error.
+    let flushed = flush_outputs(&mut sink);
     summary(&sink, &source);
+    match &result {
+        Ok(_) => eprintln!("[live] stopped"),
+        Err(e) => eprintln!("[live] stopped: {e}"),
+    }
+    flushed?;
     if let Some(e) = sink.error.take() {
         return Err(e);
     }
     result.context("live source stopped")?;
     Ok(())
+}
+
+/// Flushes `--records-out`, `--signals` and `--gaps-out`; tries all three and returns
+/// the first error.
+fn flush_outputs(sink: &mut Sink) -> anyhow::Result<()> {
+    let mut first: Option<anyhow::Error> = None;
+    if let Some(mut enc) = sink.encoder.take() {
+        let r = enc
+            .flush()
+            .map_err(anyhow::Error::new)
+            .and_then(|()| enc.get_mut().flush().map_err(anyhow::Error::new))
+            .and_then(|()| {
+                enc.get_mut()
+                    .get_ref()
+                    .sync_data()
+                    .map_err(anyhow::Error::new)
+            });
+        if let Err(e) = r {
+            first.get_or_insert(e.context("flushing --records-out"));
+        }
+    }
+    if let Some(mut s) = sink.signals_out.take() {
+        let r = s.flush().and_then(|()| s.get_ref().sync_data());
+        if let Err(e) = r {
+            first.get_or_insert(anyhow::Error::new(e).context("flushing --signals"));
+        }
+    }
+    if let Some(g) = sink.gaps_out.take() {
+        if let Err(e) = g.sync_data() {
+            first.get_or_insert(anyhow::Error::new(e).context("flushing --gaps-out"));
+        }
+    }
+    first.map_or(Ok(()), Err)
 }

@@ -66,6 +66,12 @@ struct Args {
 }
 
 fn main() -> Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
+    // A closed stdout (`| head`) ends the output early; it is not a failure.
+    ifd_examples::ignore_closed_pipe(run())
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;

@@ -265,6 +265,7 @@ fn print_event(ev: &AuditEvent) {
 }
 
 fn main() -> anyhow::Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
     let sim = Simulator::new(SimConfig::preset(args.preset, args.seed));
     let start = sim.session(0, true).session_start;

@@ -43,6 +43,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
     anyhow::ensure!(args.days > 0, "--days must be at least 1");
     let mut config = SimConfig::preset(args.preset, args.seed);

@@ -11,3 +11,6 @@
 )]
 
 pub mod heatmap;
+pub mod pipe;
+
+pub use pipe::{exit_quietly_on_closed_pipe, ignore_closed_pipe};

@@ -6,7 +6,9 @@
 //! replays from a margin before the last delivered `ts_event`, and the replayed overlap
 //! is de-duplicated so that the [`LiveHandler`] sees exactly the records of an
 //! uninterrupted session. A replay that does not reach back to what was delivered raises
-//! [`LiveEvent::Gap`] and the next session resynchronises the books from an MBO snapshot.
+//! a [`LiveEvent::Gap`] with exact bounds ([`Gap`]); the records after the seam are
+//! kept, and the books are rebuilt by a snapshot session once the replay has caught up
+//! (that switch is a second, reported gap).
 //!
 //! ```no_run
 //! # async fn demo() -> ifd_mbo_client::Result<()> {
@@ -48,8 +50,8 @@ use databento::{
 use dbn::RecordRef;
 
 pub use recovery::{
-    cme_globex_open, Action, ConnectPlan, DisconnectReason, Event, Failure, FatalReason,
-    LiveCounters, LiveEvent, MarketHours, Recovery, RecoveryConfig, Verdict,
+    cme_globex_open, Action, ConnectPlan, DisconnectReason, Event, Failure, FatalReason, Gap,
+    GapReason, LiveCounters, LiveEvent, MarketHours, Recovery, RecoveryConfig, Verdict,
 };
 
 #[cfg(feature = "ifd-budget")]
@@ -65,8 +67,13 @@ pub const API_KEY_ENV: &str = "DATABENTO_API_KEY";
 pub struct LiveConfig {
     /// Dataset code; `GLBX.MDP3` by default.
     pub dataset: String,
-    /// Parent symbols subscribed with `stype_in=parent`; `["NQ.OPT"]` by default.
+    /// Parent symbols subscribed with `stype_in=parent`; `["NQ.OPT"]` by default
+    /// (definitions, MBO and statistics of every NQ option).
     pub parents: Vec<String>,
+    /// The underlying futures, subscribed with the same schemas: a parent symbol
+    /// (containing a dot, such as `NQ.FUT`) or a raw symbol (such as `NQZ6`). An
+    /// `NQ.OPT` subscription carries no futures records. `None` by default.
+    pub underlying: Option<String>,
     /// API key; read from [`API_KEY_ENV`] when `None`.
     pub key: Option<String>,
     /// Gateway `host:port`; Databento's gateway for the dataset when `None`.
@@ -87,6 +94,7 @@ impl Default for LiveConfig {
         Self {
             dataset: "GLBX.MDP3".to_owned(),
             parents: vec!["NQ.OPT".to_owned()],
+            underlying: None,
             key: None,
             addr: None,
             heartbeat_interval_s: 10,
@@ -166,8 +174,10 @@ impl LiveSource {
         self.recovery.counters()
     }
 
-    /// Streams until `shutdown` resolves, the gateway closes outside market hours, or a
-    /// fatal error. Reconnects, backfills and de-duplicates on the way.
+    /// Streams until `shutdown` resolves or a fatal error (or, with
+    /// [`RecoveryConfig::exit_outside_hours`], until the gateway closes or refuses
+    /// outside market hours; by default the source waits for the next open).
+    /// Reconnects, backfills and de-duplicates on the way.
     ///
     /// # Errors
     /// [`Error::LiveFatal`] when the gateway rejects the key or the subscription, or
@@ -209,7 +219,13 @@ impl LiveSource {
                                     client = Some(c);
                                     self.recovery.on_event(Event::Connected { session_id, start_ns }, now());
                                 }
-                                Err(e) => self.recovery.on_event(Event::ConnectFailed(classify(e, true)), now()),
+                                Err(e) => self.recovery.on_event(
+                                    Event::ConnectFailedAt {
+                                        failure: classify(e, true),
+                                        unix_now_ns: unix_now_ns(),
+                                    },
+                                    now(),
+                                ),
                             },
                             () = &mut shutdown => self.recovery.on_event(Event::Shutdown, now()),
                         }
@@ -228,8 +244,14 @@ impl LiveSource {
                 next = c.next_record() => match next {
                     Ok(Some(rec)) => {
                         handler.on_bytes(rec.as_ref().len() as u64);
-                        match self.recovery.on_record(rec, now(), unix_now_ns()) {
-                            Verdict::Deliver => handler.on_record(rec),
+                        match self.recovery.on_record(rec, now()) {
+                            Verdict::Deliver => {
+                                // A gap that this record ends goes out before it.
+                                while let Some(event) = self.recovery.poll_emitted() {
+                                    handler.on_event(&event);
+                                }
+                                handler.on_record(rec);
+                            }
                             Verdict::Control => handler.on_control(rec),
                             Verdict::Duplicate | Verdict::Ignore => {}
                         }
@@ -285,17 +307,30 @@ async fn open(
         ),
         None => None,
     };
-    for schema in [Schema::Definition, Schema::Mbo, Schema::Statistics] {
-        let mut sub = Subscription::builder()
-            .symbols(config.parents.clone())
-            .schema(schema)
-            .stype_in(SType::Parent)
-            .use_snapshot(plan.snapshot && schema == Schema::Mbo)
-            .build();
-        if !plan.snapshot {
-            sub.start = start;
+    let (mut parents, raw) = (config.parents.clone(), None::<String>);
+    let raw = match &config.underlying {
+        Some(u) if u.contains('.') => {
+            parents.push(u.clone());
+            raw
         }
-        client.subscribe(sub).await?;
+        Some(u) => Some(u.clone()),
+        None => raw,
+    };
+    for schema in [Schema::Definition, Schema::Mbo, Schema::Statistics] {
+        let groups = std::iter::once((parents.clone(), SType::Parent))
+            .chain(raw.iter().map(|r| (vec![r.clone()], SType::RawSymbol)));
+        for (symbols, stype) in groups {
+            let mut sub = Subscription::builder()
+                .symbols(symbols)
+                .schema(schema)
+                .stype_in(stype)
+                .use_snapshot(plan.snapshot && schema == Schema::Mbo)
+                .build();
+            if !plan.snapshot {
+                sub.start = start;
+            }
+            client.subscribe(sub).await?;
+        }
     }
     let metadata = client.start().await?;
     Ok((client, metadata.start))

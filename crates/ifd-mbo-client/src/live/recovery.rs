@@ -7,7 +7,7 @@
 //! records together with `now` (a monotonic [`Duration`] since the driver started) and
 //! polls [`Action`]s back out with [`Recovery::poll_action`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use dbn::{
@@ -40,6 +40,11 @@ pub struct RecoveryConfig {
     pub seed: u64,
     /// When a clean close (`Ok(None)`) counts as a disconnect.
     pub market_hours: MarketHours,
+    /// What a clean close or a refused connection outside market hours does: `false`
+    /// (the default) waits for the next open and reconnects with backoff; `true` ends
+    /// the stream without an error ([`DisconnectReason::ClosedOutsideMarketHours`]),
+    /// for batch use.
+    pub exit_outside_hours: bool,
 }
 
 impl Default for RecoveryConfig {
@@ -54,6 +59,7 @@ impl Default for RecoveryConfig {
             initial_start: None,
             seed: 0x1fd_5eed,
             market_hours: MarketHours::CmeGlobex,
+            exit_outside_hours: false,
         }
     }
 }
@@ -63,9 +69,9 @@ impl Default for RecoveryConfig {
 pub enum MarketHours {
     /// Every clean close is a disconnect (reconnect at any time).
     Always,
-    /// CME Globex equity-index hours: Sunday 17:00 to Friday 16:00 US Central time,
-    /// less the daily 16:00-17:00 maintenance break. A clean close outside them ends
-    /// the stream without an error.
+    /// CME Globex equity-index hours (`ifd_core::calendar`): Sunday 17:00 to Friday
+    /// 16:00 US Central time, less the daily 16:00-17:00 maintenance break, the
+    /// exchange holidays and early closes.
     CmeGlobex,
 }
 
@@ -78,50 +84,24 @@ impl MarketHours {
             Self::CmeGlobex => cme_globex_open(unix_ns),
         }
     }
+
+    /// The first time at or after `unix_ns` at which markets are open (`unix_ns` itself
+    /// when they are open), or `None` beyond the calendar's years.
+    #[must_use]
+    pub fn next_open(self, unix_ns: u64) -> Option<u64> {
+        match self {
+            Self::Always => Some(unix_ns),
+            Self::CmeGlobex => ifd_core::calendar::Calendar::cme_equity_shared().next_open(unix_ns),
+        }
+    }
 }
 
-/// Whether CME Globex equity-index futures and options trade at `unix_ns` (UTC).
-///
-/// US Central time is UTC-6, or UTC-5 from the second Sunday of March 02:00 local to
-/// the first Sunday of November 02:00 local. Exchange holidays are not modelled.
+/// Whether CME Globex equity-index futures and options trade at `unix_ns` (UTC):
+/// `ifd_core::calendar`'s CME equity calendar (Central time with its daylight saving
+/// rules, the daily break, holidays and early closes).
 #[must_use]
 pub fn cme_globex_open(unix_ns: u64) -> bool {
-    let secs = i64::try_from(unix_ns / 1_000_000_000).unwrap_or(i64::MAX);
-    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(secs) else {
-        return false;
-    };
-    let offset_hours = if us_dst(utc) { 5 } else { 6 };
-    let local = utc - time::Duration::hours(offset_hours);
-    let hour = local.hour();
-    match local.weekday() {
-        time::Weekday::Saturday => false,
-        time::Weekday::Sunday => hour >= 17,
-        time::Weekday::Friday => hour < 16,
-        _ => hour != 16,
-    }
-}
-
-/// Whether US daylight saving time is in force at `utc`.
-fn us_dst(utc: time::OffsetDateTime) -> bool {
-    let year = utc.year();
-    // 02:00 local standard time on the second Sunday of March = 08:00 UTC.
-    let start = nth_sunday(year, time::Month::March, 2).map(|d| d.with_hms(8, 0, 0));
-    // 02:00 local daylight time on the first Sunday of November = 07:00 UTC.
-    let end = nth_sunday(year, time::Month::November, 1).map(|d| d.with_hms(7, 0, 0));
-    match (start, end) {
-        (Some(Ok(start)), Some(Ok(end))) => {
-            let t = time::PrimitiveDateTime::new(utc.date(), utc.time());
-            t >= start && t < end
-        }
-        _ => false,
-    }
-}
-
-fn nth_sunday(year: i32, month: time::Month, n: u8) -> Option<time::Date> {
-    let first = time::Date::from_calendar_date(year, month, 1).ok()?;
-    let to_sunday = (7 - first.weekday().number_days_from_sunday()) % 7;
-    let day = 1 + to_sunday + 7 * (n - 1);
-    time::Date::from_calendar_date(year, month, day).ok()
+    ifd_core::calendar::Calendar::cme_equity_shared().is_open(unix_ns)
 }
 
 /// What the next session subscribes to.
@@ -143,7 +123,8 @@ pub enum DisconnectReason {
     HeartbeatTimeout,
     /// The gateway closed the connection cleanly during market hours.
     CleanClose,
-    /// The gateway closed the connection cleanly outside market hours: the stream ends.
+    /// The gateway closed the connection cleanly outside market hours: the source waits
+    /// for the next open (or ends, with `exit_outside_hours`).
     ClosedOutsideMarketHours,
     /// The gateway sent an error record that ends the session.
     GatewayError {
@@ -205,6 +186,97 @@ impl std::fmt::Display for FatalReason {
     }
 }
 
+/// Why records may be missing from the delivered stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GapReason {
+    /// A backfill replay did not reach back to the records delivered before the
+    /// disconnection: it omitted records at the seam and jumped past them
+    /// (Databento's replay omission, databento-rs #90). The replay after the seam is
+    /// kept.
+    ReplayOmission,
+    /// The gateway no longer retains the replay data (`ReplayDataAgedOut`): the books
+    /// are rebuilt from a snapshot session, and what passed meanwhile is lost.
+    ReplayDataAgedOut,
+    /// A snapshot session rebuilt the books: the records that passed while it
+    /// connected are lost.
+    SnapshotResync,
+    /// The gateway skipped records after slow reading (`SkippedRecordsAfterSlowReading`).
+    SkippedRecords,
+}
+
+impl GapReason {
+    /// A short, stable name (`replay-omission`, `replay-data-aged-out`,
+    /// `snapshot-resync`, `skipped-records`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReplayOmission => "replay-omission",
+            Self::ReplayDataAgedOut => "replay-data-aged-out",
+            Self::SnapshotResync => "snapshot-resync",
+            Self::SkippedRecords => "skipped-records",
+        }
+    }
+}
+
+impl std::fmt::Display for GapReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A hole in the delivered stream.
+///
+/// Records of `publisher_id` (and of `channel_id` when known) with
+/// `from_ts_recv <= ts_recv <= to_ts_recv` may be missing; every other record was
+/// delivered. `from_ts_recv` is the `ts_recv` of the last record of the publisher
+/// delivered before the loss, `to_ts_recv` that of the first one delivered after it
+/// (snapshot records, whose `ts_recv` is the snapshot's generation time, do not end a
+/// gap). The bounds are inclusive because several records share one `ts_recv` (one
+/// packet): the delivered records at the bounds are not lost, but others of the same
+/// packet may be. A gap is reported when its end is known, just before the record
+/// that ends it is delivered; a gap still open when the source stops is reported then,
+/// open-ended (`to_ts_recv == u64::MAX`; publisher 0 when no record was ever
+/// delivered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Gap {
+    /// The publisher whose records may be missing.
+    pub publisher_id: u16,
+    /// The channel, when the loss is known to concern one channel only; `None` when it
+    /// concerns every channel of the publisher (a lost connection, a replay omission).
+    pub channel_id: Option<u8>,
+    /// `ts_recv` of the last record delivered before the loss (unix ns).
+    pub from_ts_recv: u64,
+    /// `ts_recv` of the first record delivered after the loss (unix ns).
+    pub to_ts_recv: u64,
+    /// Why the records are missing.
+    pub reason: GapReason,
+}
+
+impl Gap {
+    /// Whether a record of `publisher_id` received at `ts_recv` lies inside the gap.
+    #[must_use]
+    pub fn covers(&self, publisher_id: u16, ts_recv: u64) -> bool {
+        publisher_id == self.publisher_id
+            && (self.from_ts_recv..=self.to_ts_recv).contains(&ts_recv)
+    }
+}
+
+impl std::fmt::Display for Gap {
+    /// `<from_ts_recv> <to_ts_recv> # <reason>`, the line format of `live --gaps-out`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} # {} publisher {}",
+            self.from_ts_recv, self.to_ts_recv, self.reason, self.publisher_id
+        )?;
+        if let Some(c) = self.channel_id {
+            write!(f, " channel {c}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Events for callers of the live source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -234,13 +306,14 @@ pub enum LiveEvent {
     },
     /// The replay caught up with real time.
     ReplayCompleted,
-    /// Records with `ts_recv` in `(from, to)` could not be recovered. Books must be
-    /// treated as recovering until the snapshot that follows completes.
-    Gap {
-        /// The last `ts_recv` delivered before the hole.
-        from: u64,
-        /// The first `ts_recv` seen after it (or the wall clock when unknown).
-        to: u64,
+    /// Records could not be recovered: see [`Gap`] for the exact bounds. Emitted just
+    /// before the record that ends the gap is delivered; the books of the publisher
+    /// (and channel) must be treated as recovering until a snapshot rebuilds them.
+    Gap(Gap),
+    /// Markets are closed: the source waits for the next open before reconnecting.
+    WaitingForOpen {
+        /// The next open (unix ns, UTC).
+        open_unix_ns: u64,
     },
     /// A snapshot session started: snapshot records (flag `F_SNAPSHOT`) follow.
     Resyncing,
@@ -263,6 +336,11 @@ pub struct LiveCounters {
     pub records_replayed: u64,
     /// Gap events raised.
     pub gaps: u64,
+    /// Sum over the gap events of `to_ts_recv - from_ts_recv`, in nanoseconds (open-ended
+    /// gaps at stop excluded).
+    pub gap_ns: u64,
+    /// Snapshot sessions started to rebuild the books.
+    pub snapshot_resyncs: u64,
     /// Control records (symbol mappings, system and error messages) received.
     pub control_records: u64,
     /// Bytes of records received (data and control), for budget accounting.
@@ -302,8 +380,17 @@ pub enum Event {
         /// record is delivered, a backfill replays from the first session's start.
         start_ns: u64,
     },
-    /// The planned session did not come up.
+    /// The planned session did not come up (wall clock unknown: treated as market
+    /// hours).
     ConnectFailed(Failure),
+    /// The planned session did not come up, at wall-clock time `unix_now_ns`: outside
+    /// market hours a transient failure waits for the next open.
+    ConnectFailedAt {
+        /// Why.
+        failure: Failure,
+        /// Wall clock (unix ns) to decide whether markets are open.
+        unix_now_ns: u64,
+    },
     /// `next_record` returned `Ok(None)`.
     Closed {
         /// Wall clock (unix ns) to decide whether markets are open.
@@ -358,8 +445,20 @@ enum Mode {
 /// dropped, records at the mark are dropped while they match an unmatched delivered copy
 /// byte for byte, and the first record past the mark closes the overlap. If at that point
 /// any record delivered at the mark has not been matched, the replay did not cover the
-/// seam: a [`LiveEvent::Gap`] is raised and the next session resynchronises the books
-/// from an MBO snapshot.
+/// seam.
+///
+/// # Gaps
+///
+/// A seam that the replay did not cover is a loss from the last record delivered
+/// before it to the first record after it. The records after the seam are good: they
+/// are delivered, and a [`LiveEvent::Gap`] with those exact bounds goes out just before
+/// the first of them, so that the caller marks its books recovering. Once the replay
+/// has caught up (`ReplayCompleted` for every schema), the session is swapped for a
+/// snapshot session that rebuilds the books; what passes while it connects is a second
+/// gap, from the last record of the replay session to the first real-time record after
+/// the snapshot. The same holds when only a snapshot session is left
+/// (`ReplayDataAgedOut`). Nothing is missing outside a reported gap, and nothing is
+/// delivered twice.
 #[derive(Debug)]
 pub struct Recovery {
     config: RecoveryConfig,
@@ -379,8 +478,18 @@ pub struct Recovery {
     at_hwm: HashMap<Vec<u8>, u32>,
     /// Copies matched so far by the current replay, per record at `hwm`.
     matched: HashMap<Vec<u8>, u32>,
-    /// The next session must be a snapshot session.
-    resync_pending: bool,
+    /// The next session must be a snapshot session (no replay can help).
+    snapshot_next: bool,
+    /// The books need a snapshot once the running replay has caught up.
+    resync_wanted: bool,
+    /// `ts_recv` of the last non-snapshot record delivered, per publisher.
+    last_by_publisher: BTreeMap<u16, u64>,
+    /// Losses whose end is not known yet: per publisher, the `ts_recv` before the
+    /// loss and why.
+    open_gaps: BTreeMap<u16, (u64, GapReason)>,
+    /// A loss before any record was delivered (its start is the first session's
+    /// start).
+    open_unknown: Option<GapReason>,
     /// ReplayCompleted messages still expected in this session.
     replay_acks_pending: u32,
     /// Extra delay requested by the gateway (`ConnectionLimitExceeded`).
@@ -388,7 +497,16 @@ pub struct Recovery {
     /// Metadata `start` of the first session: the replay anchor while nothing has
     /// been delivered.
     first_start: Option<u64>,
+    /// The last session ended cleanly outside market hours: the next replay's seam
+    /// needs no overlap.
+    trust_seam: bool,
+    /// The open (unix ns) the source last waited for.
+    open_at: Option<u64>,
 }
+
+/// How far before an open a replay after a market closure may start (23 h: inside the
+/// gateway's 24-hour replay window).
+const REPLAY_REACH_AFTER_CLOSE_NS: u64 = 23 * 3_600 * 1_000_000_000;
 
 /// Schemas subscribed per session (MBO, definition, statistics): a replay session gets
 /// one `ReplayCompleted` per schema.
@@ -412,7 +530,13 @@ impl Recovery {
             last_ts_event: None,
             at_hwm: HashMap::new(),
             matched: HashMap::new(),
-            resync_pending: false,
+            snapshot_next: false,
+            resync_wanted: false,
+            last_by_publisher: BTreeMap::new(),
+            open_gaps: BTreeMap::new(),
+            open_unknown: None,
+            trust_seam: false,
+            open_at: None,
             replay_acks_pending: 0,
             floor_delay: None,
             first_start: None,
@@ -484,7 +608,9 @@ impl Recovery {
                     reconnect,
                 });
                 let mode = if plan.snapshot {
-                    self.resync_pending = false;
+                    self.snapshot_next = false;
+                    self.counters.snapshot_resyncs =
+                        self.counters.snapshot_resyncs.saturating_add(1);
                     self.emit(LiveEvent::Resyncing);
                     Mode::Snapshot
                 } else if let Some(from) = plan.start {
@@ -510,17 +636,48 @@ impl Recovery {
                     self.fail(failure, now, false);
                 }
             }
+            Event::ConnectFailedAt {
+                failure,
+                unix_now_ns,
+            } => {
+                if !matches!(self.phase, Phase::Connecting(_)) {
+                    return;
+                }
+                let closed = matches!(failure, Failure::Transient(_))
+                    && !self.config.market_hours.is_open(unix_now_ns);
+                if closed && self.config.exit_outside_hours {
+                    if let Failure::Transient(reason) = failure {
+                        self.emit(LiveEvent::ConnectFailed { reason });
+                    }
+                    self.stop(None);
+                    return;
+                }
+                self.fail(failure, now, false);
+                if closed {
+                    self.wait_for_open(now, unix_now_ns);
+                }
+            }
             Event::Closed { unix_now_ns } => {
                 if !self.is_streaming() {
                     return;
                 }
                 if self.config.market_hours.is_open(unix_now_ns) {
                     self.fail(Failure::Transient(DisconnectReason::CleanClose), now, true);
-                } else {
+                } else if self.config.exit_outside_hours {
                     self.emit(LiveEvent::Disconnected {
                         reason: DisconnectReason::ClosedOutsideMarketHours,
                     });
                     self.stop(None);
+                } else {
+                    // The gateway sent everything before closing: the next replay has
+                    // nothing to cover at the seam.
+                    self.trust_seam = true;
+                    self.fail(
+                        Failure::Transient(DisconnectReason::ClosedOutsideMarketHours),
+                        now,
+                        true,
+                    );
+                    self.wait_for_open(now, unix_now_ns);
                 }
             }
             Event::Failed(failure) => {
@@ -542,9 +699,10 @@ impl Recovery {
 
     /// Classifies one received record and updates the de-duplication state.
     ///
-    /// `unix_now_ns` is the wall clock, used only as the end of a gap whose end is
-    /// unknown (the gateway reported that replay data aged out).
-    pub fn on_record(&mut self, rec: RecordRef<'_>, now: Duration, unix_now_ns: u64) -> Verdict {
+    /// When the verdict is [`Verdict::Deliver`], the driver hands the events queued by
+    /// this call (a [`LiveEvent::Gap`] that the record ends, see
+    /// [`poll_emitted`](Self::poll_emitted)) to the caller before the record.
+    pub fn on_record(&mut self, rec: RecordRef<'_>, now: Duration) -> Verdict {
         let Phase::Streaming { mode, .. } = self.phase else {
             return Verdict::Ignore;
         };
@@ -557,15 +715,15 @@ impl Recovery {
             }
             rtype::SYSTEM => {
                 self.count_control();
-                if let Some(sys) = rec.get::<SystemMsg>() {
-                    self.on_system(sys);
+                if let Ok(sys) = rec.try_get::<SystemMsg>() {
+                    self.on_system(sys, now);
                 }
                 return Verdict::Control;
             }
             rtype::ERROR => {
                 self.count_control();
-                if let Some(err) = rec.get::<ErrorMsg>() {
-                    self.on_error(err, now, unix_now_ns);
+                if let Ok(err) = rec.try_get::<ErrorMsg>() {
+                    self.on_error(err, now);
                 }
                 return Verdict::Control;
             }
@@ -573,7 +731,8 @@ impl Recovery {
         }
         let ts_recv = rec.raw_index_ts();
         let snapshot_flags = rec
-            .get::<MboMsg>()
+            .try_get::<MboMsg>()
+            .ok()
             .map(|m| (m.flags.is_snapshot(), m.flags.is_last()));
         match mode {
             Mode::Snapshot => {
@@ -616,31 +775,149 @@ impl Recovery {
                     return verdict;
                 }
                 // First record past the mark: the seam check.
-                let complete = self
-                    .at_hwm
-                    .iter()
-                    .all(|(bytes, n)| self.matched.get(bytes).copied().unwrap_or(0) >= *n);
-                if complete {
+                let complete = std::mem::take(&mut self.trust_seam) || self.seam_complete();
+                self.set_mode(Mode::Live);
+                if !complete {
+                    // The replay jumped past records delivered at the mark, so it may
+                    // have skipped the ones after them too: a gap up to this record.
+                    // What follows the seam is good and is kept; the books are rebuilt
+                    // from a snapshot once the replay has caught up.
+                    self.open_gap(GapReason::ReplayOmission);
+                    self.resync_wanted = true;
+                }
+                let verdict = self.deliver(rec, ts_recv);
+                if self.resync_wanted && self.replay_acks_pending == 0 {
+                    // The replay had already caught up: resync now (the queued gap
+                    // event still goes out before this record).
+                    self.switch_to_snapshot(GapReason::SnapshotResync, now);
+                }
+                verdict
+            }
+        }
+    }
+
+    /// Whether the replay matched every record delivered at the mark.
+    fn seam_complete(&self) -> bool {
+        self.at_hwm
+            .iter()
+            .all(|(bytes, n)| self.matched.get(bytes).copied().unwrap_or(0) >= *n)
+    }
+
+    fn on_system(&mut self, sys: &SystemMsg, now: Duration) {
+        if matches!(sys.code(), Ok(SystemCode::ReplayCompleted)) && self.replay_acks_pending > 0 {
+            self.replay_acks_pending -= 1;
+            if self.replay_acks_pending == 0 {
+                self.emit(LiveEvent::ReplayCompleted);
+                // The replay caught up without reaching back to the mark: it omitted
+                // the records delivered there, and may have omitted those after them.
+                if matches!(
+                    self.phase,
+                    Phase::Streaming {
+                        mode: Mode::Overlap,
+                        ..
+                    }
+                ) && !self.trust_seam
+                    && !self.seam_complete()
+                {
                     self.set_mode(Mode::Live);
-                    self.deliver(rec, ts_recv)
-                } else {
-                    self.gap(hwm, ts_recv, now);
-                    Verdict::Ignore
+                    self.open_gap(GapReason::ReplayOmission);
+                    self.resync_wanted = true;
+                }
+                if self.resync_wanted {
+                    self.switch_to_snapshot(GapReason::SnapshotResync, now);
                 }
             }
         }
     }
 
-    fn on_system(&mut self, sys: &SystemMsg) {
-        if matches!(sys.code(), Ok(SystemCode::ReplayCompleted)) && self.replay_acks_pending > 0 {
-            self.replay_acks_pending -= 1;
-            if self.replay_acks_pending == 0 {
-                self.emit(LiveEvent::ReplayCompleted);
+    /// Moves the reconnection planned by [`fail`](Self::fail) past the next open, by
+    /// the same backoff.
+    fn wait_for_open(&mut self, now: Duration, unix_now_ns: u64) {
+        let Some(open) = self.config.market_hours.next_open(unix_now_ns) else {
+            return;
+        };
+        let until_open = Duration::from_nanos(open.saturating_sub(unix_now_ns));
+        self.open_at = Some(open);
+        self.emit(LiveEvent::WaitingForOpen { open_unix_ns: open });
+        for action in self.actions.iter_mut().rev() {
+            if let Action::WaitUntil(at) = action {
+                let backoff = at.saturating_sub(now);
+                *at = now.saturating_add(until_open).saturating_add(backoff);
+                break;
+            }
+        }
+        // Keep the wait last, after the event.
+        if let Some(i) = self
+            .actions
+            .iter()
+            .rposition(|a| matches!(a, Action::WaitUntil(_)))
+        {
+            if let Some(wait) = self.actions.remove(i) {
+                self.actions.push_back(wait);
             }
         }
     }
 
-    fn on_error(&mut self, err: &ErrorMsg, now: Duration, unix_now_ns: u64) {
+    /// Ends the session to rebuild the books from a snapshot session: what passes
+    /// until its first real-time record is a gap.
+    fn switch_to_snapshot(&mut self, reason: GapReason, now: Duration) {
+        self.resync_wanted = false;
+        self.snapshot_next = true;
+        self.open_gap(reason);
+        self.actions.push_back(Action::CloseSession);
+        self.fail(Failure::Transient(DisconnectReason::Resync), now, true);
+    }
+
+    /// Records that a loss starts after the last delivered record of every publisher.
+    fn open_gap(&mut self, reason: GapReason) {
+        if self.last_by_publisher.is_empty() {
+            self.open_unknown.get_or_insert(reason);
+        }
+        for (&publisher, &ts) in &self.last_by_publisher {
+            self.open_gaps.entry(publisher).or_insert((ts, reason));
+        }
+    }
+
+    /// Reports the open gaps that a non-snapshot record of `publisher` at `ts_recv`
+    /// ends.
+    fn close_gaps(&mut self, publisher: u16, ts_recv: u64) {
+        let open = self.open_gaps.remove(&publisher).or_else(|| {
+            self.open_unknown
+                .take()
+                .map(|reason| (self.first_start.unwrap_or(0).min(ts_recv), reason))
+        });
+        if let Some((from, reason)) = open {
+            self.emit_gap(publisher, from, ts_recv, reason);
+        }
+        self.last_by_publisher.insert(publisher, ts_recv);
+    }
+
+    fn emit_gap(&mut self, publisher: u16, from: u64, to: u64, reason: GapReason) {
+        self.counters.gaps = self.counters.gaps.saturating_add(1);
+        if to != u64::MAX {
+            self.counters.gap_ns = self.counters.gap_ns.saturating_add(to.saturating_sub(from));
+        }
+        self.emit(LiveEvent::Gap(Gap {
+            publisher_id: publisher,
+            channel_id: None,
+            from_ts_recv: from,
+            to_ts_recv: to,
+            reason,
+        }));
+    }
+
+    /// The next leading [`Action::Emit`], if the queue starts with one: what the driver
+    /// hands to the caller before delivering the record just classified.
+    pub fn poll_emitted(&mut self) -> Option<LiveEvent> {
+        if matches!(self.actions.front(), Some(Action::Emit(_))) {
+            if let Some(Action::Emit(e)) = self.actions.pop_front() {
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    fn on_error(&mut self, err: &ErrorMsg, now: Duration) {
         let message = err.err().unwrap_or("<invalid utf-8>").to_owned();
         match err.code() {
             Ok(
@@ -662,9 +939,14 @@ impl Recovery {
                 self.floor_delay = Some(self.config.connection_limit_backoff);
                 self.end_session(err.code, message, now);
             }
-            Ok(ErrorCode::ReplayDataAgedOut | ErrorCode::SkippedRecordsAfterSlowReading) => {
-                let from = self.hwm.unwrap_or(0);
-                self.gap(from, unix_now_ns.max(from), now);
+            // No replay can reach back any more: only a snapshot session is left.
+            Ok(ErrorCode::ReplayDataAgedOut) => {
+                self.switch_to_snapshot(GapReason::ReplayDataAgedOut, now);
+            }
+            // The session goes on after the skipped records (MBO is never skipped, so
+            // the books need no snapshot).
+            Ok(ErrorCode::SkippedRecordsAfterSlowReading) => {
+                self.open_gap(GapReason::SkippedRecords);
             }
             Ok(ErrorCode::InternalError) => self.end_session(err.code, message, now),
             // Symbol resolution failures no longer end the session; unknown codes are
@@ -682,14 +964,6 @@ impl Recovery {
         );
     }
 
-    fn gap(&mut self, from: u64, to: u64, now: Duration) {
-        self.counters.gaps = self.counters.gaps.saturating_add(1);
-        self.emit(LiveEvent::Gap { from, to });
-        self.resync_pending = true;
-        self.actions.push_back(Action::CloseSession);
-        self.fail(Failure::Transient(DisconnectReason::Resync), now, true);
-    }
-
     fn deliver(&mut self, rec: RecordRef<'_>, ts_recv: u64) -> Verdict {
         match self.hwm {
             Some(h) if ts_recv < h => {}
@@ -703,6 +977,9 @@ impl Recovery {
             }
         }
         self.last_ts_event = Some(rec.header().ts_event);
+        if !is_snapshot(rec) {
+            self.close_gaps(rec.header().publisher_id, ts_recv);
+        }
         self.count_delivered();
         Verdict::Deliver
     }
@@ -731,12 +1008,21 @@ impl Recovery {
     }
 
     fn stop(&mut self, fatal: Option<FatalReason>) {
+        // Losses whose end never came: reported open-ended.
+        let open = std::mem::take(&mut self.open_gaps);
+        for (publisher, (from, reason)) in open {
+            self.emit_gap(publisher, from, u64::MAX, reason);
+        }
+        if let Some(reason) = self.open_unknown.take() {
+            let from = self.first_start.unwrap_or(0);
+            self.emit_gap(0, from, u64::MAX, reason);
+        }
         self.phase = Phase::Stopped;
         self.actions.push_back(Action::Stop(fatal));
     }
 
     fn plan(&self) -> ConnectPlan {
-        if self.resync_pending {
+        if self.snapshot_next {
             return ConnectPlan {
                 start: None,
                 snapshot: true,
@@ -748,7 +1034,15 @@ impl Recovery {
             self.config.initial_start,
             self.first_start,
         ) {
-            (Some(ts), _, _) => Some(ts.saturating_sub(margin)),
+            (Some(ts), _, _) => {
+                let start = ts.saturating_sub(margin);
+                // After a weekend, replay from within a day of the open (replay reaches
+                // back 24 hours; nothing trades while markets are closed).
+                Some(match self.open_at {
+                    Some(open) => start.max(open.saturating_sub(REPLAY_REACH_AFTER_CLOSE_NS)),
+                    None => start,
+                })
+            }
             (None, Some(initial), _) => Some(initial),
             // A session ran but delivered nothing: replay from when it started.
             (None, None, Some(first)) => Some(first.saturating_sub(margin)),
@@ -776,18 +1070,30 @@ impl Recovery {
             }
             Failure::Transient(reason) => reason,
         };
-        if let Phase::Streaming { since, .. } = self.phase {
+        if let Phase::Streaming { since, mode } = self.phase {
             if now.saturating_sub(since) >= self.config.healthy_after {
                 self.failures = 0;
             }
+            // A snapshot cut short rebuilt nothing: the next session snapshots again.
+            if mode == Mode::Snapshot {
+                self.snapshot_next = true;
+            }
         }
+        let planned = reason == DisconnectReason::Resync;
         if was_streaming {
             self.emit(LiveEvent::Disconnected { reason });
         } else {
             self.emit(LiveEvent::ConnectFailed { reason });
         }
-        let delay = self.backoff();
-        self.failures = self.failures.saturating_add(1);
+        // A planned switch to a snapshot session waits for nothing but the connection
+        // spacing.
+        let delay = if planned {
+            Duration::ZERO
+        } else {
+            let d = self.backoff();
+            self.failures = self.failures.saturating_add(1);
+            d
+        };
         let mut at = now.saturating_add(delay);
         if let Some(last) = self.last_attempt {
             at = at.max(last.saturating_add(self.config.min_connect_spacing));
@@ -817,6 +1123,11 @@ impl Recovery {
         };
         half.saturating_add(Duration::from_nanos(jitter))
     }
+}
+
+/// Whether `rec` is an MBO record of a snapshot (`F_SNAPSHOT`).
+fn is_snapshot(rec: RecordRef<'_>) -> bool {
+    rec.try_get::<MboMsg>().is_ok_and(|m| m.flags.is_snapshot())
 }
 
 /// A small deterministic generator for the jitter (SplitMix64).

@@ -13,6 +13,7 @@ use dbn::{
     flags, InstrumentDefMsg, MboMsg, MetadataBuilder, RecordBuf, RecordHeader, RecordRef, SType,
     StatMsg, SymbolMappingMsg, SystemMsg,
 };
+use ifd_mbo_client::live::Gap;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -40,9 +41,15 @@ pub enum Fault {
     ResetDuringAuth,
     /// Answer the auth line with `success=0`.
     RejectAuth,
-    /// Like `CloseAfter(n)` for the session; the *next* replay omits the last
-    /// `back` records before this connection's end up to real time.
-    CloseAfterThenGap { n: usize, back: usize },
+    /// Like `CloseAfter(n)` for the session; the *next* replay silently omits `len`
+    /// records starting `back` records before this connection's end (`usize::MAX`:
+    /// up to real time), and still sends `ReplayCompleted` (databento-rs #90).
+    CloseAfterThenOmit { n: usize, back: usize, len: usize },
+    /// Serve the whole replay and `m` real-time records, then go quiet (no close)
+    /// until the client leaves.
+    ServeLive(usize),
+    /// Answer `start_session` with an `ErrorMsg` `ConnectionLimitExceeded`, then close.
+    ConnectionLimit,
 }
 
 /// One connection as the gateway saw it.
@@ -65,6 +72,8 @@ struct State {
     skip: Option<(usize, usize)>,
     /// Records that happen in real time while the client is away.
     outage: usize,
+    /// Records left out of replays so far.
+    omitted: usize,
 }
 
 /// Handle to a running gateway.
@@ -87,6 +96,7 @@ impl Gateway {
             log: Vec::new(),
             skip: None,
             outage,
+            omitted: 0,
         }));
         let st = Arc::clone(&state);
         tokio::spawn(async move {
@@ -96,6 +106,11 @@ impl Gateway {
             }
         });
         Self { addr, state }
+    }
+
+    /// Records that replays left out so far (the omission fault).
+    pub fn omitted(&self) -> usize {
+        self.state.lock().expect("lock").omitted
     }
 
     /// Connections accepted so far, in order.
@@ -243,6 +258,9 @@ async fn serve(stream: TcpStream, st: &Arc<Mutex<State>>) {
             }
         } else if let Some(start) = start {
             let skip = s.skip.take();
+            if let Some((a, b)) = skip {
+                s.omitted += b.min(s.cursor).saturating_sub(a);
+            }
             for (i, rec) in s.session[..s.cursor].iter().enumerate() {
                 let skipped = skip.is_some_and(|(a, b)| i >= a && i < b);
                 if !skipped && rec_ref(rec).header().ts_event >= start {
@@ -265,15 +283,34 @@ async fn serve(stream: TcpStream, st: &Arc<Mutex<State>>) {
     for rec in &head {
         enc.encode_record_ref(rec_ref(rec)).expect("encode");
     }
+    if fault == Fault::ConnectionLimit {
+        let err = dbn::ErrorMsg::new(
+            0,
+            Some(dbn::enums::ErrorCode::ConnectionLimitExceeded),
+            "connection limit exceeded",
+            true,
+        );
+        enc.encode_record_ref(RecordRef::from(&err))
+            .expect("encode");
+        let mut tcp = stream.into_inner();
+        let _ = tcp.write_all(&bytes).await;
+        let _ = tcp.shutdown().await;
+        drain(tcp).await;
+        return;
+    }
     let limit = match fault {
         Fault::ResetAfter(n) | Fault::StallAfter(n) | Fault::CloseAfter(n) => Some(n),
-        Fault::CloseAfterThenGap { n, .. } => Some(n),
+        Fault::CloseAfterThenOmit { n, .. } => Some(n),
+        _ => None,
+    };
+    let live_limit = match fault {
+        Fault::ServeLive(m) => Some(m),
         _ => None,
     };
     let mut sent_live = 0usize;
     let mut cut = Vec::new();
     for (i, (rec, live)) in records.iter().enumerate() {
-        if limit.is_some_and(|n| i >= n) {
+        if limit.is_some_and(|n| i >= n) || (*live && live_limit.is_some_and(|m| sent_live >= m)) {
             cut.push(rec_ref(rec).as_ref().to_vec());
             break;
         }
@@ -285,11 +322,12 @@ async fn serve(stream: TcpStream, st: &Arc<Mutex<State>>) {
     {
         let mut s = lock(st);
         s.cursor = live_from + sent_live;
-        if let Fault::CloseAfterThenGap { back, .. } = fault {
-            s.skip = Some((s.cursor.saturating_sub(back), usize::MAX));
+        if let Fault::CloseAfterThenOmit { back, len, .. } = fault {
+            let a = s.cursor.saturating_sub(back);
+            s.skip = Some((a, a.saturating_add(len)));
         }
-        if limit.is_some() {
-            s.cursor = (s.cursor + s.outage).min(s.session.len());
+        if limit.is_some() || live_limit.is_some() {
+            s.cursor = packet_boundary(&s.session, s.cursor + s.outage);
         }
     }
     match fault {
@@ -304,7 +342,7 @@ async fn serve(stream: TcpStream, st: &Arc<Mutex<State>>) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             reset(tcp);
         }
-        Fault::CloseAfter(_) | Fault::CloseAfterThenGap { .. } => {
+        Fault::CloseAfter(_) | Fault::CloseAfterThenOmit { .. } => {
             let mut tcp = stream.into_inner();
             let _ = tcp.write_all(&bytes).await;
             let _ = tcp.shutdown().await;
@@ -350,6 +388,109 @@ fn check_auth(line: &str) -> bool {
 
 pub fn rec_ref(rec: &RecordBuf) -> RecordRef<'_> {
     rec.as_rec_ref()
+}
+
+/// What a run delivered compared with what the gateway served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    /// Records of the session.
+    pub served: usize,
+    /// Non-snapshot data records delivered (each a served record, at most once).
+    pub delivered: usize,
+    /// Served records never delivered (each inside a reported gap).
+    pub missing: usize,
+    /// Gap events.
+    pub gaps: usize,
+    /// Served records inside the reported gaps, delivered or not.
+    pub in_gaps: usize,
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "served {} | delivered {} | missing {} | duplicates 0 | gaps {} covering {} served records",
+            self.served, self.delivered, self.missing, self.gaps, self.in_gaps
+        )
+    }
+}
+
+/// The promise of the live source, checked: the delivered data records (snapshot
+/// records aside) are served records, each delivered at most once, in `ts_recv` order
+/// (served order, except that a replay may complete a packet whose later records were
+/// delivered first), and every served record that is missing lies inside a reported
+/// gap.
+pub fn check_delivery(session: &[RecordBuf], delivered: &[RecordBuf], gaps: &[Gap]) -> Figures {
+    let mut present = vec![false; session.len()];
+    let mut n = 0;
+    let mut last_ts = 0u64;
+    for r in delivered {
+        if r.get::<MboMsg>()
+            .is_some_and(|m| m.flags.raw() & flags::SNAPSHOT != 0)
+        {
+            continue;
+        }
+        let i = (0..session.len())
+            .find(|&i| !present[i] && session[i] == *r)
+            .expect("a delivered record is a served record not delivered before (no duplicate)");
+        let ts = dbn::Record::raw_index_ts(&rec_ref(r));
+        assert!(
+            ts >= last_ts,
+            "delivered out of ts_recv order at served record {i}"
+        );
+        last_ts = ts;
+        present[i] = true;
+        n += 1;
+    }
+    let mut missing = 0;
+    let mut in_gaps = 0;
+    for (i, r) in session.iter().enumerate() {
+        let rr = rec_ref(r);
+        let inside = gaps
+            .iter()
+            .any(|g| g.covers(rr.header().publisher_id, dbn::Record::raw_index_ts(&rr)));
+        if inside {
+            in_gaps += 1;
+        }
+        if !present[i] {
+            missing += 1;
+            assert!(
+                inside,
+                "served record {i} is missing outside every reported gap"
+            );
+        }
+    }
+    for g in gaps {
+        assert!(g.from_ts_recv <= g.to_ts_recv, "{g:?}");
+    }
+    Figures {
+        served: session.len(),
+        delivered: n,
+        missing,
+        gaps: gaps.len(),
+        in_gaps,
+    }
+}
+
+/// The first index at or after `i` that starts a packet (a new `ts_recv`): real time
+/// resumes there, as a gateway sends the records of one packet together.
+pub fn packet_boundary(session: &[RecordBuf], i: usize) -> usize {
+    let ts = |j: usize| dbn::Record::raw_index_ts(&rec_ref(&session[j]));
+    let mut j = i.min(session.len());
+    while j > 0 && j < session.len() && ts(j) == ts(j - 1) {
+        j += 1;
+    }
+    j
+}
+
+/// One snapshot clear per instrument, the last carrying `F_LAST`: what a snapshot
+/// session of the fake gateway sends before real time.
+pub fn snapshot_clears() -> Vec<RecordBuf> {
+    INSTRUMENTS
+        .iter()
+        .enumerate()
+        .map(|(i, iid)| RecordBuf::from(snapshot_clear(*iid, i + 1 == INSTRUMENTS.len())))
+        .collect()
 }
 
 fn snapshot_clear(iid: u32, last: bool) -> MboMsg {

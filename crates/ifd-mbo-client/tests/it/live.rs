@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use dbn::{flags, MboMsg, RecordBuf, RecordRef};
 use ifd_mbo_client::live::{
-    DisconnectReason, FatalReason, LiveConfig, LiveCounters, LiveEvent, LiveHandler, LiveSource,
-    MarketHours, RecoveryConfig,
+    DisconnectReason, FatalReason, Gap, GapReason, LiveConfig, LiveCounters, LiveEvent,
+    LiveHandler, LiveSource, MarketHours, RecoveryConfig,
 };
 use ifd_mbo_client::Error;
 use tokio::sync::oneshot;
@@ -127,7 +127,7 @@ fn assert_identical(out: &Outcome, session: &[RecordBuf], disconnects: u64) -> L
         .collect
         .events
         .iter()
-        .any(|e| matches!(e, LiveEvent::Gap { .. })));
+        .any(|e| matches!(e, LiveEvent::Gap(_))));
     assert!(
         out.collect.bytes
             >= expected
@@ -135,16 +135,29 @@ fn assert_identical(out: &Outcome, session: &[RecordBuf], disconnects: u64) -> L
                 .map(|r| r.as_ref().len() as u64)
                 .sum::<u64>()
     );
-    eprintln!(
-        "served {} delivered {} reconnects {} duplicates {} replayed {} attempts {}",
-        expected.len(),
-        out.collect.records.len(),
-        counters.reconnects,
-        counters.duplicates_dropped,
-        counters.records_replayed,
-        counters.connection_attempts
-    );
     counters
+}
+
+fn gaps_of(events: &[LiveEvent]) -> Vec<Gap> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LiveEvent::Gap(g) => Some(*g),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks the delivery against the served session and prints the figures of a fault.
+fn figures(fault: &str, out: &Outcome, session: &[RecordBuf]) -> gateway::Figures {
+    let f = gateway::check_delivery(session, &out.collect.records, &gaps_of(&out.collect.events));
+    let c = out.result.as_ref().copied().unwrap_or_default();
+    eprintln!(
+        "FIGURES {fault}: {f} | reconnects {} | attempts {} | duplicates dropped {} | \
+         replayed {} | gap ns {}",
+        c.reconnects, c.connection_attempts, c.duplicates_dropped, c.records_replayed, c.gap_ns
+    );
+    f
 }
 
 fn disconnect_reasons(events: &[LiveEvent]) -> Vec<DisconnectReason> {
@@ -179,6 +192,7 @@ async fn connection_reset_mid_record_is_backfilled() {
     let session = gateway::session(300, 2);
     let out = run(&session, vec![Fault::ResetAfter(120)], 10).await;
     let c = assert_identical(&out, &session, 1);
+    assert_eq!(figures("reset mid-record", &out, &session).missing, 0);
     assert!(
         c.duplicates_dropped > 0,
         "the replay overlapped what was delivered"
@@ -209,6 +223,10 @@ async fn stall_past_heartbeat_timeout_is_backfilled() {
     let session = gateway::session(200, 3);
     let out = run(&session, vec![Fault::StallAfter(90)], 5).await;
     let c = assert_identical(&out, &session, 1);
+    assert_eq!(
+        figures("stall past heartbeat timeout", &out, &session).missing,
+        0
+    );
     assert!(c.duplicates_dropped > 0);
     assert_eq!(
         disconnect_reasons(&out.collect.events),
@@ -240,6 +258,7 @@ async fn reset_during_auth_is_retried() {
     // No session came up before the third connection: no reconnect counted, no
     // Connected event for the failed attempts.
     assert_identical(&out, &session, 0);
+    assert_eq!(figures("reset during auth", &out, &session).missing, 0);
     assert_eq!(out.gateway.log().len(), 3);
     assert_eq!(
         out.result.as_ref().map(|c| c.connection_attempts).ok(),
@@ -354,38 +373,76 @@ async fn wrong_key_is_rejected_by_the_gateway() {
 }
 
 #[tokio::test]
-async fn replay_with_gap_raises_gap_and_resyncs_from_snapshot() {
-    let session = gateway::session(300, 10);
-    let n = 120;
-    // The second connection replays with a hole; the client drops it at the first
-    // record past the hole, having received at most 40 records of it.
-    let faults = vec![
-        Fault::CloseAfterThenGap { n, back: 4 },
-        Fault::CloseAfter(40),
-    ];
-    let out = run(&session, faults, 10).await;
-    let counters = *out.result.as_ref().expect("ran");
-    let expected = served(&session);
-    let got = &out.collect.records;
-    // Before the fault: the first n records exactly.
-    assert_eq!(&got[..n], &expected[..n]);
-    // The gap is reported from the last delivered ts_recv.
-    let last_ts_recv = dbn::Record::raw_index_ts(&gateway::rec_ref(&session[n - 1]));
-    let gap = out
-        .collect
-        .events
+async fn connection_limit_is_retried_after_a_second() {
+    let session = gateway::session(150, 11);
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test measures how long the source waited, in wall time"
+    )]
+    let started = std::time::Instant::now();
+    let out = run(&session, vec![Fault::ConnectionLimit], 0).await;
+    assert_identical(&out, &session, 1);
+    assert_eq!(figures("connection rate limit", &out, &session).missing, 0);
+    assert!(disconnect_reasons(&out.collect.events)
         .iter()
-        .find_map(|e| match e {
-            LiveEvent::Gap { from, to } => Some((*from, *to)),
-            _ => None,
-        })
-        .expect("a Gap event");
-    assert_eq!(gap.0, last_ts_recv);
-    assert!(gap.1 > gap.0);
-    assert_eq!(counters.gaps, 1);
-    // Then a snapshot session: Resyncing, snapshot clears, Resynced.
+        .any(|r| matches!(r, DisconnectReason::GatewayError { code: 3, .. })));
+    // The gateway asks for a second between attempts.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(out.gateway.log().len(), 2);
+}
+
+#[tokio::test]
+async fn replay_omission_keeps_the_replay_and_reports_exact_gaps() {
+    let session = gateway::session(400, 10);
+    let n = 120;
+    // The first connection closes after n records; the replay of the second silently
+    // omits 20 records from 6 before the cut (and still reports ReplayCompleted), then
+    // serves the rest of the replay and 5 real-time records; the third is the
+    // snapshot session that rebuilds the books.
+    let faults = vec![
+        Fault::CloseAfterThenOmit {
+            n,
+            back: 6,
+            len: 20,
+        },
+        Fault::ServeLive(5),
+    ];
+    let out = run(&session, faults, 30).await;
+    let counters = *out.result.as_ref().expect("ran");
+    let got = &out.collect.records;
+    let ts = |i: usize| dbn::Record::raw_index_ts(&gateway::rec_ref(&session[i]));
+    // Before the fault: the first n records exactly.
+    assert_eq!(&got[..n], &session[..n]);
+    let gaps = gaps_of(&out.collect.events);
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    // 1. The omission: from the last record delivered before it to the first record
+    //    after it, which the replay delivers (the replay is kept).
+    let resume = n - 6 + 20;
+    assert_eq!(
+        gaps[0],
+        Gap {
+            publisher_id: 1,
+            channel_id: None,
+            from_ts_recv: ts(n - 1),
+            to_ts_recv: ts(resume),
+            reason: GapReason::ReplayOmission,
+        }
+    );
+    assert_eq!(
+        got[n], session[resume],
+        "the replay after the seam is delivered"
+    );
+    // 2. The switch to a snapshot session once the replay caught up.
+    assert_eq!(gaps[1].reason, GapReason::SnapshotResync);
+    assert_eq!(
+        gaps[1].from_ts_recv,
+        ts(n + 30 - 1),
+        "the last record of the replay"
+    );
+    assert!(out.collect.events.contains(&LiveEvent::ReplayCompleted));
     assert!(out.collect.events.contains(&LiveEvent::Resyncing));
     assert!(out.collect.events.contains(&LiveEvent::Resynced));
+    assert_eq!(counters.snapshot_resyncs, 1);
     let log = out.gateway.log();
     let mbo_sub = log
         .last()
@@ -396,31 +453,25 @@ async fn replay_with_gap_raises_gap_and_resyncs_from_snapshot() {
         .expect("mbo subscription")
         .clone();
     assert!(mbo_sub.contains("snapshot=1") && !mbo_sub.contains("start="));
-    let snap: Vec<&RecordBuf> = got[n..]
+    let snap = got
         .iter()
-        .take_while(|b| {
+        .filter(|b| {
             b.get::<MboMsg>()
                 .is_some_and(|m| m.flags.raw() & flags::SNAPSHOT != 0)
         })
-        .collect();
-    assert_eq!(snap.len(), 3, "one clear per instrument");
-    // After the snapshot: a contiguous tail of the served session, each record once.
-    let tail = &got[n + snap.len()..];
-    assert!(!tail.is_empty());
-    let at = expected
-        .iter()
-        .position(|r| *r == tail[0])
-        .expect("tail starts inside the session");
-    assert!(at > n, "the tail starts after the hole");
-    assert_eq!(tail, &expected[at..]);
+        .count();
+    assert_eq!(snap, 3, "one clear per instrument");
+    // Every missing record lies inside a reported gap; nothing twice.
+    let f = figures("replay omission", &out, &session);
+    assert_eq!(f.gaps, 2);
+    assert!(
+        f.missing >= 20 - 6,
+        "the omitted records that were not delivered before"
+    );
+    assert_eq!(counters.gaps, 2);
     eprintln!(
-        "gap: served {} | delivered {} = {} before the gap + {} snapshot + {} after (served[{}..]) | gap {:?}",
-        expected.len(),
-        got.len(),
-        n,
-        snap.len(),
-        tail.len(),
-        at,
-        gap
+        "omission: gateway omitted {} records, {} of them delivered before the cut",
+        out.gateway.omitted(),
+        6
     );
 }
