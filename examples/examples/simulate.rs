@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use ifd_mbo_client::sim::{self, Preset, SimConfig, Simulator};
+use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
 
 /// Command line of the `simulate` example.
 #[derive(Debug, Parser)]

@@ -11,3 +11,4 @@
 )]
 
 pub mod heatmap;
+pub mod truth;

@@ -22,9 +22,6 @@ pub enum Error {
     /// The pressure tracker rejected its configuration.
     #[error(transparent)]
     Pressure(#[from] ifd_pressure::Error),
-    /// The file source failed.
-    #[error(transparent)]
-    Source(#[from] ifd_mbo_client::Error),
 }
 
 /// Result alias of ifd-engine.

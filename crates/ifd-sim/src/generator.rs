@@ -16,12 +16,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Pareto, Poisson};
 
 use super::calendar::{Session, NS_PER_HOUR, NS_PER_SEC};
-use super::chain::{Chain, PUBLISHER_ID};
+use super::chain::{SimChain, PUBLISHER_ID};
 use super::pricing::{
     black76, ceil_to_grid, delta76, floor_to_grid, smile_vol, tick_down, tick_up, years_to,
     LARGE_TICK, PX, SMALL_TICK,
 };
-use super::truth::{Decoy, DecoyKind, Direction, FlowKind, Participant, Truth, TruthSide};
+use super::truth::{Decoy, DecoyKind, FlowKind, Participant, Truth, TruthDirection, TruthSide};
 use super::{pick_u32, pick_u64, SimConfig, SimStats};
 
 /// Flags of the last record of a live event (as in real GLBX data: LAST|PUBLISHER_SPECIFIC).
@@ -222,9 +222,9 @@ struct Fill {
     owner: Owner,
 }
 
-pub(crate) struct Engine<'a> {
+pub(crate) struct SessionGenerator<'a> {
     cfg: &'a SimConfig,
-    chain: &'a Chain,
+    chain: &'a SimChain,
     session: Session,
     rng: ChaCha8Rng,
     /// Underlying level at each session second.
@@ -258,10 +258,10 @@ pub(crate) struct Engine<'a> {
     ice_caps: Vec<(usize, BSide, i64)>,
 }
 
-impl<'a> Engine<'a> {
+impl<'a> SessionGenerator<'a> {
     pub(crate) fn new(
         cfg: &'a SimConfig,
-        chain: &'a Chain,
+        chain: &'a SimChain,
         session: Session,
         path: Vec<f64>,
         day: u32,
@@ -1865,7 +1865,7 @@ impl<'a> Engine<'a> {
                 flow_id: fi as u64 + 1,
                 kind: f.kind,
                 side: f.side,
-                direction: Direction::of(f.side, f.call),
+                direction: TruthDirection::of(f.side, f.call),
                 instrument_ids: ids(&f.insts),
                 ts_start: f.ts_start,
                 ts_end: f.ts_end.max(f.ts_start),
@@ -1997,7 +1997,7 @@ pub(crate) fn underlying_path(cfg: &SimConfig, day: u32, secs: u64) -> Vec<f64> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Preset, SimConfig};
+    use crate::{Preset, SimConfig};
 
     #[test]
     fn activity_is_u_shaped_over_the_regular_session() {

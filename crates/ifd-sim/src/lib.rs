@@ -1,3 +1,5 @@
+//! # ifd-sim
+//!
 //! A deterministic NQ options market simulator that writes real DBN and knows the truth
 //! it planted.
 //!
@@ -8,17 +10,20 @@
 //! [`to_dbn_bytes`]) and lists every planted institutional flow ([`Truth`]) and every
 //! decoy ([`Decoy`]) beside them.
 //!
+//! The crate depends on `dbn` and the `rand` family only (no other ifd crate), so any
+//! part of the workspace can test against it without pulling in the IO edge.
+//!
 //! # Quick start
 //!
 //! ```
-//! use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
+//! use ifd_sim::{Preset, SimConfig, Simulator};
 //!
 //! let sim = Simulator::new(SimConfig::preset(Preset::Quiet, 42));
 //! let day = sim.flow_day();
 //! assert!(!day.truth.is_empty());
-//! let bytes = ifd_mbo_client::sim::to_dbn_bytes(&day, true)?;
+//! let bytes = ifd_sim::to_dbn_bytes(&day, true)?;
 //! assert!(!bytes.is_empty());
-//! # Ok::<(), ifd_mbo_client::Error>(())
+//! # Ok::<(), ifd_sim::Error>(())
 //! ```
 //!
 //! # The model
@@ -78,9 +83,13 @@
 //! no output depends on hash-map iteration order. The same configuration gives
 //! byte-identical files.
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
 mod calendar;
 mod chain;
-mod engine;
+mod error;
+mod generator;
 mod pricing;
 mod truth;
 mod write;
@@ -94,7 +103,8 @@ use serde::{Deserialize, Serialize};
 
 pub use calendar::{ExpiryKind, SimDate};
 pub use chain::{ContractKind, SimContract};
-pub use truth::{Decoy, DecoyKind, Direction, FlowKind, Participant, Truth, TruthSide};
+pub use error::{Error, Result};
+pub use truth::{Decoy, DecoyKind, FlowKind, Participant, Truth, TruthDirection, TruthSide};
 pub use write::{
     decoys_to_jsonl, to_dbn_bytes, truth_from_jsonl, truth_to_jsonl, write_dbn, write_decoys_jsonl,
     write_truth_jsonl,
@@ -116,7 +126,7 @@ pub enum Preset {
 
 impl std::str::FromStr for Preset {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         match s {
             "quiet" => Ok(Self::Quiet),
             "normal" => Ok(Self::Normal),
@@ -427,7 +437,7 @@ impl Simulator {
         let trade_date = self.trade_date(day_index);
         let session = calendar::Session::new(trade_date);
         let secs = session.seconds();
-        let path = engine::underlying_path(cfg, day_index, secs);
+        let path = generator::underlying_path(cfg, day_index, secs);
         let atm = path.first().copied().unwrap_or(cfg.start_price);
         let chain = chain::build(
             &session,
@@ -437,7 +447,7 @@ impl Simulator {
         )
         // The symbols are built from short fixed parts; they always fit. Fall back
         // to an empty chain rather than panic if that ever changes.
-        .unwrap_or_else(|_| chain::Chain {
+        .unwrap_or_else(|_| chain::SimChain {
             insts: Vec::new(),
             contracts: Vec::new(),
             definitions: Vec::new(),
@@ -446,7 +456,10 @@ impl Simulator {
         let generated = if chain.insts.is_empty() {
             None
         } else {
-            Some(engine::Engine::new(cfg, &chain, session, path, day_index).run(planted, day_index))
+            Some(
+                generator::SessionGenerator::new(cfg, &chain, session, path, day_index)
+                    .run(planted, day_index),
+            )
         };
         let metadata = MetadataBuilder::new()
             .dataset("GLBX.MDP3")
@@ -457,7 +470,7 @@ impl Simulator {
             .stype_out(SType::InstrumentId)
             .symbols(vec!["NQ.OPT".to_owned()])
             .build();
-        let g = generated.unwrap_or(engine::Generated {
+        let g = generated.unwrap_or(generator::Generated {
             mbo: Vec::new(),
             truth: Vec::new(),
             decoys: Vec::new(),

@@ -7,8 +7,7 @@ use std::path::Path;
 use dbn::encode::{DbnEncoder, EncodeRecord};
 use serde::Serialize;
 
-use super::{Decoy, SimDay, Truth};
-use crate::{Error, Result};
+use crate::{Decoy, Error, Result, SimDay, Truth};
 
 fn encode_into<W: Write>(day: &SimDay, writer: &mut W) -> Result<()> {
     let enc_err = |source| Error::DbnEncode { source };
@@ -25,15 +24,14 @@ fn encode_into<W: Write>(day: &SimDay, writer: &mut W) -> Result<()> {
 /// The output is deterministic: the same [`SimDay`] always gives the same bytes.
 ///
 /// # Errors
-/// [`Error::DbnEncode`] if dbn rejects the metadata or a record, and [`Error::Read`]
-/// (offset 0) if the Zstandard encoder fails.
+/// [`Error::DbnEncode`] if dbn rejects the metadata or a record, and
+/// [`Error::Compress`] if the Zstandard encoder fails.
 pub fn to_dbn_bytes(day: &SimDay, zstd: bool) -> Result<Vec<u8>> {
     if zstd {
         let mut z = zstd::stream::Encoder::new(Vec::new(), 0)
-            .map_err(|source| Error::Read { offset: 0, source })?;
+            .map_err(|source| Error::Compress { source })?;
         encode_into(day, &mut z)?;
-        z.finish()
-            .map_err(|source| Error::Read { offset: 0, source })
+        z.finish().map_err(|source| Error::Compress { source })
     } else {
         let mut out = Vec::new();
         encode_into(day, &mut out)?;
@@ -117,14 +115,16 @@ pub fn write_decoys_jsonl(decoys: &[Decoy], path: impl AsRef<Path>) -> Result<()
 /// Parses a truth JSONL text back (blank lines are skipped).
 ///
 /// # Errors
-/// [`Error::Io`] (with an empty path) when a line is not a valid truth record.
+/// [`Error::TruthLine`] with the 1-based line number when a line is not a valid truth
+/// record.
 pub fn truth_from_jsonl(text: &str) -> Result<Vec<Truth>> {
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).map_err(|e| Error::Io {
-                path: std::path::PathBuf::new(),
-                source: e.into(),
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|source| Error::TruthLine {
+                line: i + 1,
+                source,
             })
         })
         .collect()
