@@ -2,6 +2,8 @@
 //! dbn's own decoder reads, a consistent L3 book, realistic shape, and planted flows
 //! where the truth says.
 
+mod feeds;
+
 use std::collections::{BTreeMap, HashMap};
 
 use dbn::decode::{DbnMetadata, DecodeRecordRef, DynDecoder};
