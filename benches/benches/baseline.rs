@@ -10,7 +10,7 @@ use ifd_baseline::{
     Baseline, BaselineBuilder, BuilderConfig, DayObservations, Observation, PressureFeed,
     TradingDay,
 };
-use ifd_mbo_client::sim::{Preset, SimConfig, SimDay, Simulator};
+use ifd_sim::{Preset, SimConfig, SimDay, Simulator};
 
 fn sim() -> Simulator {
     let mut cfg = SimConfig::preset(Preset::Quiet, 7);

@@ -22,7 +22,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ifd_benches::floor::{floors, run_floor, run_ifd_book, NaiveBook};
 use ifd_benches::{decode_only, sim_day_dbn};
-use ifd_mbo_client::sim::Preset;
+use ifd_sim::Preset;
 
 fn floor(c: &mut Criterion) {
     let (bytes, records) = sim_day_dbn(Preset::Large);

@@ -15,7 +15,7 @@ use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion
 use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn, SIM_SEED};
 use ifd_engine::Engine;
-use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
+use ifd_sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
 /// Fits the 20-day baseline of the Large preset's market (same seed as the session,
 /// lighter history days: see the module docs).

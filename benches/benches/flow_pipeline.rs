@@ -14,10 +14,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
-use ifd_mbo_client::sim::Preset;
 use ifd_pressure::{
     Books, Groupings, MarketConfig, MarketState, PressureConfig, WindowSpec, NS_PER_SEC,
 };
+use ifd_sim::Preset;
 
 fn pipeline(c: &mut Criterion) {
     let (bytes, records) = sim_day_dbn(Preset::Large);

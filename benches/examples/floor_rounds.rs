@@ -18,8 +18,8 @@ use ifd_benches::floor::{
 };
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
 use ifd_mbo_client::file::FileSource;
-use ifd_mbo_client::sim::Preset;
 use ifd_pressure::{MarketConfig, MarketState};
+use ifd_sim::Preset;
 
 fn decode(bytes: &[u8]) -> usize {
     decode_only(bytes).0 as usize

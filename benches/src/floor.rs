@@ -842,8 +842,8 @@ mod tests {
     use super::*;
     use dbn::decode::{DbnDecoder, DecodeRecordRef};
     use dbn::Side;
-    use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
     use ifd_pressure::Books;
+    use ifd_sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
     /// The ladder L3 book agrees with `ifd_pressure::Books` on the best levels (tick,
     /// size and queue) at every `F_LAST` of a simulator day, and the hash-map level

@@ -6,7 +6,7 @@
 
 use dbn::decode::{DbnDecoder, DecodeRecordRef};
 use dbn::Record as _;
-use ifd_mbo_client::sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
+use ifd_sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
 pub mod floor;
 

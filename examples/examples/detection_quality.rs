@@ -17,8 +17,9 @@ use clap::Parser;
 use ifd_baseline::{BaselineBuilder, BuilderConfig};
 use ifd_engine::eval::{evaluate, Counts, Evaluation, KnownFlow};
 use ifd_engine::Engine;
-use ifd_mbo_client::sim::{self, Preset, SimConfig, Simulator};
+use ifd_examples::truth::known_flows;
 use ifd_patterns::{DetectorVersion, Signal};
+use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
 
 #[derive(Parser, Debug)]
 #[command(about = "Precision and recall of ifd's detectors on planted simulator flow")]
@@ -98,7 +99,7 @@ fn run(preset: Preset, seed: u64, history_days: u32) -> Result<(Vec<Signal>, Vec
         engine.on_record(&rec, &mut signals)?;
     }
     engine.on_session_end(&mut signals);
-    Ok((signals, day.truth.iter().map(KnownFlow::from).collect()))
+    Ok((signals, known_flows(&day.truth)))
 }
 
 fn main() -> Result<()> {

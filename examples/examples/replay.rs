@@ -23,11 +23,12 @@ use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig};
 use ifd_engine::eval::{evaluate, Evaluation, KnownFlow};
 use ifd_engine::{Engine, EngineStats};
 use ifd_examples::heatmap::Heatmap;
+use ifd_examples::truth::known_flows;
 use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::persist::write_atomic;
-use ifd_mbo_client::sim::{self, Preset, SimConfig, Simulator};
 use ifd_patterns::{DetectorVersion, Pattern, Signal};
 use ifd_pressure::GroupKey;
+use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Parser, Debug)]
@@ -225,7 +226,7 @@ fn demo(args: &Args) -> Result<()> {
         .build()?;
     let pb = progress(bytes.len() as u64, "session");
     let replay = replay_source(engine, vec![FileSource::from_bytes(&bytes)?], &pb)?;
-    let flows: Vec<KnownFlow> = day.truth.iter().map(KnownFlow::from).collect();
+    let flows: Vec<KnownFlow> = known_flows(&day.truth);
     report(args, &replay, Some(&flows), true)
 }
 

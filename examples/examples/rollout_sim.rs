@@ -20,7 +20,6 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use dbn::{MboMsg, RecordRef};
 use ifd_engine::Engine;
-use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
 use ifd_patterns::{DetectorVersion, FlowSide, Signal};
 use ifd_rollout::{
     AbTest, AdaptiveThreshold, AuditEvent, Direction, EngineHealth, MetricsBook, OutcomeConfig,
@@ -28,6 +27,7 @@ use ifd_rollout::{
     SignalEntry, Stage, StageGate, Targets, ThresholdConfig, UnderlyingEntry, Variant,
     NANOS_PER_HOUR, NANOS_PER_MINUTE,
 };
+use ifd_sim::{Preset, SimConfig, Simulator};
 use rust_decimal::Decimal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

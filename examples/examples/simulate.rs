@@ -4,16 +4,22 @@
 //! cargo run --release -p ifd-examples --example simulate -- --seed 7 --days 21 --out /tmp/sim
 //! ```
 //!
-//! Writes, per day `i` (0-based; the last day carries planted institutional flow):
-//! `day-{i:02}-{date}.dbn.zst`, `day-{i:02}-{date}.truth.jsonl` and
-//! `day-{i:02}-{date}.decoys.jsonl`, then prints the record mix and the generation rate.
+//! Writes, per day `i` (0-based; the last day carries planted institutional flow), the
+//! files a Databento download of that session would give:
+//! `day-{i:02}-{date}.dbn.zst` (the options only, as a parent `NQ.OPT` subscription
+//! delivers them: definitions, `R`, MBO and statistics) and `day-{i:02}-{date}.fut.dbn.zst`
+//! (the underlying future, as `NQ.FUT` delivers it), plus `day-{i:02}-{date}.truth.jsonl`
+//! and `day-{i:02}-{date}.decoys.jsonl`; then prints the record mix and the generation
+//! rate. `--with-future-in-options` writes the earlier layout instead: one file per day
+//! with the future's records beside the options. `--start-minutes N` starts every file N
+//! minutes into its session, with no `R` and no snapshot.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use ifd_mbo_client::sim::{self, Preset, SimConfig, Simulator};
+use ifd_sim::{self as sim, Feed, Preset, SimConfig, Simulator};
 
 /// Command line of the `simulate` example.
 #[derive(Debug, Parser)]
@@ -40,6 +46,16 @@ struct Args {
     /// Start each session with a book snapshot.
     #[arg(long)]
     snapshot: bool,
+    /// One file per day with the future's records beside the options (the layout
+    /// before options-only files), instead of an options file and a futures file.
+    #[arg(long)]
+    with_future_in_options: bool,
+    /// Leave out the statistics records (open interest, settlement, cleared volume).
+    #[arg(long)]
+    no_statistics: bool,
+    /// Start every file this many minutes into its session (no `R`, no snapshot).
+    #[arg(long, default_value_t = 0)]
+    start_minutes: u32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,6 +68,8 @@ fn main() -> anyhow::Result<()> {
     }
     config.history_days = args.days - 1;
     config.snapshot_start = args.snapshot;
+    config.statistics = !args.no_statistics;
+    config.start_offset_minutes = args.start_minutes;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let simulator = Simulator::new(config);
@@ -72,17 +90,27 @@ fn main() -> anyhow::Result<()> {
         gen_secs += t.elapsed().as_secs_f64();
         let stem = format!("day-{i:02}-{}", day.trade_date);
         let ext = if args.plain { "dbn" } else { "dbn.zst" };
-        sim::write_dbn(&day, args.out.join(format!("{stem}.{ext}")))?;
+        if args.with_future_in_options {
+            sim::write_feed_dbn(&day, Feed::Combined, args.out.join(format!("{stem}.{ext}")))?;
+        } else {
+            sim::write_feed_dbn(&day, Feed::Options, args.out.join(format!("{stem}.{ext}")))?;
+            sim::write_feed_dbn(
+                &day,
+                Feed::Futures,
+                args.out.join(format!("{stem}.fut.{ext}")),
+            )?;
+        }
         sim::write_truth_jsonl(&day.truth, args.out.join(format!("{stem}.truth.jsonl")))?;
         sim::write_decoys_jsonl(&day.decoys, args.out.join(format!("{stem}.decoys.jsonl")))?;
         let s = day.stats;
         let n = day.record_count() as f64;
         let pct = |x: u64| 100.0 * x as f64 / n;
         println!(
-            "{stem}: {} records (defs {}, A {:.1}%, C {:.1}%, M {:.1}%, T {:.1}%, F {:.1}%, R {}), \
+            "{stem}: {} records (defs {}, stats {}, A {:.1}%, C {:.1}%, M {:.1}%, T {:.1}%, F {:.1}%, R {}), \
              {} trade events, {} contracts, {} flows, {} decoys",
             day.record_count(),
             day.definitions.len(),
+            day.statistics.len(),
             pct(s.adds),
             pct(s.cancels),
             pct(s.modifies),

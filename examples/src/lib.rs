@@ -12,5 +12,6 @@
 
 pub mod heatmap;
 pub mod pipe;
+pub mod truth;
 
 pub use pipe::{exit_quietly_on_closed_pipe, ignore_closed_pipe};

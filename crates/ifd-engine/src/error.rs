@@ -21,9 +21,6 @@ pub enum Error {
     /// The pressure tracker rejected its configuration.
     #[error(transparent)]
     Pressure(ifd_pressure::Error),
-    /// The file source failed.
-    #[error(transparent)]
-    Source(#[from] ifd_mbo_client::Error),
 }
 
 impl From<ifd_pressure::Error> for Error {

@@ -31,23 +31,6 @@ pub struct KnownFlow {
     pub ts_end: u64,
 }
 
-#[cfg(feature = "sim")]
-impl From<&ifd_mbo_client::sim::Truth> for KnownFlow {
-    fn from(t: &ifd_mbo_client::sim::Truth) -> Self {
-        Self {
-            flow_id: t.flow_id,
-            kind: t.kind.as_str().to_owned(),
-            side: match t.side {
-                ifd_mbo_client::sim::TruthSide::Buy => FlowSide::Buy,
-                ifd_mbo_client::sim::TruthSide::Sell => FlowSide::Sell,
-            },
-            instrument_ids: t.instrument_ids.clone(),
-            ts_start: t.ts_start,
-            ts_end: t.ts_end,
-        }
-    }
-}
-
 /// Precision or recall counts for one label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counts {

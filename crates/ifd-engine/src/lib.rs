@@ -7,9 +7,12 @@
 //!
 //! ## Quick start (offline, on the simulator)
 //!
+//! The simulator is the `ifd-sim` crate (a dev-dependency here; any record source will
+//! do).
+//!
 //! ```
 //! use ifd_engine::Engine;
-//! use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
+//! use ifd_sim::{Preset, SimConfig, Simulator};
 //!
 //! let sim = Simulator::new(SimConfig::preset(Preset::Quiet, 7));
 //! let day = sim.flow_day();
@@ -31,7 +34,6 @@
 //!   data.
 //!
 //! ## Features
-//! - `live`: drive the engine from Databento live (`ifd-mbo-client/live`).
 //! - `testing`: proptest strategies of the lower crates for downstream harnesses.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -1,8 +1,8 @@
 //! # ifd-mbo-client
 //!
 //! The IO edge of ifd: DBN files streamed record by record with typed errors, Databento
-//! live with reconnection and backfill, Databento historical downloads with a cache that
-//! never pays twice, and a deterministic NQ options market simulator that writes real DBN.
+//! live with reconnection and backfill, and Databento historical downloads with a cache
+//! that never pays twice. The market simulator lives in its own crate, `ifd-sim`.
 //!
 //! ## Quick start: reading DBN
 //!
@@ -48,12 +48,10 @@
 //! budget ledgers, rollout stages) reaches the disk: temp file, fsync, rename.
 //!
 //! ## Features
-//! - `sim` (default): the market simulator.
 //! - `live`: Databento live streaming (tokio, databento).
 //! - `historical`: Databento historical downloads and the cache (tokio, databento).
 //! - `tls`: rustls for the real historical HTTPS API (through databento's default features);
 //!   the live gateway is plain TCP and loopback tests need no TLS.
-//! - `testing`: proptest strategies for downstream property-based test harnesses.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -64,8 +62,6 @@ pub mod historical;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod persist;
-#[cfg(feature = "sim")]
-pub mod sim;
 
 pub use error::{DbnPart, Error, Result};
 pub use file::{FileSource, FileSourceOptions, FileStats, Records};

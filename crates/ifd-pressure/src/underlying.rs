@@ -35,10 +35,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::IdMap;
 use crate::chain::{OptionContract, OptionKind};
 use crate::error::{Error, Result};
 use crate::types::Bbo;
+use crate::IdMap;
 
 /// Where an underlying price came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

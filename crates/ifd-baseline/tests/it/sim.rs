@@ -7,7 +7,7 @@ use ifd_baseline::{
     reliability, Baseline, BaselineBuilder, BuilderConfig, Calibration, Outcome, PressureFeed,
     WindowObservation,
 };
-use ifd_mbo_client::sim::{Preset, SimConfig, SimDay, Simulator};
+use ifd_sim::{Preset, SimConfig, SimDay, Simulator};
 
 const WINDOW_NS: u64 = 300_000_000_000;
 
@@ -183,7 +183,7 @@ fn dbn_bytes_and_records_build_the_same_baseline_and_it_persists() {
     let sim = simulator(9);
     let mut from_bytes = BaselineBuilder::new(BuilderConfig::default()).expect("config");
     for i in 0..6 {
-        let bytes = ifd_mbo_client::sim::to_dbn_bytes(&sim.history_day(i), false).expect("encode");
+        let bytes = ifd_sim::to_dbn_bytes(&sim.history_day(i), false).expect("encode");
         from_bytes.on_dbn_bytes(&bytes).expect("valid DBN");
     }
     let stats = from_bytes.stats();

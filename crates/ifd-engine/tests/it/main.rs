@@ -4,11 +4,26 @@ use dbn::{MboMsg, RecordHeader};
 use ifd_baseline::{BaselineBuilder, BuilderConfig};
 use ifd_engine::eval::{evaluate, KnownFlow};
 use ifd_engine::{Engine, EngineBuilder};
-use ifd_mbo_client::sim::{self, DecoyKind, Preset, SimConfig, SimDay, Simulator};
-use ifd_patterns::{DetectorVersion, Pattern, Signal};
+use ifd_patterns::{DetectorVersion, FlowSide, Pattern, Signal};
+use ifd_sim::{self as sim, DecoyKind, Preset, SimConfig, SimDay, Simulator, Truth, TruthSide};
 use proptest::prelude::*;
 
 mod windows;
+
+/// The simulator's truth as the evaluation's known flow.
+fn known(t: &Truth) -> KnownFlow {
+    KnownFlow {
+        flow_id: t.flow_id,
+        kind: t.kind.as_str().to_owned(),
+        side: match t.side {
+            TruthSide::Buy => FlowSide::Buy,
+            TruthSide::Sell => FlowSide::Sell,
+        },
+        instrument_ids: t.instrument_ids.clone(),
+        ts_start: t.ts_start,
+        ts_end: t.ts_end,
+    }
+}
 
 fn run_day(engine: &mut Engine, day: &SimDay) -> Vec<Signal> {
     let mut out = Vec::new();
@@ -41,7 +56,7 @@ fn planted_flow_is_found_without_a_baseline() {
         let day = quiet(seed, 20).flow_day();
         let mut engine = Engine::builder().build().unwrap();
         let signals = run_day(&mut engine, &day);
-        let flows: Vec<KnownFlow> = day.truth.iter().map(KnownFlow::from).collect();
+        let flows: Vec<KnownFlow> = day.truth.iter().map(known).collect();
         let e = evaluate(&signals, &flows, DetectorVersion::V3, 5_000_000_000);
         found += e.recall.hits;
         flows_total += e.recall.total;
@@ -120,7 +135,7 @@ fn baseline_gives_p_and_q_values_and_keeps_precision() {
             assert!(q + 1e-12 >= p, "BH never lowers a p-value");
         }
     }
-    let flows: Vec<KnownFlow> = day.truth.iter().map(KnownFlow::from).collect();
+    let flows: Vec<KnownFlow> = day.truth.iter().map(known).collect();
     let e = evaluate(&signals, &flows, DetectorVersion::V3, 5_000_000_000);
     assert!(e.precision.rate().unwrap_or(0.0) >= 0.6, "{e:?}");
 }
@@ -189,7 +204,7 @@ fn each_detector_finds_its_own_planted_kind() {
         let signals = run_day(&mut engine, &day);
         for t in &day.truth {
             let kind = t.kind.as_str();
-            let side = KnownFlow::from(t).side;
+            let side = known(t).side;
             let hit = signals.iter().any(|s| {
                 s.detector == DetectorVersion::V3
                     && s.pattern.as_str() == kind

@@ -5,8 +5,8 @@
 use dbn::{InstrumentDefMsg, MboMsg, RecordRef};
 use ifd_baseline::{Baseline, BaselineConfig, PressureFeed};
 use ifd_engine::Engine;
-use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
 use ifd_pressure::{PressureWindow, NS_PER_SEC};
+use ifd_sim::{Preset, SimConfig, Simulator};
 use proptest::prelude::*;
 
 const WINDOW_NS: u64 = 60 * NS_PER_SEC;

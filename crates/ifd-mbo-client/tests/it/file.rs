@@ -1487,3 +1487,32 @@ fn sample_cut_at_every_offset_is_truncated_or_a_clean_prefix() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The simulator's files
+
+#[test]
+fn simulated_files_round_trip_through_the_file_source() {
+    let day =
+        ifd_sim::Simulator::new(ifd_sim::SimConfig::preset(ifd_sim::Preset::Quiet, 3)).flow_day();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["day.dbn", "day.dbn.zst"] {
+        let path = dir.path().join(name);
+        ifd_sim::write_dbn(&day, &path).unwrap();
+        let mut source = FileSource::open(&path).unwrap();
+        assert_eq!(source.metadata().symbols, vec!["NQ.OPT".to_owned()]);
+        let mut expected = day.records();
+        let mut n = 0_u64;
+        while let Some(rec) = source.next_record().unwrap() {
+            let want: RecordRef<'_> = expected.next().expect("no extra records");
+            assert_eq!(
+                rec.as_ref(),
+                want.as_ref(),
+                "{name}: record {n} byte for byte"
+            );
+            n += 1;
+        }
+        assert!(expected.next().is_none(), "{name}: no missing records");
+        assert_eq!(source.stats().records(), n);
+    }
+}

@@ -14,5 +14,3 @@ mod live;
 #[cfg(feature = "live")]
 mod recovery;
 mod samples;
-#[cfg(feature = "sim")]
-mod sim;

@@ -4,5 +4,6 @@ mod book;
 mod book_props;
 mod chain;
 mod flow;
+mod parity;
 mod samples;
 mod statistics;

@@ -15,8 +15,8 @@
 //! until the simulator keeps its quotes consistent, and the test that runs checks the
 //! plumbing (ids, expiries, strikes, units) with a coarse bound.
 
-use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
 use ifd_pressure::{Books, Chain, UnderlyingConfig, UnderlyingResolver, UnderlyingSource};
+use ifd_sim::{Preset, SimConfig, Simulator};
 
 const TICK: i64 = 250_000_000;
 

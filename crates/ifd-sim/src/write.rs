@@ -4,49 +4,70 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use dbn::encode::{DbnEncoder, EncodeRecord};
+use dbn::encode::{DbnEncoder, EncodeRecord, EncodeRecordRef};
 use serde::Serialize;
 
-use super::{Decoy, SimDay, Truth};
-use crate::{Error, Result};
+use crate::{Decoy, Error, Feed, Result, SimDay, Truth};
 
-fn encode_into<W: Write>(day: &SimDay, writer: &mut W) -> Result<()> {
+fn encode_into<W: Write>(day: &SimDay, feed: Feed, writer: &mut W) -> Result<()> {
     let enc_err = |source| Error::DbnEncode { source };
-    let mut encoder = DbnEncoder::new(writer, &day.metadata).map_err(enc_err)?;
-    for def in &day.definitions {
-        encoder.encode_record(def).map_err(enc_err)?;
+    let mut encoder = DbnEncoder::new(writer, &day.feed_metadata(feed)).map_err(enc_err)?;
+    for rec in day.feed_records(feed) {
+        encoder.encode_record_ref(rec).map_err(enc_err)?;
     }
-    encoder.encode_records(&day.mbo).map_err(enc_err)?;
     encoder.flush().map_err(enc_err)
 }
 
-/// Encodes a session as DBN bytes (Zstandard-compressed when `zstd` is true).
+/// Encodes a session's combined stream (the future and the options in one file) as DBN
+/// bytes, Zstandard-compressed when `zstd` is true. Same as
+/// `feed_to_dbn_bytes(day, Feed::Combined, zstd)`.
 ///
 /// The output is deterministic: the same [`SimDay`] always gives the same bytes.
 ///
 /// # Errors
-/// [`Error::DbnEncode`] if dbn rejects the metadata or a record, and [`Error::Read`]
-/// (offset 0) if the Zstandard encoder fails.
+/// [`Error::DbnEncode`] if dbn rejects the metadata or a record, and
+/// [`Error::Compress`] if the Zstandard encoder fails.
 pub fn to_dbn_bytes(day: &SimDay, zstd: bool) -> Result<Vec<u8>> {
+    feed_to_dbn_bytes(day, Feed::Combined, zstd)
+}
+
+/// Encodes one feed of a session as DBN bytes, Zstandard-compressed when `zstd` is true:
+/// [`Feed::Options`] is what a parent `NQ.OPT` download holds, [`Feed::Futures`] what
+/// `NQ.FUT` adds.
+///
+/// # Errors
+/// [`Error::DbnEncode`] if dbn rejects the metadata or a record, and
+/// [`Error::Compress`] if the Zstandard encoder fails.
+pub fn feed_to_dbn_bytes(day: &SimDay, feed: Feed, zstd: bool) -> Result<Vec<u8>> {
     if zstd {
         let mut z = zstd::stream::Encoder::new(Vec::new(), 0)
-            .map_err(|source| Error::Read { offset: 0, source })?;
-        encode_into(day, &mut z)?;
-        z.finish()
-            .map_err(|source| Error::Read { offset: 0, source })
+            .map_err(|source| Error::Compress { source })?;
+        encode_into(day, feed, &mut z)?;
+        z.finish().map_err(|source| Error::Compress { source })
     } else {
         let mut out = Vec::new();
-        encode_into(day, &mut out)?;
+        encode_into(day, feed, &mut out)?;
         Ok(out)
     }
 }
 
-/// Writes a session as a DBN file; a path ending in `.zst` is Zstandard-compressed.
+/// Writes a session's combined stream as a DBN file; a path ending in `.zst` is
+/// Zstandard-compressed. Same as `write_feed_dbn(day, Feed::Combined, path)`.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be created or written, [`Error::DbnEncode`] if dbn
 /// rejects the metadata or a record.
 pub fn write_dbn(day: &SimDay, path: impl AsRef<Path>) -> Result<()> {
+    write_feed_dbn(day, Feed::Combined, path)
+}
+
+/// Writes one feed of a session as a DBN file; a path ending in `.zst` is
+/// Zstandard-compressed.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be created or written, [`Error::DbnEncode`] if dbn
+/// rejects the metadata or a record.
+pub fn write_feed_dbn(day: &SimDay, feed: Feed, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let io_err = |source| Error::Io {
         path: path.to_path_buf(),
@@ -56,10 +77,10 @@ pub fn write_dbn(day: &SimDay, path: impl AsRef<Path>) -> Result<()> {
     let zstd = path.extension().is_some_and(|e| e == "zst");
     if zstd {
         let mut z = zstd::stream::Encoder::new(file, 0).map_err(io_err)?;
-        encode_into(day, &mut z)?;
+        encode_into(day, feed, &mut z)?;
         file = z.finish().map_err(io_err)?;
     } else {
-        encode_into(day, &mut file)?;
+        encode_into(day, feed, &mut file)?;
     }
     file.flush().map_err(io_err)?;
     file.get_ref().sync_all().map_err(io_err)
@@ -117,14 +138,16 @@ pub fn write_decoys_jsonl(decoys: &[Decoy], path: impl AsRef<Path>) -> Result<()
 /// Parses a truth JSONL text back (blank lines are skipped).
 ///
 /// # Errors
-/// [`Error::Io`] (with an empty path) when a line is not a valid truth record.
+/// [`Error::TruthLine`] with the 1-based line number when a line is not a valid truth
+/// record.
 pub fn truth_from_jsonl(text: &str) -> Result<Vec<Truth>> {
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).map_err(|e| Error::Io {
-                path: std::path::PathBuf::new(),
-                source: e.into(),
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|source| Error::TruthLine {
+                line: i + 1,
+                source,
             })
         })
         .collect()

@@ -65,7 +65,7 @@ impl Inst {
 
 /// The chain of one session.
 #[derive(Debug, Clone)]
-pub(crate) struct Chain {
+pub(crate) struct SimChain {
     /// Index 0 is the future; options follow, grouped by expiry then strike then C/P.
     pub(crate) insts: Vec<Inst>,
     pub(crate) contracts: Vec<SimContract>,
@@ -105,7 +105,7 @@ pub(crate) fn build(
     atm: f64,
     n_expiries: usize,
     strikes_per_side: usize,
-) -> Result<Chain> {
+) -> Result<SimChain> {
     let trade_date = session.trade_date;
     let q = front_quarter(trade_date);
     let fut_symbol = format!("NQ{}{}", month_code(q.month), q.year.rem_euclid(10));
@@ -254,7 +254,7 @@ pub(crate) fn build(
         }
         by_expiry.push(strikes);
     }
-    Ok(Chain {
+    Ok(SimChain {
         insts,
         contracts,
         definitions,

@@ -1,3 +1,5 @@
+//! # ifd-sim
+//!
 //! A deterministic NQ options market simulator that writes real DBN and knows the truth
 //! it planted.
 //!
@@ -8,17 +10,20 @@
 //! [`to_dbn_bytes`]) and lists every planted institutional flow ([`Truth`]) and every
 //! decoy ([`Decoy`]) beside them.
 //!
+//! The crate depends on `dbn` and the `rand` family only (no other ifd crate), so any
+//! part of the workspace can test against it without pulling in the IO edge.
+//!
 //! # Quick start
 //!
 //! ```
-//! use ifd_mbo_client::sim::{Preset, SimConfig, Simulator};
+//! use ifd_sim::{Preset, SimConfig, Simulator};
 //!
 //! let sim = Simulator::new(SimConfig::preset(Preset::Quiet, 42));
 //! let day = sim.flow_day();
 //! assert!(!day.truth.is_empty());
-//! let bytes = ifd_mbo_client::sim::to_dbn_bytes(&day, true)?;
+//! let bytes = ifd_sim::to_dbn_bytes(&day, true)?;
 //! assert!(!bytes.is_empty());
-//! # Ok::<(), ifd_mbo_client::Error>(())
+//! # Ok::<(), ifd_sim::Error>(())
 //! ```
 //!
 //! # The model
@@ -61,6 +66,18 @@
 //!   comes as `SNAPSHOT|BAD_TS_RECV` adds. `ts_recv` never decreases, `ts_event` is a
 //!   few hundred microseconds earlier, sequence numbers increase per packet, and every
 //!   `C`/`M`/`F` refers to an order that is resting at that moment.
+//! - **Statistics** ([`SimConfig::statistics`]): open interest of every contract before
+//!   the open, and its settlement price and cleared volume after the close, as
+//!   `StatMsg` records.
+//! - **Feeds** ([`Feed`]): a parent `NQ.OPT` subscription carries the options only
+//!   (definitions, `R` or snapshot, MBO, statistics) and the future comes with `NQ.FUT`;
+//!   [`SimDay::options_records`] and [`SimDay::futures_records`] split a session that
+//!   way, [`write_feed_dbn`] writes either file, and [`SimDay::records`] is the
+//!   combined stream (both merged in time order).
+//! - **Mid-session start** ([`SimConfig::start_offset_minutes`]): the file starts that
+//!   many minutes into the session with no `R` and no snapshot, so orders added earlier
+//!   are absent while later `C`/`M`/`F` records may refer to them, as in a Databento
+//!   download whose range starts mid-session.
 //! - **Activity.** A busy reopen at 17:00 CT, a quiet night with a European bump, and a
 //!   U over the regular session (08:30 CT open and 15:00 CT close busier than midday).
 //! - **Planted flows** ([`FlowConfig`], only in planted sessions): sweeps through
@@ -78,26 +95,34 @@
 //! no output depends on hash-map iteration order. The same configuration gives
 //! byte-identical files.
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
 mod calendar;
 mod chain;
-mod engine;
+mod error;
+mod generator;
 mod pricing;
+mod stats;
 mod truth;
 mod write;
 
 use std::num::NonZeroU64;
 use std::ops::RangeInclusive;
 
-use dbn::{InstrumentDefMsg, MboMsg, Metadata, MetadataBuilder, RecordEnum, RecordRef, SType};
+use dbn::{
+    InstrumentDefMsg, MboMsg, Metadata, MetadataBuilder, RecordEnum, RecordRef, SType, StatMsg,
+};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use calendar::{ExpiryKind, SimDate};
 pub use chain::{ContractKind, SimContract};
-pub use truth::{Decoy, DecoyKind, Direction, FlowKind, Participant, Truth, TruthSide};
+pub use error::{Error, Result};
+pub use truth::{Decoy, DecoyKind, FlowKind, Participant, Truth, TruthDirection, TruthSide};
 pub use write::{
-    decoys_to_jsonl, to_dbn_bytes, truth_from_jsonl, truth_to_jsonl, write_dbn, write_decoys_jsonl,
-    write_truth_jsonl,
+    decoys_to_jsonl, feed_to_dbn_bytes, to_dbn_bytes, truth_from_jsonl, truth_to_jsonl, write_dbn,
+    write_decoys_jsonl, write_feed_dbn, write_truth_jsonl,
 };
 
 /// Size presets of the simulator.
@@ -116,7 +141,7 @@ pub enum Preset {
 
 impl std::str::FromStr for Preset {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         match s {
             "quiet" => Ok(Self::Quiet),
             "normal" => Ok(Self::Normal),
@@ -253,6 +278,24 @@ pub struct SimConfig {
     pub jumps_per_day: f64,
     /// Start each session with a book snapshot (`SNAPSHOT|BAD_TS_RECV` adds).
     pub snapshot_start: bool,
+    /// Write statistics records: open interest of every contract before the open,
+    /// settlement price and cleared volume after the close (`StatMsg`, stat types
+    /// `OpenInterest`, `SettlementPrice`, `ClearedVolume`; `ts_ref` is the trading date
+    /// the value refers to). Off in the presets, so the default streams stay as they
+    /// were; real `NQ.OPT` data carries them.
+    ///
+    /// CME publishes a trading date's cleared volume the next morning; the simulator
+    /// publishes it right after the session it counts, so it equals the session's
+    /// traded contracts.
+    pub statistics: bool,
+    /// Start the written session this many minutes after its open (0: at the open).
+    ///
+    /// The session is generated whole and cut: records with `ts_recv` before the cut are
+    /// dropped, so there is no `R` and no snapshot, orders that rest from before the cut
+    /// are absent, and later `C`/`M`/`F` records may refer to them. Definitions stay at
+    /// the head of the file (stamped at the cut); truth and decoys that ended before the
+    /// cut are dropped. Values past the session's end are clamped to its last minute.
+    pub start_offset_minutes: u32,
     /// History days before the flow day in [`Simulator::history_and_flow`].
     pub history_days: u32,
     /// Planted flows (planted sessions only).
@@ -284,6 +327,8 @@ impl SimConfig {
             annual_vol: 0.22,
             jumps_per_day: 1.5,
             snapshot_start: false,
+            statistics: false,
+            start_offset_minutes: 0,
             history_days: 20,
             flows: FlowConfig::each(flows),
             decoys: DecoyConfig::each(decoys),
@@ -337,12 +382,19 @@ pub struct SimDay {
     pub session_start: u64,
     /// Session end (16:00 CT), UNIX ns.
     pub session_end: u64,
+    /// Start of the written data, UNIX ns: the session start, or the cut of a
+    /// mid-session start ([`SimConfig::start_offset_minutes`]). The metadata's `start`.
+    pub data_start: u64,
     /// Whether institutional flow was planted.
     pub planted: bool,
-    /// DBN metadata: GLBX.MDP3, mixed schema, `stype_in` parent, symbols `["NQ.OPT"]`.
+    /// DBN metadata of the combined stream: GLBX.MDP3, mixed schema, `stype_in` parent,
+    /// symbols `["NQ.OPT"]` (see [`SimDay::feed_metadata`] for each feed's own).
     pub metadata: Metadata,
-    /// Definitions, written first (their `ts_recv` precedes every MBO record).
+    /// Definitions, written first (their `ts_recv` precedes every other record); the
+    /// future's comes first.
     pub definitions: Vec<InstrumentDefMsg>,
+    /// Statistics records in `ts_recv` order (empty unless [`SimConfig::statistics`]).
+    pub statistics: Vec<StatMsg>,
     /// MBO records in `ts_recv` order.
     pub mbo: Vec<MboMsg>,
     /// The contracts, in definition order.
@@ -353,33 +405,164 @@ pub struct SimDay {
     pub decoys: Vec<Decoy>,
     /// Owner of every order id (ascending by id), for market-maker recognition tests.
     pub order_owners: Vec<(u64, Participant)>,
-    /// Counters.
+    /// Counters of the generated session (before any mid-session cut).
     pub stats: SimStats,
+    /// Instrument ids of the futures in the chain (one: the front quarterly).
+    future_ids: Vec<u32>,
+}
+
+/// Which records of a session a file or stream holds, as Databento delivers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feed {
+    /// Everything: the future and the options merged in time order (one file, the
+    /// layout of a download of both parents, or of the simulator before feeds).
+    Combined,
+    /// A parent `NQ.OPT` subscription: the options' definitions, `R` or snapshot, MBO
+    /// and statistics; no record of the future.
+    Options,
+    /// A parent `NQ.FUT` subscription (the front future only here): its definition,
+    /// `R` or snapshot, MBO and statistics.
+    Futures,
+}
+
+impl Feed {
+    /// Whether this feed carries records of an instrument that is (or is not) a future.
+    #[must_use]
+    pub const fn carries(self, future: bool) -> bool {
+        match self {
+            Self::Combined => true,
+            Self::Options => !future,
+            Self::Futures => future,
+        }
+    }
+}
+
+/// The records of one feed of a session, borrowed, in file order: definitions, then
+/// statistics and MBO merged by `ts_recv` (MBO first at equal times).
+#[derive(Debug, Clone)]
+pub struct FeedRecords<'a> {
+    day: &'a SimDay,
+    feed: Feed,
+    def: usize,
+    stat: usize,
+    mbo: usize,
+}
+
+impl<'a> FeedRecords<'a> {
+    fn carries(&self, instrument_id: u32) -> bool {
+        self.feed
+            .carries(self.day.future_ids.contains(&instrument_id))
+    }
+}
+
+impl<'a> Iterator for FeedRecords<'a> {
+    type Item = RecordRef<'a>;
+
+    fn next(&mut self) -> Option<RecordRef<'a>> {
+        let day = self.day;
+        while let Some(d) = day.definitions.get(self.def) {
+            self.def += 1;
+            if self.carries(d.hd.instrument_id) {
+                return Some(RecordRef::from(d));
+            }
+        }
+        while day
+            .statistics
+            .get(self.stat)
+            .is_some_and(|s| !self.carries(s.hd.instrument_id))
+        {
+            self.stat += 1;
+        }
+        while day
+            .mbo
+            .get(self.mbo)
+            .is_some_and(|m| !self.carries(m.hd.instrument_id))
+        {
+            self.mbo += 1;
+        }
+        match (day.statistics.get(self.stat), day.mbo.get(self.mbo)) {
+            (Some(s), Some(m)) if s.ts_recv < m.ts_recv => {
+                self.stat += 1;
+                Some(RecordRef::from(s))
+            }
+            (_, Some(m)) => {
+                self.mbo += 1;
+                Some(RecordRef::from(m))
+            }
+            (Some(s), None) => {
+                self.stat += 1;
+                Some(RecordRef::from(s))
+            }
+            (None, None) => None,
+        }
+    }
 }
 
 impl SimDay {
-    /// Number of records (definitions plus MBO).
+    /// Number of records of the combined stream (definitions, statistics and MBO).
     #[must_use]
     pub fn record_count(&self) -> usize {
-        self.definitions.len() + self.mbo.len()
+        self.definitions.len() + self.statistics.len() + self.mbo.len()
     }
 
-    /// All records in file order, borrowed.
-    pub fn records(&self) -> impl Iterator<Item = RecordRef<'_>> + '_ {
-        self.definitions
-            .iter()
-            .map(RecordRef::from)
-            .chain(self.mbo.iter().map(RecordRef::from))
+    /// All records of the combined stream in file order, borrowed.
+    pub fn records(&self) -> FeedRecords<'_> {
+        self.feed_records(Feed::Combined)
     }
 
-    /// All records in file order, owned (allocates one `RecordEnum` per record).
+    /// The records of one feed in file order, borrowed.
+    pub fn feed_records(&self, feed: Feed) -> FeedRecords<'_> {
+        FeedRecords {
+            day: self,
+            feed,
+            def: 0,
+            stat: 0,
+            mbo: 0,
+        }
+    }
+
+    /// The records a parent `NQ.OPT` subscription delivers: options only.
+    pub fn options_records(&self) -> FeedRecords<'_> {
+        self.feed_records(Feed::Options)
+    }
+
+    /// The records a parent `NQ.FUT` subscription delivers: the future only.
+    pub fn futures_records(&self) -> FeedRecords<'_> {
+        self.feed_records(Feed::Futures)
+    }
+
+    /// Whether `instrument_id` is the chain's future.
+    #[must_use]
+    pub fn is_future(&self, instrument_id: u32) -> bool {
+        self.future_ids.contains(&instrument_id)
+    }
+
+    /// The DBN metadata of a feed's file: the combined stream's for
+    /// [`Feed::Combined`] and [`Feed::Options`] (symbols `["NQ.OPT"]`), symbols
+    /// `["NQ.FUT"]` for [`Feed::Futures`].
+    #[must_use]
+    pub fn feed_metadata(&self, feed: Feed) -> Metadata {
+        match feed {
+            Feed::Combined | Feed::Options => self.metadata.clone(),
+            Feed::Futures => metadata(self.data_start, self.session_end, "NQ.FUT"),
+        }
+    }
+
+    /// All records of the combined stream in file order, owned (allocates one
+    /// `RecordEnum` per record).
     #[must_use]
     pub fn to_record_enums(&self) -> Vec<RecordEnum> {
-        self.definitions
-            .iter()
-            .cloned()
-            .map(RecordEnum::from)
-            .chain(self.mbo.iter().cloned().map(RecordEnum::from))
+        self.records()
+            .filter_map(|r| {
+                if let Some(m) = r.get::<MboMsg>() {
+                    Some(RecordEnum::from(m.clone()))
+                } else if let Some(s) = r.get::<StatMsg>() {
+                    Some(RecordEnum::from(s.clone()))
+                } else {
+                    r.get::<InstrumentDefMsg>()
+                        .map(|d| RecordEnum::from(d.clone()))
+                }
+            })
             .collect()
     }
 
@@ -427,7 +610,7 @@ impl Simulator {
         let trade_date = self.trade_date(day_index);
         let session = calendar::Session::new(trade_date);
         let secs = session.seconds();
-        let path = engine::underlying_path(cfg, day_index, secs);
+        let path = generator::underlying_path(cfg, day_index, secs);
         let atm = path.first().copied().unwrap_or(cfg.start_price);
         let chain = chain::build(
             &session,
@@ -437,47 +620,77 @@ impl Simulator {
         )
         // The symbols are built from short fixed parts; they always fit. Fall back
         // to an empty chain rather than panic if that ever changes.
-        .unwrap_or_else(|_| chain::Chain {
+        .unwrap_or_else(|_| chain::SimChain {
             insts: Vec::new(),
             contracts: Vec::new(),
             definitions: Vec::new(),
             by_expiry: Vec::new(),
         });
+        let path_for_stats = if cfg.statistics {
+            path.clone()
+        } else {
+            Vec::new()
+        };
         let generated = if chain.insts.is_empty() {
             None
         } else {
-            Some(engine::Engine::new(cfg, &chain, session, path, day_index).run(planted, day_index))
+            Some(
+                generator::SessionGenerator::new(cfg, &chain, session, path, day_index)
+                    .run(planted, day_index),
+            )
         };
-        let metadata = MetadataBuilder::new()
-            .dataset("GLBX.MDP3")
-            .schema(None)
-            .start(session.start)
-            .end(NonZeroU64::new(session.end))
-            .stype_in(Some(SType::Parent))
-            .stype_out(SType::InstrumentId)
-            .symbols(vec!["NQ.OPT".to_owned()])
-            .build();
-        let g = generated.unwrap_or(engine::Generated {
+        let mut g = generated.unwrap_or(generator::Generated {
             mbo: Vec::new(),
             truth: Vec::new(),
             decoys: Vec::new(),
             owners: Vec::new(),
             stats: SimStats::default(),
         });
+        let mut statistics = if cfg.statistics {
+            stats::session_statistics(cfg, day_index, &chain, &session, &path_for_stats, &g.mbo)
+        } else {
+            Vec::new()
+        };
+        let mut definitions = chain.definitions;
+        let data_start = if cfg.start_offset_minutes == 0 {
+            session.start
+        } else {
+            // Cut at least one minute before the end so the file is never empty of time.
+            let offset = u64::from(cfg.start_offset_minutes) * 60 * calendar::NS_PER_SEC;
+            let cut =
+                (session.start + offset).min(session.end.saturating_sub(60 * calendar::NS_PER_SEC));
+            g.mbo.retain(|m| m.ts_recv >= cut);
+            statistics.retain(|s| s.ts_recv >= cut);
+            g.truth.retain(|t| t.ts_end >= cut);
+            g.decoys.retain(|d| d.ts_end >= cut);
+            for d in &mut definitions {
+                d.ts_recv = cut;
+            }
+            cut
+        };
+        let future_ids = chain
+            .contracts
+            .iter()
+            .filter(|c| c.kind == ContractKind::Future)
+            .map(|c| c.instrument_id)
+            .collect();
         SimDay {
             day_index,
             trade_date,
             session_start: session.start,
             session_end: session.end,
+            data_start,
             planted,
-            metadata,
-            definitions: chain.definitions,
+            metadata: metadata(data_start, session.end, "NQ.OPT"),
+            definitions,
+            statistics,
             mbo: g.mbo,
             contracts: chain.contracts,
             truth: g.truth,
             decoys: g.decoys,
             order_owners: g.owners,
             stats: g.stats,
+            future_ids,
         }
     }
 
@@ -499,6 +712,19 @@ impl Simulator {
         let h = self.config.history_days;
         (0..=h).map(move |i| self.session(i, i == h))
     }
+}
+
+/// The metadata of a simulated file: GLBX.MDP3, mixed schema, parent symbology.
+fn metadata(start: u64, end: u64, parent: &str) -> Metadata {
+    MetadataBuilder::new()
+        .dataset("GLBX.MDP3")
+        .schema(None)
+        .start(start)
+        .end(NonZeroU64::new(end))
+        .stype_in(Some(SType::Parent))
+        .stype_out(SType::InstrumentId)
+        .symbols(vec![parent.to_owned()])
+        .build()
 }
 
 /// A uniform draw from an inclusive range given in either order.

@@ -1,23 +1,33 @@
-//! The simulator through the public API: determinism, valid DBN that the file source
-//! decodes, a consistent L3 book, realistic shape, and planted flows where the truth says.
+//! Integration tests of ifd-sim through the public API: determinism, valid DBN that
+//! dbn's own decoder reads, a consistent L3 book, realistic shape, and planted flows
+//! where the truth says.
+
+mod feeds;
 
 use std::collections::{BTreeMap, HashMap};
 
-use dbn::{Action, MboMsg, RecordRef, Side};
-use ifd_mbo_client::sim::{
-    self, DecoyKind, FlowKind, Participant, Preset, SimConfig, SimDay, Simulator, Truth, TruthSide,
+use dbn::decode::{DbnMetadata, DecodeRecordRef, DynDecoder};
+use dbn::{Action, MboMsg, RecordRef, Side, VersionUpgradePolicy};
+use ifd_sim::{
+    self as sim, DecoyKind, FlowKind, Participant, Preset, SimConfig, SimDay, Simulator, Truth,
+    TruthSide,
 };
-use ifd_mbo_client::FileSource;
 
 fn quiet(seed: u64) -> SimConfig {
     SimConfig::preset(Preset::Quiet, seed)
 }
 
+/// dbn's decoder over DBN bytes, plain or Zstandard-compressed.
+fn decoder(bytes: &[u8]) -> DynDecoder<'_, &[u8]> {
+    DynDecoder::inferred_with_buffer(bytes, VersionUpgradePolicy::AsIs)
+        .expect("simulated DBN decodes")
+}
+
 fn decode_mbo(bytes: &[u8]) -> (usize, Vec<MboMsg>) {
-    let mut source = FileSource::from_bytes(bytes).expect("simulated DBN decodes");
+    let mut source = decoder(bytes);
     let mut defs = 0;
     let mut mbo = Vec::new();
-    while let Some(rec) = source.next_record().expect("every record decodes") {
+    while let Some(rec) = source.decode_record_ref().expect("every record decodes") {
         if let Ok(m) = rec.try_get::<MboMsg>() {
             mbo.push(m.clone());
         } else if rec.try_get::<dbn::InstrumentDefMsg>().is_ok() {
@@ -55,7 +65,7 @@ fn same_seed_gives_identical_bytes_and_different_seeds_differ() {
 }
 
 #[test]
-fn written_files_decode_with_the_file_source() {
+fn written_files_decode_with_dbn() {
     let day = Simulator::new(quiet(3)).flow_day();
     let dir = tempfile::tempdir().unwrap();
     for name in ["day.dbn", "day.dbn.zst"] {
@@ -67,7 +77,7 @@ fn written_files_decode_with_the_file_source() {
             name == "day.dbn",
             "{name}: plain vs zstd"
         );
-        let mut source = FileSource::open(&path).unwrap();
+        let mut source = DynDecoder::from_file(&path, VersionUpgradePolicy::AsIs).unwrap();
         let meta = source.metadata().clone();
         assert_eq!(meta.dataset, "GLBX.MDP3");
         assert_eq!(meta.schema, None);
@@ -76,7 +86,7 @@ fn written_files_decode_with_the_file_source() {
         assert_eq!(meta.start, day.session_start);
         let mut n = 0;
         let mut expected = day.records();
-        while let Some(rec) = source.next_record().unwrap() {
+        while let Some(rec) = source.decode_record_ref().unwrap() {
             let want: RecordRef<'_> = expected.next().expect("no extra records");
             assert_eq!(
                 rec.as_ref(),
@@ -87,7 +97,6 @@ fn written_files_decode_with_the_file_source() {
         }
         assert!(expected.next().is_none());
         assert_eq!(n, day.record_count());
-        assert_eq!(source.stats().records(), n as u64);
     }
     let (defs, mbo) = decode_mbo(&sim::to_dbn_bytes(&day, true).unwrap());
     assert_eq!(defs, day.definitions.len());

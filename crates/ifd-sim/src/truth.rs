@@ -66,14 +66,14 @@ impl TruthSide {
 /// The directional view expressed by a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
+pub enum TruthDirection {
     /// Buying calls or selling puts.
     Bullish,
     /// Buying puts or selling calls.
     Bearish,
 }
 
-impl Direction {
+impl TruthDirection {
     /// The direction of trading `side` in a call (`call = true`) or a put.
     #[must_use]
     pub const fn of(side: TruthSide, call: bool) -> Self {
@@ -98,7 +98,7 @@ pub struct Truth {
     /// The institution's side.
     pub side: TruthSide,
     /// Bullish or bearish.
-    pub direction: Direction,
+    pub direction: TruthDirection,
     /// The instruments that traded, ascending.
     pub instrument_ids: Vec<u32>,
     /// `ts_recv` of the first record of the flow (UNIX ns).
@@ -166,7 +166,7 @@ mod tests {
             flow_id: 7,
             kind: FlowKind::CrossStrike,
             side: TruthSide::Sell,
-            direction: Direction::of(TruthSide::Sell, false),
+            direction: TruthDirection::of(TruthSide::Sell, false),
             instrument_ids: vec![3, 5],
             ts_start: 10,
             ts_end: 20,
@@ -185,8 +185,17 @@ mod tests {
                 format!("\"{}\"", k.as_str())
             );
         }
-        assert_eq!(Direction::of(TruthSide::Buy, true), Direction::Bullish);
-        assert_eq!(Direction::of(TruthSide::Buy, false), Direction::Bearish);
-        assert_eq!(Direction::of(TruthSide::Sell, true), Direction::Bearish);
+        assert_eq!(
+            TruthDirection::of(TruthSide::Buy, true),
+            TruthDirection::Bullish
+        );
+        assert_eq!(
+            TruthDirection::of(TruthSide::Buy, false),
+            TruthDirection::Bearish
+        );
+        assert_eq!(
+            TruthDirection::of(TruthSide::Sell, true),
+            TruthDirection::Bearish
+        );
     }
 }
