@@ -67,6 +67,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut engine) = Engine::builder().build() else {
         return;
     };
+    let mut signals = Vec::new();
     let mut input = Bytes(data);
     let mut offered = 0u64;
     let mut ts: u64 = 1_764_000_000_000_000_000;
@@ -98,7 +99,9 @@ fuzz_target!(|data: &[u8]| {
                     ..Default::default()
                 };
                 def.instrument_class = c_char(b"CPFKX"[usize::from(input.u8() % 5)]);
-                engine.on_record(&RecordRef::from(&def)).map(|_| ())
+                engine
+                    .on_record(&RecordRef::from(&def), &mut signals)
+                    .map(|_| ())
             }
             1..=4 => {
                 let msg = MboMsg {
@@ -118,7 +121,9 @@ fuzz_target!(|data: &[u8]| {
                     sequence: input.u32(),
                     ..Default::default()
                 };
-                engine.on_record(&RecordRef::from(&msg)).map(|_| ())
+                engine
+                    .on_record(&RecordRef::from(&msg), &mut signals)
+                    .map(|_| ())
             }
             5 => {
                 let stat = StatMsg {
@@ -130,20 +135,26 @@ fuzz_target!(|data: &[u8]| {
                     update_action: input.u8(),
                     ..Default::default()
                 };
-                engine.on_record(&RecordRef::from(&stat)).map(|_| ())
+                engine
+                    .on_record(&RecordRef::from(&stat), &mut signals)
+                    .map(|_| ())
             }
             6 => match input.u8() % 4 {
                 0 => engine
-                    .on_record(&RecordRef::from(&SystemMsg::heartbeat(ts)))
+                    .on_record(&RecordRef::from(&SystemMsg::heartbeat(ts)), &mut signals)
                     .map(|_| ()),
                 1 => {
                     let sys = SystemMsg::new(ts, Some(SystemCode::ReplayCompleted), "done")
                         .unwrap_or_else(|_| SystemMsg::heartbeat(ts));
-                    engine.on_record(&RecordRef::from(&sys)).map(|_| ())
+                    engine
+                        .on_record(&RecordRef::from(&sys), &mut signals)
+                        .map(|_| ())
                 }
                 2 => {
                     let err = ErrorMsg::new(ts, Some(ErrorCode::InternalError), "oops", true);
-                    engine.on_record(&RecordRef::from(&err)).map(|_| ())
+                    engine
+                        .on_record(&RecordRef::from(&err), &mut signals)
+                        .map(|_| ())
                 }
                 _ => {
                     let status = StatusMsg {
@@ -152,7 +163,9 @@ fuzz_target!(|data: &[u8]| {
                         action: input.u16(),
                         ..Default::default()
                     };
-                    engine.on_record(&RecordRef::from(&status)).map(|_| ())
+                    engine
+                        .on_record(&RecordRef::from(&status), &mut signals)
+                        .map(|_| ())
                 }
             },
             7 => match SymbolMappingMsg::new(
@@ -165,7 +178,9 @@ fuzz_target!(|data: &[u8]| {
                 0,
                 u64::MAX,
             ) {
-                Ok(m) => engine.on_record(&RecordRef::from(&m)).map(|_| ()),
+                Ok(m) => engine
+                    .on_record(&RecordRef::from(&m), &mut signals)
+                    .map(|_| ()),
                 Err(_) => Ok(()),
             },
             _ => {
@@ -174,7 +189,9 @@ fuzz_target!(|data: &[u8]| {
                 // past it.
                 let mut msg = MboMsg::default();
                 msg.hd = RecordHeader::new::<MboMsg>(input.u8(), publisher, iid, ts);
-                engine.on_record(&RecordRef::from(&msg)).map(|_| ())
+                engine
+                    .on_record(&RecordRef::from(&msg), &mut signals)
+                    .map(|_| ())
             }
         };
         offered += 1;
@@ -183,7 +200,10 @@ fuzz_target!(|data: &[u8]| {
             check_books(&engine);
         }
     }
-    std::hint::black_box(engine.on_session_end().len());
+    std::hint::black_box({
+        engine.on_session_end(&mut signals);
+        signals.len()
+    });
     let s = engine.stats();
     assert_eq!(s.records, offered, "every record offered is counted");
     let by_kind = s.mbo
@@ -195,7 +215,10 @@ fuzz_target!(|data: &[u8]| {
         + s.status
         + s.other
         + s.malformed;
-    assert_eq!(by_kind, offered, "every record is accounted for once: {s:?}");
+    assert_eq!(
+        by_kind, offered,
+        "every record is accounted for once: {s:?}"
+    );
     check_books(&engine);
 });
 

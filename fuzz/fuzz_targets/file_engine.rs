@@ -42,15 +42,23 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut engine) = Engine::builder().build() else {
         return;
     };
+    let mut signals = Vec::new();
     let mut yielded = 0u64;
     while let Ok(Some(record)) = source.next_record() {
         yielded += 1;
-        std::hint::black_box(engine.on_record(&record).is_ok());
+        std::hint::black_box(engine.on_record(&record, &mut signals).is_ok());
+        signals.clear();
     }
-    std::hint::black_box(engine.on_session_end().len());
+    std::hint::black_box({
+        engine.on_session_end(&mut signals);
+        signals.len()
+    });
     assert_eq!(source.stats().records(), yielded);
     let s = engine.stats();
-    assert_eq!(s.records, yielded, "every record yielded reaches the engine");
+    assert_eq!(
+        s.records, yielded,
+        "every record yielded reaches the engine"
+    );
     let by_kind = s.mbo
         + s.definitions
         + s.statistics
@@ -60,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
         + s.status
         + s.other
         + s.malformed;
-    assert_eq!(by_kind, yielded, "every record is accounted for once: {s:?}");
+    assert_eq!(
+        by_kind, yielded,
+        "every record is accounted for once: {s:?}"
+    );
     for (key, book) in engine.books().iter() {
         if let Some(violation) = book.check_invariants() {
             panic!("book {key:?}: {violation}");
