@@ -19,7 +19,7 @@ use ifd_engine::eval::{evaluate, Counts, Evaluation, KnownFlow};
 use ifd_engine::Engine;
 use ifd_examples::truth::known_flows;
 use ifd_patterns::{DetectorVersion, Signal};
-use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
+use ifd_sim::{self as sim, Feed, Preset, SimConfig, Simulator};
 
 #[derive(Parser, Debug)]
 #[command(about = "Precision and recall of ifd's detectors on planted simulator flow")]
@@ -36,6 +36,11 @@ struct Args {
     /// Fail unless v3 meets the targets.
     #[arg(long)]
     require: bool,
+    /// Give the engine and the baseline the future's records too (as with an extra
+    /// `NQ.FUT` subscription); by default they see the options feed alone, as a parent
+    /// `NQ.OPT` subscription delivers it, and take the underlying from put–call parity.
+    #[arg(long)]
+    with_future: bool,
 }
 
 #[derive(Default)]
@@ -80,7 +85,12 @@ fn fmt(c: Option<&Counts>) -> String {
     }
 }
 
-fn run(preset: Preset, seed: u64, history_days: u32) -> Result<(Vec<Signal>, Vec<KnownFlow>)> {
+fn run(
+    preset: Preset,
+    seed: u64,
+    history_days: u32,
+    feed: Feed,
+) -> Result<(Vec<Signal>, Vec<KnownFlow>)> {
     let mut cfg = SimConfig::preset(preset, seed);
     cfg.history_days = history_days;
     let sim = Simulator::new(cfg);
@@ -88,14 +98,14 @@ fn run(preset: Preset, seed: u64, history_days: u32) -> Result<(Vec<Signal>, Vec
     if history_days > 0 {
         let mut b = BaselineBuilder::new(BuilderConfig::default())?;
         for i in 0..history_days {
-            b.on_dbn_bytes(&sim::to_dbn_bytes(&sim.history_day(i), false)?)?;
+            b.on_dbn_bytes(&sim::feed_to_dbn_bytes(&sim.history_day(i), feed, false)?)?;
         }
         builder = builder.baseline(b.finish()?, BuilderConfig::default().window_ns);
     }
     let mut engine = builder.build()?;
     let day = sim.flow_day();
     let mut signals = Vec::new();
-    for rec in day.records() {
+    for rec in day.feed_records(feed) {
         engine.on_record(&rec, &mut signals)?;
     }
     engine.on_session_end(&mut signals);
@@ -105,11 +115,24 @@ fn run(preset: Preset, seed: u64, history_days: u32) -> Result<(Vec<Signal>, Vec
 fn main() -> Result<()> {
     ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
+    let feed = if args.with_future {
+        Feed::Combined
+    } else {
+        Feed::Options
+    };
+    println!(
+        "feed: {}",
+        if args.with_future {
+            "options and the future (NQ.OPT + NQ.FUT)"
+        } else {
+            "options only (NQ.OPT): underlying from put-call parity"
+        }
+    );
     let mut v3 = Totals::default();
     let mut v1 = Totals::default();
     for preset in &args.presets {
         for seed in &args.seeds {
-            let (signals, flows) = run(*preset, *seed, args.history_days)?;
+            let (signals, flows) = run(*preset, *seed, args.history_days, feed)?;
             let e3 = evaluate(&signals, &flows, DetectorVersion::V3, 5_000_000_000);
             let e1 = evaluate(&signals, &flows, DetectorVersion::V1, 5_000_000_000);
             println!(

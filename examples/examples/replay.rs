@@ -58,6 +58,11 @@ struct Args {
     /// Folder of the demo's outputs.
     #[arg(long, default_value = "target/ifd-demo")]
     out_dir: PathBuf,
+    /// Demo: give the engine and the baseline the future's records too (as with an
+    /// extra `NQ.FUT` subscription); by default the demo runs on the options feed alone,
+    /// as a parent `NQ.OPT` subscription delivers it.
+    #[arg(long)]
+    with_future: bool,
     /// Exit with an error unless a baseline that can score (at least `min_days`
     /// trading days) was built or loaded.
     #[arg(long)]
@@ -80,6 +85,15 @@ fn run() -> Result<()> {
         demo(&args)
     } else {
         replay_files(&args)
+    }
+}
+
+/// The simulated feed the demo replays.
+fn demo_feed(args: &Args) -> sim::Feed {
+    if args.with_future {
+        sim::Feed::Combined
+    } else {
+        sim::Feed::Options
     }
 }
 
@@ -191,7 +205,7 @@ fn demo(args: &Args) -> Result<()> {
     for i in 0..args.history_days {
         let day = sim.history_day(i);
         history_records += day.record_count() as u64;
-        let bytes = sim::to_dbn_bytes(&day, false)?;
+        let bytes = sim::feed_to_dbn_bytes(&day, demo_feed(args), false)?;
         builder.on_dbn_bytes(&bytes)?;
         pb.inc(1);
     }
@@ -217,7 +231,7 @@ fn demo(args: &Args) -> Result<()> {
 
     let day = sim.flow_day();
     let session_path = args.out_dir.join("session.dbn");
-    let bytes = sim::to_dbn_bytes(&day, false)?;
+    let bytes = sim::feed_to_dbn_bytes(&day, demo_feed(args), false)?;
     write_atomic(&session_path, &bytes)?;
     sim::write_truth_jsonl(&day.truth, args.out_dir.join("truth.jsonl"))?;
     let engine = Engine::builder()

@@ -28,10 +28,11 @@
 //!   starts on a non-empty book without it, the book is cleared first (counted as
 //!   `implicit_clears`).
 //!
-//! # Design and cost
+//! # Design
 //! - **Orders** live in a slab (`Vec` of nodes, freed slots reused) and are found by id
-//!   through a `HashMap<u64, u32>` with a small multiplicative hasher (FxHash-like, one
-//!   multiply) instead of SipHash: venue order ids are not attacker-chosen. Each node is
+//!   through an [`ifd_core::IdMap<u64, u32>`] (a `HashMap` with a small multiplicative
+//!   hasher, one multiply, instead of SipHash: venue order ids are not attacker-chosen,
+//!   and the hasher has no random seed, so iteration order is deterministic). Each node is
 //!   linked into its level's queue (an intrusive doubly linked list through slab
 //!   indices) and knows its level's slot, so cancels and same-price modifies touch no
 //!   price index at all: they are O(1) plus one hash operation; adds and price changes
@@ -50,28 +51,8 @@
 //!   costs one add and one compare, and routing in [`Books::apply`] is one compare
 //!   against the last book used (records come in runs per instrument) before a hash
 //!   lookup.
-//! - Measured cost (cachegrind, release build) on the simulator's `Preset::Large` day
-//!   (6.27M MBO records, 489 books, about 31 levels and 36 orders per book, so about one
-//!   order per level: most adds create a level and most cancels remove one): about 350
-//!   instructions and 1.6 misses of a 1 MiB last-level cache per record through
-//!   [`Books::apply_record`] (which inlines into the caller's loop). The cost is spread thinly: on that day, routing alone
-//!   (decode, `apply_record`, a book that does nothing) is about 0.6x the decode time,
-//!   the id map about 0.5x, the queues, levels and level index the rest (about 3x).
-//! - Measured and not adopted (same day, same harness, wall time): orders stored inline
-//!   in an open-addressing table keyed by id (one cache miss per lookup instead of two)
-//!   ran 8-10 % slower than this slab: adds land on cold table slots where the slab
-//!   reuses the slot freed just before, and backward-shift deletion costs more than
-//!   hashbrown's removal; per-side price hash maps with a tracked best level (no sorted
-//!   index) ran about 8 % slower; keeping emptied levels in the index for reuse revived
-//!   one level in ten (prices move) and did not pay for its compaction; 32-byte nodes
-//!   with timestamps in a side array, and the level slot carried in the id map so the
-//!   node and level loads overlap, measured within noise of this layout.
-//! - An exact book on direct-indexed price ladders (one slot per tick of the options
-//!   grid, the best tick tracked) ran 9-17 % faster on the same day (4.2-4.8x against
-//!   5.1-5.3x the decode, `floor_rounds` in the benches): not adopted yet, since it
-//!   needs each instrument's tick grid and a fallback for prices far from the touch,
-//!   and its queues and best-level tracking still cost 1.5-1.8x the decode on top of
-//!   its level sums.
+//! - Measured costs, and the alternative layouts that were measured and not adopted,
+//!   are in `benches/BENCHMARKS.md` ("Book design: measured alternatives").
 
 use std::collections::hash_map::Entry;
 

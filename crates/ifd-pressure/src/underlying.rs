@@ -72,7 +72,7 @@ pub struct ParityConfig {
     /// strike's is dropped (default 3.0).
     pub max_spread_multiple: f64,
     /// A call or put quote not updated for this long (ns of `ts_recv`) is stale
-    /// (default 5 minutes). A resting quote stays valid while its book is healthy, so
+    /// (default 30 minutes). A resting quote stays valid while its book is healthy, so
     /// the age is time since the quote last changed; on a liquid chain near-the-money
     /// quotes change with every underlying tick, and a quote unchanged for minutes
     /// while others moved is the stale one the median and spread filter reject.
@@ -87,7 +87,7 @@ impl Default for ParityConfig {
         Self {
             strikes: 5,
             max_spread_multiple: 3.0,
-            max_quote_age_ns: 300 * 1_000_000_000,
+            max_quote_age_ns: 1_800 * 1_000_000_000,
             rate: 0.0,
         }
     }
@@ -99,7 +99,7 @@ pub struct UnderlyingConfig {
     /// The parity forward's parameters.
     pub parity: ParityConfig,
     /// No price older than this (ns of `ts_recv` before the query's `now`) is returned
-    /// (default 15 minutes: a future's book that has not changed is still the price;
+    /// (default 30 minutes: a future's book that has not changed is still the price;
     /// the limit catches a source that stopped, such as a future whose records ended).
     pub max_age_ns: u64,
 }
@@ -108,7 +108,7 @@ impl Default for UnderlyingConfig {
     fn default() -> Self {
         Self {
             parity: ParityConfig::default(),
-            max_age_ns: 900 * 1_000_000_000,
+            max_age_ns: 1_800 * 1_000_000_000,
         }
     }
 }
