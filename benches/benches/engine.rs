@@ -63,12 +63,11 @@ fn bench(c: &mut Criterion) {
     // The series models are fitted lazily on first use and a clone carries them: fit
     // once here so that no iteration pays for the fit or the clone.
     black_box(baseline.series_count());
-    let window_ns = BuilderConfig::default().window_ns;
     g.bench_function("engine_baseline_20d", |b| {
         b.iter_batched(
             || {
                 Engine::builder()
-                    .baseline(baseline.clone(), window_ns)
+                    .baseline(baseline.clone())
                     .build()
                     .expect("default config")
             },

@@ -100,7 +100,7 @@ fn run(
         for i in 0..history_days {
             b.on_dbn_bytes(&sim::feed_to_dbn_bytes(&sim.history_day(i), feed, false)?)?;
         }
-        builder = builder.baseline(b.finish()?, BuilderConfig::default().window_ns);
+        builder = builder.baseline(b.finish()?);
     }
     let mut engine = builder.build()?;
     let day = sim.flow_day();

@@ -38,7 +38,7 @@ use dbn::{
     enums::rtype,
     MetadataBuilder, RecordRef, SType, Schema,
 };
-use ifd_baseline::{Baseline, BuilderConfig};
+use ifd_baseline::Baseline;
 use ifd_engine::{Engine, MarketHours, UptimeMonitor};
 use ifd_mbo_client::live::{LiveConfig, LiveEvent, LiveHandler, LiveSource};
 use ifd_patterns::{DetectorVersion, Pattern, Signal};
@@ -249,7 +249,7 @@ fn build_engine(args: &Args) -> anyhow::Result<Engine> {
             b.series_count(),
             path.display()
         );
-        builder = builder.baseline(b, BuilderConfig::default().window_ns);
+        builder = builder.baseline(b);
     } else {
         eprintln!(
             "[live] no baseline: detectors that need none only (absolute thresholds, no p-/q-values)"

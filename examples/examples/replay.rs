@@ -235,7 +235,7 @@ fn demo(args: &Args) -> Result<()> {
     write_atomic(&session_path, &bytes)?;
     sim::write_truth_jsonl(&day.truth, args.out_dir.join("truth.jsonl"))?;
     let engine = Engine::builder()
-        .baseline(baseline, BuilderConfig::default().window_ns)
+        .baseline(baseline)
         .monotonic_clock()
         .build()?;
     let pb = progress(bytes.len() as u64, "session");
@@ -331,7 +331,7 @@ fn replay_files(args: &Args) -> Result<()> {
         bail!("--require-baseline: no baseline that can score (see above)");
     }
     if let Some(b) = baseline {
-        builder = builder.baseline(b, BuilderConfig::default().window_ns);
+        builder = builder.baseline(b);
     } else {
         println!(
             "no history and no baseline: running book, pressure and the detectors that need no \

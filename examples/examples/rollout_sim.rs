@@ -116,11 +116,9 @@ impl Run {
             return;
         }
         let variant = variant_of(s);
-        let Some(bbo) = self.engine.books().book(s.instrument_id).map(|b| b.bbo()) else {
-            self.skipped_no_quote += 1;
-            return;
-        };
-        let (Some(bid), Some(ask)) = (bbo.bid, bbo.ask) else {
+        // The engine knows the contract, its quote and the underlying; a signal it
+        // cannot quote is counted, never entered with a guessed multiplier.
+        let Some(q) = self.engine.entry_quote(s) else {
             self.skipped_no_quote += 1;
             return;
         };
@@ -128,18 +126,9 @@ impl Run {
             FlowSide::Buy => Direction::Up,
             FlowSide::Sell => Direction::Down,
         };
-        let contract = self.engine.chain().get(s.instrument_id);
-        let multiplier = contract
-            .map(|c| c.multiplier / 1_000_000_000)
-            .and_then(|m| u32::try_from(m).ok())
-            .filter(|&m| m > 0)
-            .unwrap_or(20);
-        let underlying = contract.and_then(|c| {
-            let mid = self.engine.underlying(c.underlying_id)?.price;
-            Some(UnderlyingEntry {
-                instrument: c.underlying_id,
-                mid,
-            })
+        let underlying = q.underlying.map(|u| UnderlyingEntry {
+            instrument: q.underlying_id,
+            mid: u.price,
         });
         let entry = SignalEntry {
             // v1 and v3 number their flows independently.
@@ -150,9 +139,9 @@ impl Run {
             confidence: s.confidence,
             fired_at: s.ts_recv,
             instrument: s.instrument_id,
-            entry_bid: bid.price,
-            entry_ask: ask.price,
-            multiplier,
+            entry_bid: q.bid,
+            entry_ask: q.ask,
+            multiplier: q.multiplier,
             underlying,
         };
         if self.labeller.register(entry).is_ok() {

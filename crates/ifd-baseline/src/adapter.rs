@@ -235,7 +235,8 @@ pub struct BuilderConfig {
     /// The baseline's settings.
     pub baseline: BaselineConfig,
     /// Length of the tumbling pressure window scored, ns; 5 minutes by default. It must
-    /// divide the time bucket.
+    /// divide the time bucket. A new baseline records it
+    /// ([`BaselineConfig::window_ns`]).
     pub window_ns: u64,
     /// Strike step for moneyness, dbn fixed point; `None` infers it per expiry.
     pub strike_step: Option<i64>,
@@ -482,15 +483,24 @@ impl BaselineBuilder {
     /// # Errors
     /// [`Error::InvalidConfig`] when the configuration is out of range.
     pub fn new(config: BuilderConfig) -> Result<Self> {
-        Self::extend(Baseline::new(config.baseline)?, config)
+        let baseline = BaselineConfig {
+            window_ns: config.window_ns,
+            ..config.baseline
+        };
+        Self::extend(Baseline::new(baseline)?, config)
     }
 
     /// A builder that adds days to an existing baseline (the end-of-day update); the
-    /// baseline's own configuration is kept, `config.baseline` is ignored.
+    /// baseline's own configuration (its window length included) is kept:
+    /// `config.baseline` and `config.window_ns` are ignored.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when the window does not divide the time bucket.
     pub fn extend(baseline: Baseline, config: BuilderConfig) -> Result<Self> {
+        let config = BuilderConfig {
+            window_ns: baseline.config().window_ns,
+            ..config
+        };
         let feed = PressureFeed::new(
             config.window_ns,
             baseline.config().bucket_minutes,

@@ -69,6 +69,10 @@ pub struct BaselineConfig {
     /// Cap on the Student-t degrees of freedom of the tail model (`days − 1` below the
     /// cap); 10 by default. A low cap keeps the tail heavy, which is conservative.
     pub max_tail_df: u16,
+    /// Length of the tumbling pressure window the values were measured over, ns; 5
+    /// minutes by default. It must divide the time bucket. An engine scoring against
+    /// this baseline runs windows of this length.
+    pub window_ns: u64,
 }
 
 impl Default for BaselineConfig {
@@ -79,6 +83,7 @@ impl Default for BaselineConfig {
             bucket_minutes: 30,
             per_strike: true,
             max_tail_df: 10,
+            window_ns: 300_000_000_000,
         }
     }
 }
@@ -98,6 +103,10 @@ impl BaselineConfig {
         }
         if self.bucket_minutes == 0 || self.bucket_minutes > 1440 {
             return bad("bucket_minutes must be in 1..=1440");
+        }
+        let bucket_ns = u64::from(self.bucket_minutes) * 60_000_000_000;
+        if self.window_ns == 0 || bucket_ns % self.window_ns != 0 {
+            return bad("window_ns must be positive and divide the time bucket");
         }
         if self.max_tail_df == 0 {
             return bad("max_tail_df must be at least 1");

@@ -3,11 +3,12 @@
 //! The body is wrapped in the workspace's persistence envelope
 //! ([`ifd_core::envelope`]): magic `IFDB`, format version (`u16`, currently
 //! [`FORMAT_VERSION`]), body length (`u64`), body, CRC32 of everything before it (all
-//! little endian). Version 1 had the CRC in the header; version 2 is the shared envelope,
-//! and a version-1 file is reported as [`Error::UnsupportedVersion`] (rebuild it from
-//! history).
+//! little endian). Version 1 had the CRC in the header; version 2 is the shared envelope;
+//! version 3 adds the pressure window length to the configuration. Older files are
+//! reported as [`Error::UnsupportedVersion`] (rebuild them from history).
 //!
-//! The body holds the configuration, then each trading day (date as days from the
+//! The body holds the configuration (with the window length the values were measured
+//! over), then each trading day (date as days from the
 //! common era) with its series (scope, metric, raw values as `f64`). Values are stored
 //! bit-exactly, so a round trip scores identically.
 //!
@@ -27,7 +28,7 @@ use ifd_core::envelope::{Envelope, EnvelopeError};
 /// Magic bytes at the start of a serialised baseline.
 pub const MAGIC: [u8; 4] = *b"IFDB";
 /// Version of the format written by this build (the only one it reads).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The baseline's persistence envelope.
 pub const ENVELOPE: Envelope = Envelope::new(&MAGIC, FORMAT_VERSION);
 
@@ -42,6 +43,7 @@ impl Baseline {
         put_u16(&mut body, c.bucket_minutes);
         body.push(u8::from(c.per_strike));
         put_u16(&mut body, c.max_tail_df);
+        body.extend_from_slice(&c.window_ns.to_le_bytes());
         let days = self.raw_days();
         put_u32(&mut body, days.len() as u32);
         for (day, obs) in days {
@@ -181,6 +183,10 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(self.arr()?))
     }
 
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.arr()?))
+    }
+
     fn right(&mut self) -> Result<Right> {
         match self.u8()? {
             0 => Ok(Right::Call),
@@ -243,6 +249,7 @@ fn decode_body(body: &[u8]) -> Result<Baseline> {
             _ => return Err(r.bad("bad per_strike flag")),
         },
         max_tail_df: r.u16()?,
+        window_ns: r.u64()?,
     };
     if config.validate().is_err() {
         return Err(r.bad("invalid configuration"));

@@ -147,11 +147,13 @@ impl EngineBuilder {
         self
     }
 
-    /// The 20-day baseline, built on pressure windows `window_ns` long (the
-    /// `BuilderConfig::window_ns` it was built with). Without one the detectors use
-    /// their absolute thresholds and signals carry no p-/q-values.
+    /// The 20-day baseline; the engine then runs pressure windows of the length the
+    /// baseline was built with ([`ifd_baseline::BaselineConfig::window_ns`]). Without
+    /// one the detectors use their absolute thresholds and signals carry no
+    /// p-/q-values.
     #[must_use]
-    pub fn baseline(mut self, baseline: Baseline, window_ns: u64) -> Self {
+    pub fn baseline(mut self, baseline: Baseline) -> Self {
+        let window_ns = baseline.config().window_ns;
         self.baseline = Some((baseline, window_ns));
         self
     }
@@ -239,6 +241,22 @@ impl MarketView for View<'_> {
     fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
         self.market.books().is_depth_ready(instrument_id, ts_recv)
     }
+}
+
+/// The quote a signal is entered at, for outcome labelling
+/// ([`Engine::entry_quote`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryQuote {
+    /// The option's best bid (1e-9 fixed point).
+    pub bid: i64,
+    /// The option's best ask (1e-9 fixed point).
+    pub ask: i64,
+    /// The contract multiplier in whole units (`unit_of_measure_qty`, 20 for NQ).
+    pub multiplier: u32,
+    /// The underlying's instrument id.
+    pub underlying_id: u32,
+    /// The underlying's price now, with its source, when one is fresh.
+    pub underlying: Option<UnderlyingPrice>,
 }
 
 /// The embeddable, deterministic ifd v3.0 detector.
@@ -467,6 +485,30 @@ impl Engine {
     #[must_use]
     pub fn underlying(&self, underlying_id: u32) -> Option<UnderlyingPrice> {
         self.market.underlying(underlying_id)
+    }
+
+    /// What an outcome tracker needs to follow `signal` from now on: the option's best
+    /// bid and offer now, its multiplier (whole units, 20 for NQ) and the underlying's
+    /// price with its source. `None` when the chain does not know the contract, its
+    /// book is not two-sided, or the multiplier is not a whole positive number: the
+    /// caller counts those as signals it cannot label.
+    #[must_use]
+    pub fn entry_quote(&self, signal: &Signal) -> Option<EntryQuote> {
+        let contract = self.market.chain().get(signal.instrument_id)?;
+        let bbo = self.market.books().book(signal.instrument_id)?.bbo();
+        let (bid, ask) = (bbo.bid?, bbo.ask?);
+        let scale = dbn::FIXED_PRICE_SCALE;
+        let multiplier = (contract.multiplier % scale == 0)
+            .then(|| contract.multiplier / scale)
+            .and_then(|m| u32::try_from(m).ok())
+            .filter(|&m| m > 0)?;
+        Some(EntryQuote {
+            bid: bid.price,
+            ask: ask.price,
+            multiplier,
+            underlying_id: contract.underlying_id,
+            underlying: self.market.underlying_for(contract),
+        })
     }
 
     /// The baseline in use, if any.

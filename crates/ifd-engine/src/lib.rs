@@ -44,7 +44,24 @@ pub mod eval;
 pub mod monitor;
 mod reference;
 
-pub use engine::{Clock, Engine, EngineBuilder, EngineStats, MonotonicClock};
+pub use engine::{Clock, Engine, EngineBuilder, EngineStats, EntryQuote, MonotonicClock};
 pub use error::{Error, Result};
 pub use monitor::{LatencyHistogram, LatencyReport, MarketHours, UptimeMonitor, UptimeReport};
 pub use reference::BaselineReference;
+
+// What an embedder needs, so that a trading system depends on this one crate (as
+// databento-rs re-exports dbn).
+/// Databento's record types and decoders, the vocabulary of every input.
+pub use dbn;
+pub use ifd_baseline::{
+    pressure_config, AdapterStats, Baseline, BaselineBuilder, BaselineConfig, BuilderConfig,
+    BuilderStats,
+};
+pub use ifd_patterns::{
+    DetectorConfig, DetectorVersion, Direction, FlowSide, Pattern, PatternStats, Signal, V1Config,
+    V1Stats,
+};
+pub use ifd_pressure::{
+    AggressorStats, BookStats, Completeness, Health, HealthConfig, MarketState, UnderlyingPrice,
+    UnderlyingSource,
+};

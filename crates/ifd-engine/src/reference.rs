@@ -1,6 +1,6 @@
 //! The baseline as the detectors' [`Reference`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use ifd_baseline::{
     Baseline, BaselineKey, ExpiryClass, Metric, MoneynessBucket, Right, Scope, SeriesId,
@@ -20,7 +20,7 @@ use ifd_pressure::{Chain, OptionContract, OptionKind};
 pub struct BaselineReference {
     baseline: Baseline,
     window_ns: u64,
-    steps: HashMap<u64, Option<i64>>,
+    steps: BTreeMap<u64, Option<i64>>,
 }
 
 impl BaselineReference {
@@ -30,7 +30,7 @@ impl BaselineReference {
         Self {
             baseline,
             window_ns,
-            steps: HashMap::new(),
+            steps: BTreeMap::new(),
         }
     }
 

@@ -114,10 +114,7 @@ fn baseline_gives_p_and_q_values_and_keeps_precision() {
     let baseline = builder.finish().unwrap();
     assert_eq!(baseline.days(), 20);
     let day = sim.flow_day();
-    let mut engine = EngineBuilder::default()
-        .baseline(baseline, BuilderConfig::default().window_ns)
-        .build()
-        .unwrap();
+    let mut engine = EngineBuilder::default().baseline(baseline).build().unwrap();
     let signals = run_day(&mut engine, &day);
     let v3: Vec<&Signal> = signals
         .iter()
@@ -274,4 +271,31 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn signals_come_with_the_quote_an_outcome_tracker_enters_at() {
+    let day = quiet(2, 20).flow_day();
+    let mut engine = Engine::builder().build().unwrap();
+    let mut quoted = 0;
+    let mut signals = Vec::new();
+    for rec in day.records() {
+        let before = signals.len();
+        engine.on_record(&rec, &mut signals).unwrap();
+        for s in &signals[before..] {
+            // Asked at the moment the signal is raised, as a live caller would.
+            if let Some(q) = engine.entry_quote(s) {
+                assert_eq!(q.multiplier, 20, "NQ options: unit_of_measure_qty 20");
+                assert!(q.bid < q.ask, "a two-sided, uncrossed book");
+                let u = q.underlying.expect("the combined feed carries the future");
+                assert_eq!(u.source, ifd_engine::UnderlyingSource::Future);
+                quoted += 1;
+            }
+        }
+    }
+    assert!(quoted > 0, "some signals were raised on two-sided books");
+    // An instrument the chain does not know has no entry quote, never a guessed one.
+    let mut unknown = signals[0].clone();
+    unknown.instrument_id = 7;
+    assert!(engine.entry_quote(&unknown).is_none());
 }

@@ -16,9 +16,13 @@ const WINDOW_NS: u64 = 60 * NS_PER_SEC;
 fn both(records: &[RecordRef<'_>]) -> (Vec<PressureWindow>, Vec<PressureWindow>) {
     let mut feed = PressureFeed::new(WINDOW_NS, 30, None).expect("valid window");
     feed.keep_windows(true);
-    let baseline = Baseline::new(BaselineConfig::default()).expect("default config");
+    let baseline = Baseline::new(BaselineConfig {
+        window_ns: WINDOW_NS,
+        ..BaselineConfig::default()
+    })
+    .expect("valid config");
     let mut engine = Engine::builder()
-        .baseline(baseline, WINDOW_NS)
+        .baseline(baseline)
         .build()
         .expect("valid config");
     let (mut learned, mut scored, mut obs, mut signals) =
