@@ -5,8 +5,10 @@
 //!   rebuilds it), or while unknown-order references come in at or above
 //!   [`HealthConfig::unknown_order_threshold`] per [`HealthConfig::unknown_order_window`]
 //!   book records;
-//! - [`Health::Recovering`] after a Clear `R` or a gap reported by the IO edge, until the
-//!   next record that carries `F_LAST`;
+//! - [`Health::Recovering`] after a Clear `R`, until the next record that carries
+//!   `F_LAST`; and after a gap reported by the IO edge, until a Clear `R` (a snapshot
+//!   or the venue's own) rebuilds it: the records after a gap are valid, but the book
+//!   missed what the gap held, so it is not trusted at its next `F_LAST`;
 //! - [`Health::Crossed`] while the best bid is at or above the best ask at `F_LAST`
 //!   boundaries, with the `ts_recv` at which the crossing was first seen;
 //! - [`Health::Ok`] otherwise.
@@ -50,7 +52,7 @@ pub enum SuspectReason {
 pub enum Health {
     /// Consistent and uncrossed at the last `F_LAST`.
     Ok,
-    /// Cleared or gapped, not yet at an `F_LAST`.
+    /// Cleared and not yet at an `F_LAST`, or gapped and not yet rebuilt by a Clear `R`.
     Recovering,
     /// Crossed or locked (bid >= ask) at every `F_LAST` since `since_ts_recv`.
     Crossed {
@@ -165,6 +167,8 @@ pub(crate) struct HealthTracker {
     /// `ts_recv` of the first record, once one was seen.
     first_ts_recv: Option<u64>,
     recovering: bool,
+    /// A gap was reported and no Clear `R` has rebuilt the book since.
+    gapped: bool,
     crossed_since: Option<u64>,
     bad_book: bool,
     unknown_suspect: bool,
@@ -224,6 +228,7 @@ impl HealthTracker {
     pub(crate) fn on_clear(&mut self, ts_recv: u64) {
         self.complete = true;
         self.recovering = true;
+        self.gapped = false;
         self.bad_book = false;
         self.unknown_suspect = false;
         self.window_ops = 0;
@@ -233,6 +238,7 @@ impl HealthTracker {
 
     pub(crate) fn on_gap(&mut self) {
         self.recovering = true;
+        self.gapped = true;
         self.stats.gaps += 1;
     }
 
@@ -311,7 +317,7 @@ impl HealthTracker {
             Health::Suspect(SuspectReason::MaybeBadBook)
         } else if self.unknown_suspect {
             Health::Suspect(SuspectReason::UnknownOrders)
-        } else if self.recovering {
+        } else if self.recovering || self.gapped {
             Health::Recovering
         } else if let Some(since_ts_recv) = self.crossed_since {
             Health::Crossed { since_ts_recv }
@@ -363,8 +369,10 @@ mod tests {
             t.on_book_op(false, &cfg);
         }
         assert_eq!(t.health(), Health::Ok);
-        t.on_maybe_bad_book();
         t.on_gap();
+        t.on_last(false, 150);
+        assert_eq!(t.health(), Health::Recovering, "a gap lasts past F_LAST");
+        t.on_maybe_bad_book();
         assert_eq!(t.health(), Health::Suspect(SuspectReason::MaybeBadBook));
         t.on_clear(200);
         assert_eq!(t.health(), Health::Recovering);

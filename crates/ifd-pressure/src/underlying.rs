@@ -451,8 +451,17 @@ mod tests {
 
     /// Strikes 20,900..21,100 by 50; calls iid 2k+1, puts 2k+2; quotes consistent with
     /// a forward `f`, half-spread 0.5.
+    /// Ages of 10 s (quotes) and 60 s (any price), which the tests below are written
+    /// for, whatever the defaults.
     fn chain(f: f64, ts: u64) -> UnderlyingResolver {
-        let mut r = UnderlyingResolver::new(UnderlyingConfig::default()).unwrap();
+        let cfg = UnderlyingConfig {
+            parity: ParityConfig {
+                max_quote_age_ns: 10 * S,
+                ..ParityConfig::default()
+            },
+            max_age_ns: 60 * S,
+        };
+        let mut r = UnderlyingResolver::new(cfg).unwrap();
         for k in 0..5u32 {
             let strike = 20_900 + 50 * i64::from(k);
             let (c, p) = (2 * k + 1, 2 * k + 2);
