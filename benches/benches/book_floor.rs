@@ -1,19 +1,12 @@
-//! What parts of an exact L3 book cost with the cheapest designs we know, on the
-//! hot-path fixture, beside ifd's book and the naive book the pressure issue compares
-//! against. All over the same Large simulator day held in memory, decoded by dbn's
-//! `DbnDecoder` (the floor books are in `ifd_benches::floor`):
+//! The exact L3 book on price ladders, ifd's book and the naive book the pressure
+//! issue compares against, on the hot-path fixture. All over the same Large simulator
+//! day held in memory, decoded by dbn's `DbnDecoder` (the reference books are in
+//! `ifd_benches::floor`; the partial floor books measured earlier are gone from the
+//! code, their figures stay in `benches/BENCHMARKS.md`):
 //!
 //! - `decode`: decode alone (the reference of every ratio);
-//! - `floor_route`: + finding the record's book (one integer-hash lookup per record,
-//!   behind a last-book cache, as `Books` does) and counting the record there;
-//! - `floor_ids`: + the order-id map alone (insert on `A`, size update or removal on
-//!   `C`/`M`): the one lookup no exact book can avoid;
-//! - `floor_ids_levels`: + per-side level sums in a hash map keyed by price (sizes
-//!   and counts exact, no price order, no queue order);
-//! - `floor_ids_handle`: the level sums in a slab, each order's id-map entry carrying
-//!   its level's slot (no price lookup on cancels and same-price modifies);
-//! - `floor_ids_ladder`: the level sums in a direct-indexed price ladder per side;
-//! - `ladder_l3_book`: an exact L3 book on those ladders (queues, best level);
+//! - `ladder_l3_book`: an exact L3 book on direct-indexed price ladders (queues, best
+//!   level), found per record as `Books` finds its books;
 //! - `ifd_book`: `ifd_pressure::Books` (exact: price order, time priority, health);
 //! - `naive_book`: a `HashMap` of orders plus a `BTreeMap` of levels per side, each
 //!   level a `Vec` of its orders in time priority (std's SipHash maps), the shape of

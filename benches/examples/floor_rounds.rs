@@ -1,9 +1,9 @@
-//! The book-floor variants of `benches/benches/book_floor.rs` (and `MarketState` and
-//! the whole `ifd_engine::Engine`), run in interleaved rounds over the same Large
-//! simulator day in memory, so that the ratios to the decode are taken within each
-//! round and a slow stretch of a shared VM hits every variant alike. Prints, per variant, the fastest and the median pass and the median
-//! of the per-round ratios to decode. Criterion remains the reference for absolute
-//! figures; this is the cross-check of the ratios.
+//! The variants of `benches/benches/book_floor.rs` (and `MarketState` and the whole
+//! `ifd_engine::Engine`), run in interleaved rounds over the same Large simulator day
+//! in memory, so that the ratios to the decode are taken within each round and a slow
+//! stretch of a shared VM hits every variant alike. Prints, per variant, the fastest
+//! and the median pass and the median of the per-round ratios to decode. Criterion
+//! remains the reference for absolute figures; this is the cross-check of the ratios.
 //!
 //! `cargo run --release -p ifd-benches --example floor_rounds -- [ROUNDS [VARIANT...]]`
 //! (default 7 rounds of every variant; named variants run beside the decode alone).
@@ -11,56 +11,13 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use dbn::MboMsg;
-use dbn::Record as _;
-use ifd_benches::floor::{
-    floors, run_floor, run_ifd_book, Floor, FloorBook as _, IdsLevels, NaiveBook, Router,
-};
+use ifd_benches::floor::{floors, run_floor, run_ifd_book, Floor, NaiveBook};
 use ifd_benches::{decode_only, for_each_record, sim_day_dbn};
-use ifd_mbo_client::file::FileSource;
 use ifd_pressure::{MarketConfig, MarketState};
 use ifd_sim::Preset;
 
 fn decode(bytes: &[u8]) -> usize {
     decode_only(bytes).0 as usize
-}
-
-fn batch_decode(bytes: &[u8]) -> usize {
-    let mut src = FileSource::from_bytes(bytes).expect("valid DBN");
-    let mut n = 0usize;
-    src.for_each_batch(|recs, _| {
-        for r in recs {
-            n += r.record_size();
-        }
-    })
-    .expect("valid DBN");
-    n
-}
-
-/// `IdsLevels` over `FileSource` batches, with or without a look-ahead pass that
-/// looks each record's order and level up before the batch is applied.
-fn ids_batch(bytes: &[u8], lookahead: bool) -> usize {
-    let mut router = Router::default();
-    let mut books: Vec<IdsLevels> = Vec::new();
-    let mut src = FileSource::from_bytes(bytes).expect("valid DBN");
-    src.for_each_batch(|recs, _| {
-        if lookahead {
-            let mut touched = 0i64;
-            for r in recs {
-                if let Some(m) = r.get::<MboMsg>() {
-                    touched ^= router.book(&mut books, m.hd.instrument_id).touch(m);
-                }
-            }
-            black_box(touched);
-        }
-        for r in recs {
-            if let Some(m) = r.get::<MboMsg>() {
-                router.book(&mut books, m.hd.instrument_id).apply_mbo(m);
-            }
-        }
-    })
-    .expect("valid DBN");
-    books.iter().map(|b| b.ids.len()).sum()
 }
 
 fn market(bytes: &[u8]) -> usize {
@@ -110,10 +67,7 @@ fn main() {
     );
     let mut variants: Vec<Floor> = vec![("decode", decode)];
     variants.extend(floors());
-    variants.extend::<[Floor; 7]>([
-        ("batch_decode", batch_decode),
-        ("floor_ids_levels_batch", |b| ids_batch(b, false)),
-        ("floor_ids_levels_ahead", |b| ids_batch(b, true)),
+    variants.extend::<[Floor; 4]>([
         ("ifd_book", run_ifd_book),
         ("market_state_default", market),
         ("engine", engine),

@@ -1,19 +1,12 @@
 //! Reference books for the book-floor measurements (`benches/benches/book_floor.rs`
-//! and the `floor_rounds` example): what the cheapest designs we know of cost for a
-//! part of an exact L3 book's work on a fixture, and the naive book the pressure issue
-//! compares against. The partial books keep less than an exact L3 book (no price order
-//! of levels, no time priority of orders), and each book does its work with as few map
-//! operations as its structure allows.
+//! and the `floor_rounds` example): the exact L3 book on price ladders and the naive
+//! book the pressure issue compares against, beside ifd's own book. (The partial books
+//! measured earlier, which kept less than an exact book, are gone from the code; their
+//! conclusion is in `benches/BENCHMARKS.md`.)
 //!
-//! - [`IdsBook`] with levels off keeps only the order-id map (insert on `A`, one entry
-//!   operation on `C`/`M`): the one lookup no exact book can avoid.
-//! - [`IdsBook`] with levels on adds per-side level sums in a hash map keyed by price.
-//! - [`HandleBook`] keeps the level sums in a slab and a level handle in each order's
-//!   id-map entry, so that cancels and same-price modifies need no price lookup (the
-//!   design of `ifd_pressure::Book`, without its queues and price order).
-//! - [`LadderBook`] keeps the level sums in a direct-indexed price ladder per side.
-//! - [`LadderL3Book`] is an exact L3 book on such ladders (queues in time priority,
-//!   best tick tracked), without health, statistics or snapshot handling.
+//! - [`LadderL3Book`] is an exact L3 book on direct-indexed price ladders (queues in
+//!   time priority, best tick tracked), without health, statistics or snapshot
+//!   handling.
 //! - [`NaiveBook`]: a `HashMap` of orders plus a `BTreeMap` of levels per side, each
 //!   level a `Vec` of its orders in time priority, with std's SipHash maps.
 //!
@@ -80,7 +73,7 @@ fn left_after(m: &MboMsg, size: u32) -> u32 {
     }
 }
 
-/// A floor book: one instrument's MBO records applied to a partial (or naive) book.
+/// A floor book: one instrument's MBO records applied to a reference book.
 pub trait FloorBook: Default {
     /// Applies one MBO record.
     fn apply_mbo(&mut self, m: &MboMsg);
@@ -113,41 +106,6 @@ pub fn run_floor<B: FloorBook>(bytes: &[u8]) -> usize {
     books.iter().map(FloorBook::resting).sum()
 }
 
-/// Routing alone: each instrument's record sizes summed.
-#[derive(Debug, Default)]
-pub struct RouteOnly {
-    size: u64,
-}
-
-impl FloorBook for RouteOnly {
-    #[inline]
-    fn apply_mbo(&mut self, m: &MboMsg) {
-        self.size += u64::from(m.size);
-    }
-
-    fn resting(&self) -> usize {
-        usize::from(self.size > 0)
-    }
-}
-
-/// Applies a `C`/`M` record to an id map of (price, size, side) with one hash
-/// operation (the entry is updated or removed in place); returns the order's price,
-/// size and side before the record and the size it keeps (0: removed).
-#[inline]
-fn update_order(ids: &mut IdMap<u64, (i64, u32, u8)>, m: &MboMsg) -> Option<(i64, u32, u8, u32)> {
-    let Entry::Occupied(mut e) = ids.entry(m.order_id) else {
-        return None;
-    };
-    let (price, size, side) = *e.get();
-    let left = left_after(m, size);
-    if left == 0 {
-        e.remove();
-    } else {
-        *e.get_mut() = (m.price, left, side);
-    }
-    Some((price, size, side, left))
-}
-
 /// `ifd_pressure::Books` over every record of in-memory DBN `bytes`; returns the
 /// number of books.
 pub fn run_ifd_book(bytes: &[u8]) -> usize {
@@ -163,339 +121,10 @@ pub fn run_ifd_book(bytes: &[u8]) -> usize {
 /// A named pass over a day's DBN bytes, returning something to keep alive.
 pub type Floor = (&'static str, fn(&[u8]) -> usize);
 
-/// The floor passes, cheapest structure first (the benches and `floor_rounds` run
-/// these under these names).
+/// The floor passes (the benches and `floor_rounds` run these under these names).
 #[must_use]
-pub fn floors() -> [Floor; 6] {
-    [
-        ("floor_route", run_floor::<RouteOnly>),
-        ("floor_ids", run_floor::<IdsOnly>),
-        ("floor_ids_levels", run_floor::<IdsLevels>),
-        ("floor_ids_handle", run_floor::<HandleBook>),
-        ("floor_ids_ladder", run_floor::<LadderBook>),
-        ("ladder_l3_book", run_floor::<LadderL3Book>),
-    ]
-}
-
-/// The order-id map alone.
-pub type IdsOnly = IdsBook<false>;
-/// The order-id map and level sums in a price-keyed map.
-pub type IdsLevels = IdsBook<true>;
-
-/// The order-id map, and (with `LEVELS`) unordered level sums in a price-keyed map.
-#[derive(Debug, Default)]
-pub struct IdsBook<const LEVELS: bool> {
-    /// Resting orders: price, size, side.
-    pub ids: IdMap<u64, (i64, u32, u8)>,
-    levels: [IdMap<i64, (u64, u32)>; 2],
-}
-
-impl<const LEVELS: bool> IdsBook<LEVELS> {
-    /// Looks up what applying `m` will touch (its order and its level) without
-    /// changing anything, so that a later `apply` finds them in cache; returns a value
-    /// to keep the loads alive. (Safe Rust has no prefetch instruction and the
-    /// workspace forbids `unsafe`, so this is a real lookup.)
-    #[inline]
-    pub fn touch(&self, m: &MboMsg) -> i64 {
-        let o = self.ids.get(&m.order_id).map_or(0, |o| o.0);
-        let l = self.levels[side_of(m)].get(&m.price).map_or(0, |l| l.1);
-        o ^ i64::from(l)
-    }
-}
-
-impl<const LEVELS: bool> FloorBook for IdsBook<LEVELS> {
-    fn resting(&self) -> usize {
-        self.ids.len()
-    }
-
-    #[inline]
-    fn apply_mbo(&mut self, m: &MboMsg) {
-        match m.action as u8 {
-            b'A' => {
-                let side = side_of(m);
-                self.ids.insert(m.order_id, (m.price, m.size, side as u8));
-                if LEVELS {
-                    let l = self.levels[side].entry(m.price).or_default();
-                    l.0 += u64::from(m.size);
-                    l.1 += 1;
-                }
-            }
-            b'C' | b'M' => {
-                let Some((price, size, s, left)) = update_order(&mut self.ids, m) else {
-                    return;
-                };
-                if !LEVELS {
-                    return;
-                }
-                let levels = &mut self.levels[usize::from(s)];
-                if let Entry::Occupied(mut l) = levels.entry(price) {
-                    let (sum, count) = l.get_mut();
-                    *sum = sum.saturating_sub(u64::from(size));
-                    if left > 0 && m.price == price {
-                        // Same level: one price operation.
-                        *sum += u64::from(left);
-                        return;
-                    }
-                    *count = count.saturating_sub(1);
-                    if *count == 0 {
-                        l.remove();
-                    }
-                }
-                if left > 0 {
-                    let l = levels.entry(m.price).or_default();
-                    l.0 += u64::from(left);
-                    l.1 += 1;
-                }
-            }
-            b'R' => {
-                self.ids.clear();
-                self.levels[0].clear();
-                self.levels[1].clear();
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Level sums in a slab, found by price only on adds and price changes.
-#[derive(Debug, Clone, Copy, Default)]
-struct SlabLevel {
-    price: i64,
-    size: u64,
-    count: u32,
-    side: u8,
-}
-
-/// The order-id map whose entries carry their level's slab slot.
-#[derive(Debug, Default)]
-pub struct HandleBook {
-    /// Resting orders: level slot, size.
-    pub ids: IdMap<u64, (u32, u32)>,
-    levels: Vec<SlabLevel>,
-    free: Vec<u32>,
-    /// Per side: price → level slot.
-    index: [IdMap<i64, u32>; 2],
-}
-
-/// The level slot of `price` on `side`, created when missing.
-#[inline]
-fn level_in(
-    levels: &mut Vec<SlabLevel>,
-    free: &mut Vec<u32>,
-    index: &mut [IdMap<i64, u32>; 2],
-    side: usize,
-    price: i64,
-) -> u32 {
-    *index[side].entry(price).or_insert_with(|| {
-        let l = SlabLevel {
-            price,
-            side: side as u8,
-            ..SlabLevel::default()
-        };
-        if let Some(slot) = free.pop() {
-            levels[slot as usize] = l;
-            slot
-        } else {
-            levels.push(l);
-            (levels.len() - 1) as u32
-        }
-    })
-}
-
-/// Takes `size` and one order off level `slot`, dropping the level when it empties.
-#[inline]
-fn leave_in(
-    levels: &mut [SlabLevel],
-    free: &mut Vec<u32>,
-    index: &mut [IdMap<i64, u32>; 2],
-    slot: u32,
-    size: u32,
-) {
-    let l = &mut levels[slot as usize];
-    l.size = l.size.saturating_sub(u64::from(size));
-    l.count = l.count.saturating_sub(1);
-    if l.count == 0 {
-        index[usize::from(l.side)].remove(&l.price);
-        free.push(slot);
-    }
-}
-
-impl FloorBook for HandleBook {
-    fn resting(&self) -> usize {
-        self.ids.len()
-    }
-
-    #[inline]
-    fn apply_mbo(&mut self, m: &MboMsg) {
-        match m.action as u8 {
-            b'A' => {
-                let slot = level_in(
-                    &mut self.levels,
-                    &mut self.free,
-                    &mut self.index,
-                    side_of(m),
-                    m.price,
-                );
-                let l = &mut self.levels[slot as usize];
-                l.size += u64::from(m.size);
-                l.count += 1;
-                self.ids.insert(m.order_id, (slot, m.size));
-            }
-            b'C' | b'M' => {
-                let Entry::Occupied(mut e) = self.ids.entry(m.order_id) else {
-                    return;
-                };
-                let (slot, size) = *e.get();
-                let left = left_after(m, size);
-                let level = self.levels[slot as usize];
-                if left > 0 && m.price == level.price {
-                    // No price lookup at all.
-                    e.get_mut().1 = left;
-                    let l = &mut self.levels[slot as usize];
-                    l.size = l.size.saturating_sub(u64::from(size)) + u64::from(left);
-                    return;
-                }
-                leave_in(
-                    &mut self.levels,
-                    &mut self.free,
-                    &mut self.index,
-                    slot,
-                    size,
-                );
-                if left == 0 {
-                    e.remove();
-                    return;
-                }
-                let new = level_in(
-                    &mut self.levels,
-                    &mut self.free,
-                    &mut self.index,
-                    usize::from(level.side),
-                    m.price,
-                );
-                let l = &mut self.levels[new as usize];
-                l.size += u64::from(left);
-                l.count += 1;
-                *e.get_mut() = (new, left);
-            }
-            b'R' => {
-                self.ids.clear();
-                self.levels.clear();
-                self.free.clear();
-                self.index[0].clear();
-                self.index[1].clear();
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Level sums in a direct-indexed price ladder: one slot per tick of the CME
-/// Nasdaq-100 options grid (0.05 below 5.00, 0.25 from 5.00), between the lowest and
-/// the highest price the side has seen; grows geometrically.
-#[derive(Debug, Default)]
-struct Ladder {
-    /// Tick index of `slots[0]`.
-    base: i64,
-    /// Per tick: total size, order count.
-    slots: Vec<(u32, u32)>,
-}
-
-const PX: i64 = 1_000_000_000;
-
-/// Tick index of a price on the options grid.
-#[inline]
-fn tick_index(price: i64) -> i64 {
-    if price < 5 * PX {
-        price.div_euclid(PX / 20)
-    } else {
-        100 + (price - 5 * PX).div_euclid(PX / 4)
-    }
-}
-
-impl Ladder {
-    #[inline]
-    fn slot(&mut self, price: i64) -> &mut (u32, u32) {
-        let tick = tick_index(price);
-        let len = self.slots.len() as i64;
-        if tick < self.base || tick >= self.base + len {
-            self.grow(tick);
-        }
-        &mut self.slots[(tick - self.base) as usize]
-    }
-
-    #[cold]
-    fn grow(&mut self, tick: i64) {
-        const PAD: i64 = 16;
-        if self.slots.is_empty() {
-            self.base = tick - PAD;
-            self.slots = vec![(0, 0); 2 * PAD as usize];
-            return;
-        }
-        let len = self.slots.len() as i64;
-        let end = self.base + len;
-        // At least double, with room on the side that grew.
-        let (lo, hi) = if tick < self.base {
-            ((tick - PAD).min(end - 2 * len), end)
-        } else {
-            (self.base, (tick + PAD + 1).max(self.base + 2 * len))
-        };
-        let mut slots = vec![(0, 0); (hi - lo) as usize];
-        let off = (self.base - lo) as usize;
-        slots[off..off + self.slots.len()].copy_from_slice(&self.slots);
-        self.base = lo;
-        self.slots = slots;
-    }
-}
-
-/// The order-id map with level sums in a direct-indexed ladder per side.
-#[derive(Debug, Default)]
-pub struct LadderBook {
-    /// Resting orders: price, size, side.
-    pub ids: IdMap<u64, (i64, u32, u8)>,
-    sides: [Ladder; 2],
-}
-
-impl FloorBook for LadderBook {
-    fn resting(&self) -> usize {
-        self.ids.len()
-    }
-
-    #[inline]
-    fn apply_mbo(&mut self, m: &MboMsg) {
-        match m.action as u8 {
-            b'A' => {
-                let side = side_of(m);
-                self.ids.insert(m.order_id, (m.price, m.size, side as u8));
-                let l = self.sides[side].slot(m.price);
-                l.0 = l.0.saturating_add(m.size);
-                l.1 += 1;
-            }
-            b'C' | b'M' => {
-                let Some((price, size, s, left)) = update_order(&mut self.ids, m) else {
-                    return;
-                };
-                let ladder = &mut self.sides[usize::from(s)];
-                let l = ladder.slot(price);
-                l.0 = l.0.saturating_sub(size);
-                if left > 0 && m.price == price {
-                    l.0 = l.0.saturating_add(left);
-                    return;
-                }
-                l.1 = l.1.saturating_sub(1);
-                if left > 0 {
-                    let l = ladder.slot(m.price);
-                    l.0 = l.0.saturating_add(left);
-                    l.1 += 1;
-                }
-            }
-            b'R' => {
-                self.ids.clear();
-                self.sides = Default::default();
-            }
-            _ => {}
-        }
-    }
+pub fn floors() -> [Floor; 1] {
+    [("ladder_l3_book", run_floor::<LadderL3Book>)]
 }
 
 /// The naive exact book: std maps, a `Vec` queue per level.
@@ -561,6 +190,19 @@ impl FloorBook for NaiveBook {
             }
             _ => {}
         }
+    }
+}
+
+const PX: i64 = 1_000_000_000;
+
+/// Tick index of a price on the CME Nasdaq-100 options grid (0.05 below 5.00, 0.25
+/// from 5.00): the slot of a price in [`LadderL3Book`]'s ladders.
+#[inline]
+fn tick_index(price: i64) -> i64 {
+    if price < 5 * PX {
+        price.div_euclid(PX / 20)
+    } else {
+        100 + (price - 5 * PX).div_euclid(PX / 4)
     }
 }
 
@@ -845,18 +487,18 @@ mod tests {
     use ifd_pressure::Books;
     use ifd_sim::{to_dbn_bytes, Preset, SimConfig, Simulator};
 
-    /// The ladder L3 book agrees with `ifd_pressure::Books` on the best levels (tick,
-    /// size and queue) at every `F_LAST` of a simulator day, and the hash-map level
-    /// sums agree on the best levels' sizes.
+    /// The ladder L3 book and the naive book agree with `ifd_pressure::Books` on the
+    /// best levels (price or tick, size and queue) at every `F_LAST` of a simulator
+    /// day.
     #[test]
-    fn ladder_l3_book_matches_ifd_books() {
+    fn ladder_l3_and_naive_books_match_ifd_books() {
         let day = Simulator::new(SimConfig::preset(Preset::Quiet, 3)).flow_day();
         let bytes = to_dbn_bytes(&day, false).unwrap();
         let mut dec = DbnDecoder::new(bytes.as_slice()).unwrap();
         let mut books = Books::new();
         let mut router = Router::default();
         let mut ladders: Vec<LadderL3Book> = Vec::new();
-        let mut sums: Vec<IdsLevels> = Vec::new();
+        let mut naives: Vec<NaiveBook> = Vec::new();
         let mut checked = 0;
         while let Some(r) = dec.decode_record_ref().unwrap() {
             let Some(m) = r.get::<MboMsg>() else { continue };
@@ -864,10 +506,10 @@ mod tests {
             let (i, new) = router.slot(m.hd.instrument_id);
             if new {
                 ladders.push(LadderL3Book::default());
-                sums.push(IdsLevels::default());
+                naives.push(NaiveBook::default());
             }
             ladders[i].apply_mbo(m);
-            sums[i].apply_mbo(m);
+            naives[i].apply_mbo(m);
             if !u.last {
                 continue;
             }
@@ -885,8 +527,22 @@ mod tests {
                     let queue: Vec<u64> =
                         book.orders_at(side, l.price).map(|o| o.order_id).collect();
                     assert_eq!(ladders[i].best_queue(s), queue);
-                    assert_eq!(sums[i].levels[s].get(&l.price).map(|x| x.0), Some(l.size));
                 }
+                let levels = &naives[i].sides[s];
+                let best = if s == 0 {
+                    levels.last_key_value()
+                } else {
+                    levels.first_key_value()
+                };
+                let naive = best.map(|(&p, q)| {
+                    let size: u64 = q.iter().map(|o| u64::from(o.1)).sum();
+                    (p, size, q.iter().map(|o| o.0).collect::<Vec<_>>())
+                });
+                let want = level.map(|l| {
+                    let queue = book.orders_at(side, l.price).map(|o| o.order_id);
+                    (l.price, l.size, queue.collect::<Vec<_>>())
+                });
+                assert_eq!(naive, want, "naive side {s} of {}", m.hd.instrument_id);
             }
             checked += 1;
         }
