@@ -241,6 +241,10 @@ impl MarketView for View<'_> {
     fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
         self.market.books().is_depth_ready(instrument_id, ts_recv)
     }
+
+    fn open_interest(&self, instrument_id: u32) -> Option<u64> {
+        self.market.statistics().open_interest(instrument_id)
+    }
 }
 
 /// The quote a signal is entered at, for outcome labelling

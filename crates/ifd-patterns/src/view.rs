@@ -32,6 +32,13 @@ pub trait MarketView {
         let _ = (instrument_id, ts_recv);
         true
     }
+
+    /// The instrument's open interest from the statistics records seen (contracts),
+    /// when the stream carried one. The default knows none.
+    fn open_interest(&self, instrument_id: u32) -> Option<u64> {
+        let _ = instrument_id;
+        None
+    }
 }
 
 /// The quantity a detector asks the baseline about.

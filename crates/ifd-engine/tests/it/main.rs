@@ -299,3 +299,27 @@ fn signals_come_with_the_quote_an_outcome_tracker_enters_at() {
     unknown.instrument_id = 7;
     assert!(engine.entry_quote(&unknown).is_none());
 }
+
+#[test]
+fn statistics_records_reach_the_engine_state() {
+    let mut engine = Engine::builder().build().unwrap();
+    let stat = dbn::StatMsg {
+        hd: RecordHeader::new::<dbn::StatMsg>(dbn::rtype::STATISTICS, 1, 4242, 10),
+        ts_recv: 10,
+        stat_type: dbn::StatType::OpenInterest as u16,
+        quantity: 1_234,
+        price: dbn::UNDEF_PRICE,
+        update_action: dbn::StatUpdateAction::New as u8,
+        ..dbn::StatMsg::default()
+    };
+    let mut out = Vec::new();
+    engine
+        .on_record(&dbn::RecordRef::from(&stat), &mut out)
+        .unwrap();
+    assert_eq!(engine.stats().statistics, 1);
+    assert_eq!(
+        engine.market().statistics().open_interest(4242),
+        Some(1_234)
+    );
+    assert_eq!(engine.market().statistics().open_interest(4243), None);
+}
