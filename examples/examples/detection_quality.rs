@@ -41,6 +41,9 @@ struct Args {
     /// `NQ.OPT` subscription delivers it, and take the underlying from put–call parity.
     #[arg(long)]
     with_future: bool,
+    /// Start every session this many minutes in, with no R and no snapshot.
+    #[arg(long, default_value_t = 0)]
+    start_minutes: u32,
 }
 
 #[derive(Default)]
@@ -90,8 +93,10 @@ fn run(
     seed: u64,
     history_days: u32,
     feed: Feed,
+    start_minutes: u32,
 ) -> Result<(Vec<Signal>, Vec<KnownFlow>)> {
     let mut cfg = SimConfig::preset(preset, seed);
+    cfg.start_offset_minutes = start_minutes;
     cfg.history_days = history_days;
     let sim = Simulator::new(cfg);
     let mut builder = Engine::builder();
@@ -132,7 +137,8 @@ fn main() -> Result<()> {
     let mut v1 = Totals::default();
     for preset in &args.presets {
         for seed in &args.seeds {
-            let (signals, flows) = run(*preset, *seed, args.history_days, feed)?;
+            let (signals, flows) =
+                run(*preset, *seed, args.history_days, feed, args.start_minutes)?;
             let e3 = evaluate(&signals, &flows, DetectorVersion::V3, 5_000_000_000);
             let e1 = evaluate(&signals, &flows, DetectorVersion::V1, 5_000_000_000);
             println!(
