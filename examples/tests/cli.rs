@@ -126,7 +126,20 @@ fn stderr_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
 #[cfg(all(unix, feature = "live"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_flushes_every_output_on_sigterm() {
-    let session = gateway::session(300, 21);
+    live_flushes_every_output_on("TERM", 21).await;
+}
+
+#[cfg(all(unix, feature = "live"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_flushes_every_output_on_sigint() {
+    live_flushes_every_output_on("INT", 23).await;
+}
+
+/// Starts `live` against the fake gateway, waits for its first record, sends `signal`
+/// (`TERM` or `INT`) and checks that every output is complete on disk.
+#[cfg(all(unix, feature = "live"))]
+async fn live_flushes_every_output_on(signal: &str, seed: u64) {
+    let session = gateway::session(300, seed);
     let gw = gateway::Gateway::start(session.clone(), vec![], 0).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let records = dir.path().join("records.dbn");
@@ -163,7 +176,7 @@ async fn live_flushes_every_output_on_sigterm() {
     .await
     .expect("join");
     let kill = Command::new("kill")
-        .arg("-TERM")
+        .arg(format!("-{signal}"))
         .arg(child.id().to_string())
         .status()
         .expect("kill");
@@ -197,7 +210,7 @@ async fn live_flushes_every_output_on_sigterm() {
     }
     assert_eq!(
         in_file, written,
-        "every record written before SIGTERM is on disk"
+        "every record written before SIG{signal} is on disk"
     );
     // No gap on this run: the gap file exists and is empty; the signal file exists.
     assert_eq!(std::fs::read_to_string(&gaps).expect("gaps-out"), "");
@@ -242,4 +255,50 @@ async fn live_flushes_and_summarises_when_the_key_is_rejected() {
         .expect("records-out is a complete DBN file");
     assert!(dec.decode_record_ref().expect("decodes").is_none());
     assert!(gaps.exists());
+}
+
+#[cfg(feature = "live")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_flushes_and_summarises_on_a_fatal_gateway_error() {
+    let session = gateway::session(20, 24);
+    let gw = gateway::Gateway::start(session, vec![gateway::Fault::InvalidSubscription], 0).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let records = dir.path().join("records.dbn");
+    let signals = dir.path().join("signals.jsonl");
+    let gaps = dir.path().join("gaps.txt");
+    let (addr, records_arg, signals_arg, gaps_arg) = (
+        gw.addr.clone(),
+        records.clone(),
+        signals.clone(),
+        gaps.clone(),
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(example("live"))
+            .arg("--gateway")
+            .arg(&addr)
+            .arg("--records-out")
+            .arg(&records_arg)
+            .arg("--signals")
+            .arg(&signals_arg)
+            .arg("--gaps-out")
+            .arg(&gaps_arg)
+            .env("DATABENTO_API_KEY", gateway::KEY)
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run live")
+    })
+    .await
+    .expect("join");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "a refused subscription is a failure: {err}"
+    );
+    assert!(err.contains("== live summary =="), "{err}");
+    assert!(err.contains("not entitled"), "{err}");
+    let mut dec = dbn::decode::DynDecoder::from_file(&records, dbn::VersionUpgradePolicy::AsIs)
+        .expect("records-out is a complete DBN file");
+    assert!(dec.decode_record_ref().expect("decodes").is_none());
+    assert!(gaps.exists() && signals.exists());
+    assert_eq!(gw.log().len(), 1, "no retry after a fatal error");
 }

@@ -14,6 +14,7 @@ use dbn::{
     SymbolMappingMsg, SystemMsg,
 };
 use ifd_engine::Engine;
+use ifd_fuzz::{assert_books_hold, assert_every_record_accounted};
 use libfuzzer_sys::fuzz_target;
 
 /// Reads fixed-size values off the front of the input; zeros once it runs out.
@@ -197,35 +198,13 @@ fuzz_target!(|data: &[u8]| {
         offered += 1;
         std::hint::black_box(result.is_ok());
         if offered % 256 == 0 {
-            check_books(&engine);
+            assert_books_hold(&engine);
         }
     }
     std::hint::black_box({
         engine.on_session_end(&mut signals);
         signals.len()
     });
-    let s = engine.stats();
-    assert_eq!(s.records, offered, "every record offered is counted");
-    let by_kind = s.mbo
-        + s.definitions
-        + s.statistics
-        + s.system
-        + s.gateway_errors
-        + s.symbol_mappings
-        + s.status
-        + s.other
-        + s.malformed;
-    assert_eq!(
-        by_kind, offered,
-        "every record is accounted for once: {s:?}"
-    );
-    check_books(&engine);
+    assert_every_record_accounted(&engine, offered);
+    assert_books_hold(&engine);
 });
-
-fn check_books(engine: &Engine) {
-    for (key, book) in engine.books().iter() {
-        if let Some(violation) = book.check_invariants() {
-            panic!("book {key:?}: {violation}");
-        }
-    }
-}

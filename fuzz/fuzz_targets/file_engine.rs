@@ -6,26 +6,10 @@
 //! agrees; every book keeps its invariants.
 #![no_main]
 
-use dbn::encode::DbnMetadataEncoder;
-use dbn::{MetadataBuilder, SType};
 use ifd_engine::Engine;
+use ifd_fuzz::{assert_books_hold, assert_every_record_accounted, dbn_header};
 use ifd_mbo_client::FileSource;
 use libfuzzer_sys::fuzz_target;
-
-fn header() -> Vec<u8> {
-    let metadata = MetadataBuilder::new()
-        .dataset("GLBX.MDP3")
-        .schema(None)
-        .start(0)
-        .stype_in(Some(SType::Parent))
-        .stype_out(SType::InstrumentId)
-        .build();
-    let mut bytes = Vec::new();
-    DbnMetadataEncoder::new(&mut bytes)
-        .encode(&metadata)
-        .expect("a fixed metadata header encodes");
-    bytes
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
@@ -34,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let input = if mode % 4 == 0 {
         rest.to_vec()
     } else {
-        [header().as_slice(), rest].concat()
+        [dbn_header(3, false).as_slice(), rest].concat()
     };
     let Ok(mut source) = FileSource::from_bytes(&input) else {
         return;
@@ -54,27 +38,6 @@ fuzz_target!(|data: &[u8]| {
         signals.len()
     });
     assert_eq!(source.stats().records(), yielded);
-    let s = engine.stats();
-    assert_eq!(
-        s.records, yielded,
-        "every record yielded reaches the engine"
-    );
-    let by_kind = s.mbo
-        + s.definitions
-        + s.statistics
-        + s.system
-        + s.gateway_errors
-        + s.symbol_mappings
-        + s.status
-        + s.other
-        + s.malformed;
-    assert_eq!(
-        by_kind, yielded,
-        "every record is accounted for once: {s:?}"
-    );
-    for (key, book) in engine.books().iter() {
-        if let Some(violation) = book.check_invariants() {
-            panic!("book {key:?}: {violation}");
-        }
-    }
+    assert_every_record_accounted(&engine, yielded);
+    assert_books_hold(&engine);
 });

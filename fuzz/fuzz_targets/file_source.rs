@@ -7,27 +7,9 @@
 //! the records yielded; `for_each_record` (batched) agrees with `next_record`.
 #![no_main]
 
-use dbn::encode::DbnMetadataEncoder;
-use dbn::{MetadataBuilder, SType};
+use ifd_fuzz::dbn_header as header;
 use ifd_mbo_client::FileSource;
 use libfuzzer_sys::fuzz_target;
-
-fn header(version: u8, ts_out: bool) -> Vec<u8> {
-    let metadata = MetadataBuilder::new()
-        .dataset("GLBX.MDP3")
-        .schema(None)
-        .start(0)
-        .stype_in(Some(SType::Parent))
-        .stype_out(SType::InstrumentId)
-        .ts_out(ts_out)
-        .version(version)
-        .build();
-    let mut bytes = Vec::new();
-    DbnMetadataEncoder::new(&mut bytes)
-        .encode(&metadata)
-        .expect("a fixed metadata header encodes");
-    bytes
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {

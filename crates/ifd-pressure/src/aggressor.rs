@@ -184,8 +184,9 @@ pub struct AggressorEvent {
     pub bbo_before: Bbo,
     /// Resting orders hit, from the `F` records that are not the aggressor's own.
     pub passive: PassiveFills,
-    /// True when a `T` of the event carried `F_BAD_TS_RECV` or `F_SNAPSHOT`: its
-    /// `ts_recv` must not place it in a time window.
+    /// True when a `T` of the event carried `F_BAD_TS_RECV` or `F_SNAPSHOT`, or no
+    /// capture time (`UNDEF_TIMESTAMP`): its `ts_recv` must not place it in a time
+    /// window.
     pub bad_ts_recv: bool,
 }
 
@@ -446,7 +447,9 @@ impl AggressorFolder {
         b.ev.trades = b.ev.trades.saturating_add(1);
         b.ev.last_px = rec.price;
         b.ev.size = b.ev.size.saturating_add(u64::from(rec.size));
-        b.ev.bad_ts_recv |= rec.flags.is_bad_ts_recv() || rec.flags.is_snapshot();
+        b.ev.bad_ts_recv |= rec.flags.is_bad_ts_recv()
+            || rec.flags.is_snapshot()
+            || rec.ts_recv == dbn::UNDEF_TIMESTAMP;
         match i128::from(rec.price)
             .checked_mul(i128::from(rec.size))
             .and_then(|ps| b.px_size.checked_add(ps))

@@ -516,7 +516,10 @@ impl MarketState {
         self.stats.mbo_records += 1;
         self.events.clear();
         let flags = msg.flags;
-        let excluded = flags.is_snapshot() || flags.is_bad_ts_recv();
+        // A record without a capture time (`UNDEF_TIMESTAMP`) cannot place itself on
+        // the clock: like a flagged one, it builds the book and moves no window.
+        let excluded =
+            flags.is_snapshot() || flags.is_bad_ts_recv() || msg.ts_recv == dbn::UNDEF_TIMESTAMP;
         if !excluded {
             self.now = self.now.max(msg.ts_recv);
             if let Some(p) = &mut self.pressure {
@@ -727,5 +730,37 @@ mod tests {
         );
         assert_eq!((m.stats().status, m.stats().malformed), (1, 1));
         assert_eq!(m.stats().mbo_records, 1);
+    }
+
+    #[test]
+    fn a_record_without_capture_time_moves_no_clock() {
+        let mut m = MarketState::new(MarketConfig {
+            pressure: Some(PressureConfig {
+                windows: vec![WindowSpec::tumbling(NS_PER_SEC)],
+                ..PressureConfig::default()
+            }),
+            ..MarketConfig::default()
+        })
+        .unwrap();
+        let t0 = 10 * NS_PER_SEC;
+        m.on_mbo(&rec(t0, b'A', b'A', 1, 101 * PX, 5, LAST));
+        // A trade whose records carry no ts_recv (UNDEF_TIMESTAMP): the book follows
+        // it, the clock and the windows do not.
+        let undef = dbn::UNDEF_TIMESTAMP;
+        m.on_mbo(&rec(undef, b'T', b'B', 9, 101 * PX, 2, 0));
+        m.on_mbo(&rec(undef, b'F', b'A', 1, 101 * PX, 2, 0));
+        m.on_mbo(&rec(undef, b'M', b'A', 1, 101 * PX, 3, LAST));
+        assert_eq!(m.now(), t0);
+        assert_eq!(m.events().len(), 1);
+        assert!(m.events()[0].bad_ts_recv);
+        // Time goes on from where it was: the next second's window closes as usual.
+        m.on_mbo(&rec(t0 + 2 * NS_PER_SEC, b'A', b'B', 2, 100 * PX, 1, LAST));
+        assert_eq!(m.now(), t0 + 2 * NS_PER_SEC);
+        let w: Vec<_> = m.drain_windows().collect();
+        let inst = w
+            .iter()
+            .find(|w| w.key == GroupKey::Instrument(42))
+            .expect("the first second's window closed");
+        assert_eq!((inst.start_ns, inst.metrics.buy_volume), (t0, 0));
     }
 }

@@ -839,8 +839,14 @@ impl PressureTracker {
         }
         self.flush_base(chain);
         for i in 0..self.windows.len() {
+            // `step_end` saturates at `u64::MAX`: stop there, or a time at the end of
+            // the clock would close the same step forever.
             while self.windows[i].step_end <= ts_recv {
+                let at_end = self.windows[i].step_end == u64::MAX;
                 self.close_step(i, true);
+                if at_end {
+                    break;
+                }
                 let w = &mut self.windows[i];
                 if w.live.is_empty() {
                     w.step_end = next_boundary(ts_recv, w.spec.step_ns);
@@ -1224,6 +1230,32 @@ mod tests {
         assert_eq!(inst7.metrics.cumulative_delta, -3);
         assert_eq!(inst7.start_ns, s + NS_PER_SEC);
         assert_eq!(t.stats().windows_emitted, 5);
+    }
+
+    #[test]
+    fn a_time_at_the_end_of_the_clock_closes_once_and_stops() {
+        // Found by the engine_records fuzz target: advancing to u64::MAX with a live
+        // window looped forever once `step_end` saturated.
+        let chain = Chain::new();
+        let mut t = tracker(vec![
+            WindowSpec::tumbling(NS_PER_SEC),
+            WindowSpec::rolling(3 * NS_PER_SEC, NS_PER_SEC),
+        ]);
+        let s = 50 * NS_PER_SEC;
+        t.on_event(&ev(7, s, AggressorSide::Buy, 4, 0, 1), &chain);
+        t.advance(u64::MAX, &chain);
+        let closed: Vec<_> = t.drain_closed().collect();
+        assert!(closed
+            .iter()
+            .any(|w| w.key == GroupKey::Instrument(7) && w.metrics.buy_volume == 4));
+        // Time is now at its end: another call returns at once and emits nothing; a
+        // later event is counted as late input, and the next advance still returns.
+        t.advance(u64::MAX, &chain);
+        assert_eq!(t.drain_closed().count(), 0);
+        let late = t.stats().late_inputs;
+        t.on_event(&ev(7, s + NS_PER_SEC, AggressorSide::Buy, 1, 0, 1), &chain);
+        assert_eq!(t.stats().late_inputs, late + 1);
+        t.advance(u64::MAX, &chain);
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum Fault {
     ServeLive(usize),
     /// Answer `start_session` with an `ErrorMsg` `ConnectionLimitExceeded`, then close.
     ConnectionLimit,
+    /// Answer `start_session` with an `ErrorMsg` `InvalidSubscription` (a symbol or
+    /// schema the key may not have), then close: fatal, the client must not retry.
+    InvalidSubscription,
 }
 
 /// One connection as the gateway saw it.
@@ -283,13 +286,19 @@ async fn serve(stream: TcpStream, st: &Arc<Mutex<State>>) {
     for rec in &head {
         enc.encode_record_ref(rec_ref(rec)).expect("encode");
     }
-    if fault == Fault::ConnectionLimit {
-        let err = dbn::ErrorMsg::new(
-            0,
-            Some(dbn::enums::ErrorCode::ConnectionLimitExceeded),
-            "connection limit exceeded",
-            true,
-        );
+    if matches!(fault, Fault::ConnectionLimit | Fault::InvalidSubscription) {
+        let (code, text) = if fault == Fault::ConnectionLimit {
+            (
+                dbn::enums::ErrorCode::ConnectionLimitExceeded,
+                "connection limit exceeded",
+            )
+        } else {
+            (
+                dbn::enums::ErrorCode::InvalidSubscription,
+                "invalid subscription: NQ.OPT not entitled",
+            )
+        };
+        let err = dbn::ErrorMsg::new(0, Some(code), text, true);
         enc.encode_record_ref(RecordRef::from(&err))
             .expect("encode");
         let mut tcp = stream.into_inner();

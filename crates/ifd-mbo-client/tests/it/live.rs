@@ -349,6 +349,27 @@ async fn auth_rejection_is_fatal_without_retry() {
 }
 
 #[tokio::test]
+async fn invalid_subscription_is_fatal_without_retry() {
+    let session = gateway::session(50, 12);
+    let out = run(&session, vec![Fault::InvalidSubscription], 0).await;
+    match &out.result {
+        Err(Error::LiveFatal {
+            reason: FatalReason::Rejected { code, message },
+        }) => {
+            assert_eq!(*code, dbn::enums::ErrorCode::InvalidSubscription as u8);
+            assert!(message.contains("not entitled"), "{message}");
+        }
+        other => panic!("expected a fatal subscription error, got {other:?}"),
+    }
+    assert_eq!(
+        out.gateway.log().len(),
+        1,
+        "no retry after a refused subscription"
+    );
+    assert!(out.collect.records.is_empty());
+}
+
+#[tokio::test]
 async fn wrong_key_is_rejected_by_the_gateway() {
     let session = gateway::session(20, 9);
     let gw = Gateway::start(session.clone(), vec![], 0).await;
