@@ -6,7 +6,11 @@ use std::ffi::c_char;
 use dbn::{rtype, InstrumentDefMsg, RecordHeader, SecurityUpdateAction, UNDEF_PRICE};
 use serde::{Deserialize, Serialize};
 
-use super::calendar::{expiries, front_quarter, month_code, ExpiryKind, Session, SimDate};
+use chrono::{Datelike, NaiveDate};
+
+use super::calendar::{
+    central_time_ns, days_since_epoch, expiries, front_quarter, month_code, ExpiryKind, Session,
+};
 use super::pricing::{LARGE_TICK, PX};
 use crate::{Error, Result};
 
@@ -75,14 +79,14 @@ pub(crate) struct SimChain {
 }
 
 /// Instrument id of the quarterly future expiring on `date` (stable across days).
-fn future_id(date: SimDate) -> u32 {
-    let days = u32::try_from(date.days_since_epoch().max(0)).unwrap_or(0);
+fn future_id(date: NaiveDate) -> u32 {
+    let days = u32::try_from(days_since_epoch(date).max(0)).unwrap_or(0);
     10_000 + days % 90_000
 }
 
 /// Instrument id of an option: a pure function of its expiry, product, strike and class.
-fn option_id(expiry: SimDate, product_index: u32, strike: i64, put: bool) -> u32 {
-    let days = u32::try_from((expiry.days_since_epoch() - 18_262).clamp(0, 4_000)).unwrap_or(0);
+fn option_id(expiry: NaiveDate, product_index: u32, strike: i64, put: bool) -> u32 {
+    let days = u32::try_from((days_since_epoch(expiry) - 18_262).clamp(0, 4_000)).unwrap_or(0);
     let strike_slot = u32::try_from((strike / 5).rem_euclid(50_000)).unwrap_or(0);
     1_000_000_000 + days * 400_000 + product_index * 100_000 + strike_slot * 2 + u32::from(put)
 }
@@ -108,8 +112,8 @@ pub(crate) fn build(
 ) -> Result<SimChain> {
     let trade_date = session.trade_date;
     let q = front_quarter(trade_date);
-    let fut_symbol = format!("NQ{}{}", month_code(q.month), q.year.rem_euclid(10));
-    let fut_exp = q.central_time_ns(8, 30);
+    let fut_symbol = format!("NQ{}{}", month_code(q.month()), q.year().rem_euclid(10));
+    let fut_exp = central_time_ns(q, 8, 30);
     let fut_id = future_id(q);
     let def_ts = session.start.saturating_sub(60 * 1_000_000_000);
 
@@ -134,9 +138,9 @@ pub(crate) fn build(
         channel_id: 0,
         instrument_class: dbn::InstrumentClass::Future as u8 as c_char,
         security_update_action: SecurityUpdateAction::Add as u8 as c_char,
-        maturity_year: u16::try_from(q.year).unwrap_or(u16::MAX),
-        maturity_month: u8::try_from(q.month).unwrap_or(u8::MAX),
-        maturity_day: u8::try_from(q.day).unwrap_or(u8::MAX),
+        maturity_year: u16::try_from(q.year()).unwrap_or(u16::MAX),
+        maturity_month: u8::try_from(q.month()).unwrap_or(u8::MAX),
+        maturity_day: u8::try_from(q.day()).unwrap_or(u8::MAX),
         ..InstrumentDefMsg::default()
     };
     fut_def.raw_symbol = cstr(&fut_symbol)?;
@@ -177,8 +181,8 @@ pub(crate) fn build(
         let sym_prefix = format!(
             "{}{}{}",
             expiry.product,
-            month_code(expiry.date.month),
-            expiry.date.year.rem_euclid(10)
+            month_code(expiry.date.month()),
+            expiry.date.year().rem_euclid(10)
         );
         let side = i64::try_from(strikes_per_side).unwrap_or(1);
         let mut strikes = Vec::new();
@@ -216,9 +220,9 @@ pub(crate) fn build(
                         dbn::InstrumentClass::Call as u8 as c_char
                     },
                     security_update_action: SecurityUpdateAction::Add as u8 as c_char,
-                    maturity_year: u16::try_from(expiry.date.year).unwrap_or(u16::MAX),
-                    maturity_month: u8::try_from(expiry.date.month).unwrap_or(u8::MAX),
-                    maturity_day: u8::try_from(expiry.date.day).unwrap_or(u8::MAX),
+                    maturity_year: u16::try_from(expiry.date.year()).unwrap_or(u16::MAX),
+                    maturity_month: u8::try_from(expiry.date.month()).unwrap_or(u8::MAX),
+                    maturity_day: u8::try_from(expiry.date.day()).unwrap_or(u8::MAX),
                     ..InstrumentDefMsg::default()
                 };
                 def.raw_symbol = cstr(&raw_symbol)?;
@@ -268,7 +272,7 @@ mod tests {
 
     #[test]
     fn chain_definitions_look_like_cme() {
-        let session = Session::new(SimDate::new(2026, 11, 2));
+        let session = Session::new(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap());
         let chain = build(&session, 21_003.0, 4, 3).unwrap();
         assert_eq!(chain.insts.len(), 1 + 4 * 7 * 2);
         let ids: std::collections::BTreeSet<u32> = chain.insts.iter().map(|i| i.id).collect();
@@ -290,7 +294,13 @@ mod tests {
         assert_eq!(q.contract_multiplier, i32::MAX);
         assert_eq!(chain.definitions[0].security_type().unwrap(), "FUT");
         // Same contract, next day: same id.
-        let next = build(&Session::new(SimDate::new(2026, 11, 3)), 21_003.0, 4, 3).unwrap();
+        let next = build(
+            &Session::new(NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()),
+            21_003.0,
+            4,
+            3,
+        )
+        .unwrap();
         let again = next
             .contracts
             .iter()

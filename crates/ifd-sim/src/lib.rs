@@ -10,8 +10,8 @@
 //! [`to_dbn_bytes`]) and lists every planted institutional flow ([`Truth`]) and every
 //! decoy ([`Decoy`]) beside them.
 //!
-//! The crate depends on `dbn` and the `rand` family only (no other ifd crate), so any
-//! part of the workspace can test against it without pulling in the IO edge.
+//! The crate depends on `dbn`, the `rand` family and `ifd-core` (for the CME calendar)
+//! only, so any part of the workspace can test against it without pulling in the IO edge.
 //!
 //! # Quick start
 //!
@@ -28,9 +28,12 @@
 //!
 //! # The model
 //!
-//! - **Calendar.** Trade dates are weekdays from [`SimConfig::start_date`] (holidays are
-//!   not modelled). Each session runs 17:00 CT of the previous day to 16:00 CT, with
-//!   US daylight-saving time. Expiries listed each day: the same-day option (`Q1A`..,
+//! - **Calendar.** The CME equity calendar of [`ifd_core::calendar`]: day `N` is the
+//!   `N`-th CME trading date on or after [`SimConfig::start_date`] (weekends and exchange
+//!   holidays skipped), and its session is that date's Globex session: 17:00 CT of the
+//!   previous day to 16:00 CT on an ordinary day; after a holiday with an early halt it
+//!   also holds the holiday's segment (no records in the gap between); early closes
+//!   (12:15 CT) end it early. Expiries listed each day: the same-day option (`Q1A`..,
 //!   `QN1`.. codes, 15:00 CT), the next Friday weekly (`QN{week}`), end of month (`QNE`)
 //!   and the front quarterly (`NQ`, 08:30 CT on the third Friday), all on the front
 //!   quarterly future (`NQZ6` etc.), which is also simulated.
@@ -116,8 +119,9 @@ use dbn::{
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use calendar::{ExpiryKind, SimDate};
+pub use calendar::ExpiryKind;
 pub use chain::{ContractKind, SimContract};
+pub use chrono::NaiveDate;
 pub use error::{Error, Result};
 pub use truth::{Decoy, DecoyKind, FlowKind, Participant, Truth, TruthDirection, TruthSide};
 pub use write::{
@@ -258,8 +262,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// The preset the sizes came from.
     pub preset: Preset,
-    /// First trade date (day 0); later days are the following weekdays.
-    pub start_date: SimDate,
+    /// Day 0 is the first CME trading date on or after this date; later days are the
+    /// following trading dates (weekends and exchange holidays skipped).
+    pub start_date: NaiveDate,
     /// Expiries listed per day (1 to 4: daily, weekly, monthly, quarterly).
     pub expiries: usize,
     /// Strikes each side of the money per expiry.
@@ -317,7 +322,7 @@ impl SimConfig {
         Self {
             seed,
             preset,
-            start_date: SimDate::new(2026, 11, 2),
+            start_date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
             expiries,
             strikes_per_side: strikes,
             market_makers: mms,
@@ -377,10 +382,11 @@ pub struct SimDay {
     /// Day index (0-based) within the simulation.
     pub day_index: u32,
     /// The trade date.
-    pub trade_date: SimDate,
-    /// Session start (17:00 CT the previous day), UNIX ns.
+    pub trade_date: NaiveDate,
+    /// Session start (the first Globex open of the trade date's session, 17:00 CT),
+    /// UNIX ns.
     pub session_start: u64,
-    /// Session end (16:00 CT), UNIX ns.
+    /// Session end (16:00 CT, or the early close), UNIX ns.
     pub session_end: u64,
     /// Start of the written data, UNIX ns: the session start, or the cut of a
     /// mid-session start ([`SimConfig::start_offset_minutes`]). The metadata's `start`.
@@ -597,8 +603,8 @@ impl Simulator {
 
     /// The trade date of day `day_index`.
     #[must_use]
-    pub fn trade_date(&self, day_index: u32) -> SimDate {
-        self.config.start_date.nth_business_day(day_index)
+    pub fn trade_date(&self, day_index: u32) -> NaiveDate {
+        calendar::nth_trading_date(self.config.start_date, day_index)
     }
 
     /// Generates session `day_index`, with institutional flow when `planted`.
@@ -635,7 +641,7 @@ impl Simulator {
             None
         } else {
             Some(
-                generator::SessionGenerator::new(cfg, &chain, session, path, day_index)
+                generator::SessionGenerator::new(cfg, &chain, session.clone(), path, day_index)
                     .run(planted, day_index),
             )
         };

@@ -7,7 +7,7 @@ use rand::Rng;
 use super::book::{BSide, Owner};
 use super::model::stream_rng;
 use super::{Ev, SessionGenerator, LIVE_LAST};
-use crate::calendar::{NS_PER_HOUR, NS_PER_SEC};
+use crate::calendar::NS_PER_SEC;
 use crate::truth::{Decoy, DecoyKind, Participant};
 
 /// One decoy: where and when it happened so far, and its kind's state.
@@ -75,7 +75,7 @@ impl SessionGenerator<'_> {
         ] {
             for _ in 0..n {
                 let h = prng.random_range(1.0..22.5);
-                plans.push((kind, self.session.start + (h * NS_PER_HOUR as f64) as u64));
+                plans.push((kind, self.session.at_session_hours(h)));
             }
         }
         for (kind, ts) in plans {

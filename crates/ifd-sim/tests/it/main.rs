@@ -2,6 +2,7 @@
 //! dbn's own decoder reads, a consistent L3 book, realistic shape, and planted flows
 //! where the truth says.
 
+mod calendar;
 mod feeds;
 
 use std::collections::{BTreeMap, HashMap};
