@@ -103,12 +103,15 @@ fn cstr<const N: usize>(s: &str) -> Result<[c_char; N]> {
     dbn::record::str_to_c_chars::<N>(s).map_err(|source| Error::DbnEncode { source })
 }
 
-/// Builds the chain for `session` centred on the underlying level `atm`.
+/// Builds the chain for `session` centred on the underlying level `atm`: per expiry
+/// `strikes_per_side` strikes each side of the money, plus `wings` deep out-of-the-money
+/// strikes each side beyond them (at 2, 3, ... times the chain's half-width).
 pub(crate) fn build(
     session: &Session,
     atm: f64,
     n_expiries: usize,
     strikes_per_side: usize,
+    wings: usize,
 ) -> Result<SimChain> {
     let trade_date = session.trade_date;
     let q = front_quarter(trade_date);
@@ -185,8 +188,17 @@ pub(crate) fn build(
             expiry.date.year().rem_euclid(10)
         );
         let side = i64::try_from(strikes_per_side).unwrap_or(1);
+        let mut offsets: Vec<i64> = (-side..=side).collect();
+        for j in 1..=i64::try_from(wings).unwrap_or(0) {
+            let far = side * (1 + j);
+            if far > side {
+                offsets.push(far);
+                offsets.insert(0, -far);
+            }
+        }
+        offsets.dedup();
         let mut strikes = Vec::new();
-        for k in (-side..=side).map(|i| centre + i * step) {
+        for k in offsets.into_iter().map(|i| centre + i * step) {
             let mut pair = [0usize; 2];
             for (ci, put) in [false, true].into_iter().enumerate() {
                 let id = option_id(expiry.date, product_index, k, put);
@@ -273,7 +285,7 @@ mod tests {
     #[test]
     fn chain_definitions_look_like_cme() {
         let session = Session::new(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap());
-        let chain = build(&session, 21_003.0, 4, 3).unwrap();
+        let chain = build(&session, 21_003.0, 4, 3, 0).unwrap();
         assert_eq!(chain.insts.len(), 1 + 4 * 7 * 2);
         let ids: std::collections::BTreeSet<u32> = chain.insts.iter().map(|i| i.id).collect();
         assert_eq!(ids.len(), chain.insts.len(), "instrument ids are unique");
@@ -299,6 +311,7 @@ mod tests {
             21_003.0,
             4,
             3,
+            0,
         )
         .unwrap();
         let again = next
@@ -307,5 +320,19 @@ mod tests {
             .find(|c| c.raw_symbol == "NQZ6 C21000")
             .unwrap();
         assert_eq!(again.instrument_id, q.hd.instrument_id);
+        // Two wings each side beyond 3 strikes: at 6 and 9 strikes (2 and 3 times the
+        // half-width), ascending.
+        let winged = build(&session, 21_003.0, 1, 3, 2).unwrap();
+        let strikes: Vec<f64> = winged.by_expiry[0]
+            .iter()
+            .map(|p| winged.insts[p[0]].strike)
+            .collect();
+        assert_eq!(
+            strikes,
+            [
+                20_775.0, 20_850.0, 20_925.0, 20_950.0, 20_975.0, 21_000.0, 21_025.0, 21_050.0,
+                21_075.0, 21_150.0, 21_225.0
+            ]
+        );
     }
 }

@@ -123,11 +123,17 @@ pub use calendar::ExpiryKind;
 pub use chain::{ContractKind, SimContract};
 pub use chrono::NaiveDate;
 pub use error::{Error, Result};
-pub use truth::{Decoy, DecoyKind, FlowKind, Participant, Truth, TruthDirection, TruthSide};
+pub use truth::{
+    Decoy, DecoyKind, FlowKind, PackageLeg, PackageStructure, PackageTruth, Participant, Truth,
+    TruthDirection, TruthSide,
+};
 pub use write::{
     decoys_to_jsonl, feed_to_dbn_bytes, to_dbn_bytes, truth_from_jsonl, truth_to_jsonl, write_dbn,
     write_decoys_jsonl, write_feed_dbn, write_truth_jsonl,
 };
+
+/// The record budget of [`Preset::Normal`] (and the unit of [`Preset::Busy`]'s).
+const NORMAL_RECORDS_PER_DAY: u64 = 300_000;
 
 /// Size presets of the simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,10 +143,21 @@ pub enum Preset {
     Quiet,
     /// The default: four expiries, ~300k records a day.
     Normal,
-    /// A wider chain and ~1M records a day.
+    /// Three times Normal's background flow: Normal's chain, market makers, planted
+    /// flows and decoys with exactly three times its record budget (900k records a
+    /// day). Every background rate (quote refreshes, retail takes, and the hedges and
+    /// refills they cause) is proportional to `records_per_day` over the same chain and
+    /// activity profile, so each is exactly 3× Normal's.
     Busy,
     /// Benchmarks: ~5M records a day by default; raise `records_per_day` for more.
     Large,
+    /// A day without institutional flow: Normal's chain and background, no planted flow
+    /// (the flow day's truth is empty), and large non-institutional prints: the classic
+    /// decoys three times over, and three packages of every structure, six lottery
+    /// tickets and six dealer crosses a session ([`DecoyConfig::with_real_world_prints`]).
+    /// Serialised and parsed as `noflow`.
+    #[serde(rename = "noflow")]
+    NoFlow,
 }
 
 impl std::str::FromStr for Preset {
@@ -151,8 +168,9 @@ impl std::str::FromStr for Preset {
             "normal" => Ok(Self::Normal),
             "busy" => Ok(Self::Busy),
             "large" => Ok(Self::Large),
+            "noflow" | "no_flow" => Ok(Self::NoFlow),
             other => Err(format!(
-                "unknown preset {other:?} (quiet|normal|busy|large)"
+                "unknown preset {other:?} (quiet|normal|busy|large|noflow)"
             )),
         }
     }
@@ -234,6 +252,20 @@ pub struct DecoyConfig {
     pub hedges: bool,
     /// Probability that a market maker hedges a fill of at least one delta-lot.
     pub hedge_prob: f64,
+    /// Multi-leg packages ([`DecoyKind::Package`]); the structures are taken in turn
+    /// from [`PackageStructure::ALL`] starting at a seeded offset, so eight packages
+    /// give one of each.
+    pub packages: u32,
+    /// Contracts per unit leg of a package (ratio legs print a multiple).
+    pub package_size: RangeInclusive<u32>,
+    /// Lottery tickets ([`DecoyKind::LotteryTicket`]).
+    pub lottery_tickets: u32,
+    /// Contracts of a lottery ticket.
+    pub lottery_size: RangeInclusive<u32>,
+    /// Dealer-to-dealer crosses ([`DecoyKind::DealerCross`]).
+    pub dealer_crosses: u32,
+    /// Contracts of a dealer cross.
+    pub dealer_cross_size: RangeInclusive<u32>,
 }
 
 impl DecoyConfig {
@@ -247,7 +279,27 @@ impl DecoyConfig {
             traffic_surges: n,
             hedges: true,
             hedge_prob: 0.15,
+            packages: 0,
+            package_size: 50..=400,
+            lottery_tickets: 0,
+            lottery_size: 200..=900,
+            dealer_crosses: 0,
+            dealer_cross_size: 25..=250,
         }
+    }
+
+    /// The real-world prints of issue 18 on top: `n` packages of every structure
+    /// (`8 n` packages), `2 n` lottery tickets and `2 n` dealer crosses a session.
+    ///
+    /// Off in the presets except [`Preset::NoFlow`] until the detectors recognise them
+    /// (the engine's tests expect no signal from the classic decoys); the
+    /// detection-quality benchmark turns them on everywhere.
+    #[must_use]
+    pub fn with_real_world_prints(mut self, n: u32) -> Self {
+        self.packages = 8 * n;
+        self.lottery_tickets = 2 * n;
+        self.dealer_crosses = 2 * n;
+        self
     }
 }
 
@@ -315,9 +367,15 @@ impl SimConfig {
     pub fn preset(preset: Preset, seed: u64) -> Self {
         let (records, expiries, strikes, mms, levels, flows, decoys) = match preset {
             Preset::Quiet => (30_000, 2, 8, 2, 2, 1, 1),
-            Preset::Normal => (300_000, 4, 12, 4, 3, 2, 2),
-            Preset::Busy => (1_000_000, 4, 20, 5, 3, 3, 4),
+            Preset::Normal => (NORMAL_RECORDS_PER_DAY, 4, 12, 4, 3, 2, 2),
+            Preset::Busy => (3 * NORMAL_RECORDS_PER_DAY, 4, 12, 4, 3, 2, 2),
             Preset::Large => (5_000_000, 4, 30, 6, 4, 4, 6),
+            Preset::NoFlow => (NORMAL_RECORDS_PER_DAY, 4, 12, 4, 3, 0, 6),
+        };
+        let decoys = if preset == Preset::NoFlow {
+            DecoyConfig::each(decoys).with_real_world_prints(3)
+        } else {
+            DecoyConfig::each(decoys)
         };
         Self {
             seed,
@@ -336,7 +394,7 @@ impl SimConfig {
             start_offset_minutes: 0,
             history_days: 20,
             flows: FlowConfig::each(flows),
-            decoys: DecoyConfig::each(decoys),
+            decoys,
         }
     }
 }
@@ -623,6 +681,8 @@ impl Simulator {
             atm,
             cfg.expiries.clamp(1, 4),
             cfg.strikes_per_side.clamp(1, 60),
+            // Deep wings for lottery tickets, only when there are any.
+            if cfg.decoys.lottery_tickets > 0 { 2 } else { 0 },
         )
         // The symbols are built from short fixed parts; they always fit. Fall back
         // to an empty chain rather than panic if that ever changes.

@@ -186,7 +186,7 @@ impl SessionGenerator<'_> {
     }
 
     /// Option instrument index of expiry `e`, `offset` strikes out of the money from ATM.
-    fn otm_strike(&self, ts: u64, e: usize, call: bool, offset: i64) -> Option<usize> {
+    pub(super) fn otm_strike(&self, ts: u64, e: usize, call: bool, offset: i64) -> Option<usize> {
         let strikes = self.chain.by_expiry.get(e)?;
         let f = self.fwd(ts);
         let atm = strikes

@@ -16,6 +16,7 @@ mod book;
 mod decoys;
 mod flows;
 mod model;
+mod prints;
 mod quoting;
 mod takers;
 
@@ -454,6 +455,7 @@ impl<'a> SessionGenerator<'a> {
             }
         }
         self.plan_decoys(day);
+        self.plan_real_world_prints(day);
         if planted {
             self.plan_flows(day);
         }
