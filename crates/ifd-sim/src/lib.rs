@@ -92,6 +92,14 @@
 //!   and pulled, bursts of 1-lot trades of both sides, a volatility re-mark that
 //!   reprices every quote at once, stretches of doubled quote traffic, and
 //!   market-maker hedges.
+//! - **Real-world prints** (decoys too; [`DecoyConfig::with_real_world_prints`], on in
+//!   [`Preset::NoFlow`]): multi-leg packages of every [`PackageStructure`], each leg one
+//!   print taking the touch within milliseconds of the others (the touch topped up by a
+//!   market maker as implied spread liquidity would be), synthetics, risk reversals and
+//!   verticals tied to the future; lottery tickets (hundreds of lots at a few ticks on
+//!   deep wings the chain then lists); dealer crosses (one market maker posts inside the
+//!   spread, another takes it in full within milliseconds, both re-quote). The decoy
+//!   record names the kind, and [`Decoy::package`] the structure and legs.
 //!
 //! # Determinism
 //! Every random draw comes from a ChaCha8 generator seeded from (seed, day, stream);
