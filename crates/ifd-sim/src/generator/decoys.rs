@@ -9,7 +9,9 @@ use super::model::stream_rng;
 use super::prints::Cross;
 use super::{Ev, SessionGenerator, LIVE_LAST};
 use crate::calendar::NS_PER_SEC;
-use crate::truth::{Decoy, DecoyKind, PackageLeg, PackageStructure, PackageTruth, Participant};
+use crate::truth::{
+    Decoy, DecoyKind, PackageLeg, PackageStructure, PackageTruth, Participant, TruthSide,
+};
 
 /// One decoy: where and when it happened so far, and its kind's state.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub(super) struct DecoyRun {
     pub(super) plan: DecoyPlan,
     /// The legs of a package, as printed.
     pub(super) legs: Vec<PackageLeg>,
+    /// The legs of a package to print: instrument index, side, contracts.
+    pub(super) pending: Vec<(usize, TruthSide, u32)>,
 }
 
 impl DecoyRun {
@@ -38,6 +42,7 @@ impl DecoyRun {
             seen: false,
             plan,
             legs: Vec::new(),
+            pending: Vec::new(),
         }
     }
 }
@@ -179,6 +184,7 @@ impl SessionGenerator<'_> {
             seen: true,
             plan: DecoyPlan::Hedge,
             legs: Vec::new(),
+            pending: Vec::new(),
         });
     }
 
@@ -269,7 +275,7 @@ impl SessionGenerator<'_> {
                 // Records of the last refresh arrive within the latency bound (< 1 ms).
                 d.ts_end = last + 1_000_000;
             }
-            DecoyPlan::Package { structure } => self.package_step(ts, decoy, structure),
+            DecoyPlan::Package { structure } => self.package_step(ts, decoy, structure, step),
             DecoyPlan::Lottery => self.lottery_step(ts, decoy),
             DecoyPlan::DealerCross { .. } => self.dealer_cross_step(ts, decoy, step),
             DecoyPlan::TrafficSurge | DecoyPlan::Hedge => {}

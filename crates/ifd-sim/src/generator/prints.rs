@@ -64,26 +64,50 @@ impl SessionGenerator<'_> {
         }
     }
 
-    /// A package: its legs, printed one after the other within milliseconds.
-    pub(super) fn package_step(&mut self, ts: u64, decoy: usize, structure: PackageStructure) {
-        let Some((structure, legs)) = self.package_legs(ts, structure) else {
+    /// A package: step 0 chooses the legs and prints the first, each later step prints
+    /// the next, a fraction of a millisecond to a few milliseconds apart.
+    pub(super) fn package_step(
+        &mut self,
+        ts: u64,
+        decoy: usize,
+        structure: PackageStructure,
+        step: u32,
+    ) {
+        if step == 0 {
+            let Some((structure, legs)) = self.package_legs(ts, structure) else {
+                return;
+            };
+            let unit = pick_u32(&mut self.rng, &self.cfg.decoys.package_size).max(1);
+            let d = &mut self.decoys[decoy];
+            d.plan = DecoyPlan::Package { structure };
+            d.pending = legs
+                .into_iter()
+                .map(|(inst, side, size)| {
+                    let qty = match size {
+                        LegSize::Units(u) => unit * u,
+                        LegSize::Hedge(delta) => (f64::from(unit) * delta).round() as u32,
+                    };
+                    (inst, side, qty)
+                })
+                .collect();
+        }
+        let Some(&(inst, side, qty)) = self.decoys[decoy].pending.get(step as usize) else {
             return;
         };
-        if let DecoyPlan::Package { structure: s } = &mut self.decoys[decoy].plan {
-            *s = structure;
+        if let Some(leg) =
+            self.take_at_touch(ts, decoy, inst, side, qty, Participant::PackageTrader)
+        {
+            self.decoys[decoy].legs.push(leg);
         }
-        let unit = pick_u32(&mut self.rng, &self.cfg.decoys.package_size).max(1);
-        let mut t = ts;
-        for (inst, side, size) in legs {
-            let qty = match size {
-                LegSize::Units(u) => unit * u,
-                LegSize::Hedge(d) => (f64::from(unit) * d).round() as u32,
-            };
-            let who = Participant::PackageTrader;
-            if let Some(leg) = self.take_at_touch(t, decoy, inst, side, qty, who) {
-                self.decoys[decoy].legs.push(leg);
-            }
-            t += self.rng.random_range(200_000..3_000_000);
+        if (step as usize) + 1 < self.decoys[decoy].pending.len() {
+            let gap = self.rng.random_range(200_000..3_000_000);
+            self.schedule(
+                ts + gap,
+                Ev::DecoyStep {
+                    decoy: decoy as u32,
+                    step: step + 1,
+                },
+            );
         }
     }
 

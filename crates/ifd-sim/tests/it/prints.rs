@@ -240,11 +240,13 @@ fn dealer_crosses_are_taken_in_full_by_another_market_maker() {
 }
 
 #[test]
-fn real_world_prints_are_deterministic_and_off_by_default() {
+fn real_world_prints_are_deterministic_consistent_and_off_by_default() {
     let a = real_world_day(5);
     let b = real_world_day(5);
     assert_eq!(a.mbo, b.mbo);
     assert_eq!(a.decoys, b.decoys);
+    // Ordered, and every record refers to the book as it is.
+    super::check_stream(&a, &a.mbo);
     let plain = Simulator::new(SimConfig::preset(Preset::Quiet, 5)).session(0, false);
     assert!(plain.decoys.iter().all(|d| d.package.is_none()
         && !matches!(
