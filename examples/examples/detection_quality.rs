@@ -84,6 +84,9 @@ struct Args {
     /// Start every session this many minutes in, with no R and no snapshot.
     #[arg(long, default_value_t = 0)]
     start_minutes: u32,
+    /// Sessions replayed at once (threads); the figures do not depend on it.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
 }
 
 /// One confidence decile: signals, their summed confidence, hits.
@@ -214,44 +217,76 @@ fn run(args: &Args, preset: Preset, seed: u64, feed: Feed) -> Result<(Vec<Signal
     Ok((signals, day))
 }
 
-/// Scores every (preset, seed) of a seed set for v3 and v1, printing one line each.
+/// Scores every (preset, seed) of a seed set for v3 and v1, printing one line each in
+/// (preset, seed) order; `--jobs` sessions are generated and replayed at once.
 fn score_set(args: &Args, seeds: &[u64], feed: Feed) -> Result<(Scores, Scores)> {
+    let runs: Vec<(Preset, u64)> = args
+        .presets
+        .iter()
+        .flat_map(|&p| seeds.iter().map(move |&s| (p, s)))
+        .collect();
     let mut v3 = Scores::default();
     let mut v1 = Scores::default();
-    for &preset in &args.presets {
-        for &seed in seeds {
-            let (signals, day) = run(args, preset, seed, feed)?;
-            let noflow = preset == Preset::NoFlow;
-            let packages = day
-                .decoys
+    for chunk in runs.chunks(args.jobs.max(1)) {
+        let results: Vec<Result<(Vec<Signal>, SimDay)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
                 .iter()
-                .filter(|d| d.kind == DecoyKind::Package)
-                .count();
-            let mut line = format!(
-                "{preset:?} seed {seed} ({}): {} flows, {} decoys ({packages} packages);",
-                day.trade_date,
-                day.truth.len(),
-                day.decoys.len(),
-            );
-            for (name, scores, det) in [
-                ("v3", &mut v3, DetectorVersion::V3),
-                ("v1", &mut v1, DetectorVersion::V1),
-            ] {
-                let firsts = first_revisions(&signals, det);
-                let mut one = Scores::default();
-                one.add(&firsts, &day, noflow);
-                scores.add(&firsts, &day, noflow);
-                line.push_str(&format!(
-                    " {name} {} signals, precision {}, recall {};",
-                    firsts.len(),
-                    fmt(Some(&one.directional_precision)),
-                    fmt(Some(&one.directional_recall)),
-                ));
-            }
-            println!("{}", line.trim_end_matches(';'));
+                .map(|&(preset, seed)| scope.spawn(move || run(args, preset, seed, feed)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a replay thread panicked")))
+                })
+                .collect()
+        });
+        for (&(preset, seed), result) in chunk.iter().zip(results) {
+            let (signals, day) = result?;
+            let line = score_one(&mut v3, &mut v1, preset, seed, &signals, &day);
+            println!("{line}");
         }
     }
     Ok((v3, v1))
+}
+
+/// Adds one session to the v3 and v1 scores; returns its one-line summary.
+fn score_one(
+    v3: &mut Scores,
+    v1: &mut Scores,
+    preset: Preset,
+    seed: u64,
+    signals: &[Signal],
+    day: &SimDay,
+) -> String {
+    let noflow = preset == Preset::NoFlow;
+    let packages = day
+        .decoys
+        .iter()
+        .filter(|d| d.kind == DecoyKind::Package)
+        .count();
+    let mut line = format!(
+        "{preset:?} seed {seed} ({}): {} flows, {} decoys ({packages} packages);",
+        day.trade_date,
+        day.truth.len(),
+        day.decoys.len(),
+    );
+    for (name, scores, det) in [
+        ("v3", v3, DetectorVersion::V3),
+        ("v1", v1, DetectorVersion::V1),
+    ] {
+        let firsts = first_revisions(signals, det);
+        let mut one = Scores::default();
+        one.add(&firsts, day, noflow);
+        scores.add(&firsts, day, noflow);
+        line.push_str(&format!(
+            " {name} {} signals, precision {}, recall {};",
+            firsts.len(),
+            fmt(Some(&one.directional_precision)),
+            fmt(Some(&one.directional_recall)),
+        ));
+    }
+    line.trim_end_matches(';').to_owned()
 }
 
 fn print_tables(title: &str, v3: &Scores, v1: &Scores) {
