@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, Option<&[&str]>)] = &[
     ("ifd-patterns", Some(&["ifd-pressure", "ifd-baseline"])),
     ("ifd-rollout", Some(&["ifd-core"])),
     ("ifd-budget", Some(&["ifd-core"])),
-    ("ifd-sim", Some(&[])),
+    ("ifd-sim", Some(&["ifd-core"])),
     ("ifd-mbo-client", Some(&["ifd-core", "ifd-budget"])),
     (
         "ifd-engine",

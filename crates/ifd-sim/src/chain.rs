@@ -6,7 +6,11 @@ use std::ffi::c_char;
 use dbn::{rtype, InstrumentDefMsg, RecordHeader, SecurityUpdateAction, UNDEF_PRICE};
 use serde::{Deserialize, Serialize};
 
-use super::calendar::{expiries, front_quarter, month_code, ExpiryKind, Session, SimDate};
+use chrono::{Datelike, NaiveDate};
+
+use super::calendar::{
+    central_time_ns, days_since_epoch, expiries, front_quarter, month_code, ExpiryKind, Session,
+};
 use super::pricing::{LARGE_TICK, PX};
 use crate::{Error, Result};
 
@@ -75,14 +79,14 @@ pub(crate) struct SimChain {
 }
 
 /// Instrument id of the quarterly future expiring on `date` (stable across days).
-fn future_id(date: SimDate) -> u32 {
-    let days = u32::try_from(date.days_since_epoch().max(0)).unwrap_or(0);
+fn future_id(date: NaiveDate) -> u32 {
+    let days = u32::try_from(days_since_epoch(date).max(0)).unwrap_or(0);
     10_000 + days % 90_000
 }
 
 /// Instrument id of an option: a pure function of its expiry, product, strike and class.
-fn option_id(expiry: SimDate, product_index: u32, strike: i64, put: bool) -> u32 {
-    let days = u32::try_from((expiry.days_since_epoch() - 18_262).clamp(0, 4_000)).unwrap_or(0);
+fn option_id(expiry: NaiveDate, product_index: u32, strike: i64, put: bool) -> u32 {
+    let days = u32::try_from((days_since_epoch(expiry) - 18_262).clamp(0, 4_000)).unwrap_or(0);
     let strike_slot = u32::try_from((strike / 5).rem_euclid(50_000)).unwrap_or(0);
     1_000_000_000 + days * 400_000 + product_index * 100_000 + strike_slot * 2 + u32::from(put)
 }
@@ -99,17 +103,20 @@ fn cstr<const N: usize>(s: &str) -> Result<[c_char; N]> {
     dbn::record::str_to_c_chars::<N>(s).map_err(|source| Error::DbnEncode { source })
 }
 
-/// Builds the chain for `session` centred on the underlying level `atm`.
+/// Builds the chain for `session` centred on the underlying level `atm`: per expiry
+/// `strikes_per_side` strikes each side of the money, plus `wings` deep out-of-the-money
+/// strikes each side beyond them (at 2, 3, ... times the chain's half-width).
 pub(crate) fn build(
     session: &Session,
     atm: f64,
     n_expiries: usize,
     strikes_per_side: usize,
+    wings: usize,
 ) -> Result<SimChain> {
     let trade_date = session.trade_date;
     let q = front_quarter(trade_date);
-    let fut_symbol = format!("NQ{}{}", month_code(q.month), q.year.rem_euclid(10));
-    let fut_exp = q.central_time_ns(8, 30);
+    let fut_symbol = format!("NQ{}{}", month_code(q.month()), q.year().rem_euclid(10));
+    let fut_exp = central_time_ns(q, 8, 30);
     let fut_id = future_id(q);
     let def_ts = session.start.saturating_sub(60 * 1_000_000_000);
 
@@ -134,9 +141,9 @@ pub(crate) fn build(
         channel_id: 0,
         instrument_class: dbn::InstrumentClass::Future as u8 as c_char,
         security_update_action: SecurityUpdateAction::Add as u8 as c_char,
-        maturity_year: u16::try_from(q.year).unwrap_or(u16::MAX),
-        maturity_month: u8::try_from(q.month).unwrap_or(u8::MAX),
-        maturity_day: u8::try_from(q.day).unwrap_or(u8::MAX),
+        maturity_year: u16::try_from(q.year()).unwrap_or(u16::MAX),
+        maturity_month: u8::try_from(q.month()).unwrap_or(u8::MAX),
+        maturity_day: u8::try_from(q.day()).unwrap_or(u8::MAX),
         ..InstrumentDefMsg::default()
     };
     fut_def.raw_symbol = cstr(&fut_symbol)?;
@@ -177,12 +184,21 @@ pub(crate) fn build(
         let sym_prefix = format!(
             "{}{}{}",
             expiry.product,
-            month_code(expiry.date.month),
-            expiry.date.year.rem_euclid(10)
+            month_code(expiry.date.month()),
+            expiry.date.year().rem_euclid(10)
         );
         let side = i64::try_from(strikes_per_side).unwrap_or(1);
+        let mut offsets: Vec<i64> = (-side..=side).collect();
+        for j in 1..=i64::try_from(wings).unwrap_or(0) {
+            let far = side * (1 + j);
+            if far > side {
+                offsets.push(far);
+                offsets.insert(0, -far);
+            }
+        }
+        offsets.dedup();
         let mut strikes = Vec::new();
-        for k in (-side..=side).map(|i| centre + i * step) {
+        for k in offsets.into_iter().map(|i| centre + i * step) {
             let mut pair = [0usize; 2];
             for (ci, put) in [false, true].into_iter().enumerate() {
                 let id = option_id(expiry.date, product_index, k, put);
@@ -216,9 +232,9 @@ pub(crate) fn build(
                         dbn::InstrumentClass::Call as u8 as c_char
                     },
                     security_update_action: SecurityUpdateAction::Add as u8 as c_char,
-                    maturity_year: u16::try_from(expiry.date.year).unwrap_or(u16::MAX),
-                    maturity_month: u8::try_from(expiry.date.month).unwrap_or(u8::MAX),
-                    maturity_day: u8::try_from(expiry.date.day).unwrap_or(u8::MAX),
+                    maturity_year: u16::try_from(expiry.date.year()).unwrap_or(u16::MAX),
+                    maturity_month: u8::try_from(expiry.date.month()).unwrap_or(u8::MAX),
+                    maturity_day: u8::try_from(expiry.date.day()).unwrap_or(u8::MAX),
                     ..InstrumentDefMsg::default()
                 };
                 def.raw_symbol = cstr(&raw_symbol)?;
@@ -268,8 +284,8 @@ mod tests {
 
     #[test]
     fn chain_definitions_look_like_cme() {
-        let session = Session::new(SimDate::new(2026, 11, 2));
-        let chain = build(&session, 21_003.0, 4, 3).unwrap();
+        let session = Session::new(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap());
+        let chain = build(&session, 21_003.0, 4, 3, 0).unwrap();
         assert_eq!(chain.insts.len(), 1 + 4 * 7 * 2);
         let ids: std::collections::BTreeSet<u32> = chain.insts.iter().map(|i| i.id).collect();
         assert_eq!(ids.len(), chain.insts.len(), "instrument ids are unique");
@@ -290,12 +306,33 @@ mod tests {
         assert_eq!(q.contract_multiplier, i32::MAX);
         assert_eq!(chain.definitions[0].security_type().unwrap(), "FUT");
         // Same contract, next day: same id.
-        let next = build(&Session::new(SimDate::new(2026, 11, 3)), 21_003.0, 4, 3).unwrap();
+        let next = build(
+            &Session::new(NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()),
+            21_003.0,
+            4,
+            3,
+            0,
+        )
+        .unwrap();
         let again = next
             .contracts
             .iter()
             .find(|c| c.raw_symbol == "NQZ6 C21000")
             .unwrap();
         assert_eq!(again.instrument_id, q.hd.instrument_id);
+        // Two wings each side beyond 3 strikes: at 6 and 9 strikes (2 and 3 times the
+        // half-width), ascending.
+        let winged = build(&session, 21_003.0, 1, 3, 2).unwrap();
+        let strikes: Vec<f64> = winged.by_expiry[0]
+            .iter()
+            .map(|p| winged.insts[p[0]].strike)
+            .collect();
+        assert_eq!(
+            strikes,
+            [
+                20_775.0, 20_850.0, 20_925.0, 20_950.0, 20_975.0, 21_000.0, 21_025.0, 21_050.0,
+                21_075.0, 21_150.0, 21_225.0
+            ]
+        );
     }
 }

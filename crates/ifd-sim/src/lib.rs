@@ -10,8 +10,8 @@
 //! [`to_dbn_bytes`]) and lists every planted institutional flow ([`Truth`]) and every
 //! decoy ([`Decoy`]) beside them.
 //!
-//! The crate depends on `dbn` and the `rand` family only (no other ifd crate), so any
-//! part of the workspace can test against it without pulling in the IO edge.
+//! The crate depends on `dbn`, the `rand` family and `ifd-core` (for the CME calendar)
+//! only, so any part of the workspace can test against it without pulling in the IO edge.
 //!
 //! # Quick start
 //!
@@ -28,9 +28,12 @@
 //!
 //! # The model
 //!
-//! - **Calendar.** Trade dates are weekdays from [`SimConfig::start_date`] (holidays are
-//!   not modelled). Each session runs 17:00 CT of the previous day to 16:00 CT, with
-//!   US daylight-saving time. Expiries listed each day: the same-day option (`Q1A`..,
+//! - **Calendar.** The CME equity calendar of [`ifd_core::calendar`]: day `N` is the
+//!   `N`-th CME trading date on or after [`SimConfig::start_date`] (weekends and exchange
+//!   holidays skipped), and its session is that date's Globex session: 17:00 CT of the
+//!   previous day to 16:00 CT on an ordinary day; after a holiday with an early halt it
+//!   also holds the holiday's segment (no records in the gap between); early closes
+//!   (12:15 CT) end it early. Expiries listed each day: the same-day option (`Q1A`..,
 //!   `QN1`.. codes, 15:00 CT), the next Friday weekly (`QN{week}`), end of month (`QNE`)
 //!   and the front quarterly (`NQ`, 08:30 CT on the third Friday), all on the front
 //!   quarterly future (`NQZ6` etc.), which is also simulated.
@@ -89,6 +92,14 @@
 //!   and pulled, bursts of 1-lot trades of both sides, a volatility re-mark that
 //!   reprices every quote at once, stretches of doubled quote traffic, and
 //!   market-maker hedges.
+//! - **Real-world prints** (decoys too; [`DecoyConfig::with_real_world_prints`], on in
+//!   [`Preset::NoFlow`]): multi-leg packages of every [`PackageStructure`], each leg one
+//!   print taking the touch within milliseconds of the others (the touch topped up by a
+//!   market maker as implied spread liquidity would be), synthetics, risk reversals and
+//!   verticals tied to the future; lottery tickets (hundreds of lots at a few ticks on
+//!   deep wings the chain then lists); dealer crosses (one market maker posts inside the
+//!   spread, another takes it in full within milliseconds, both re-quote). The decoy
+//!   record names the kind, and [`Decoy::package`] the structure and legs.
 //!
 //! # Determinism
 //! Every random draw comes from a ChaCha8 generator seeded from (seed, day, stream);
@@ -116,14 +127,21 @@ use dbn::{
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use calendar::{ExpiryKind, SimDate};
+pub use calendar::ExpiryKind;
 pub use chain::{ContractKind, SimContract};
+pub use chrono::NaiveDate;
 pub use error::{Error, Result};
-pub use truth::{Decoy, DecoyKind, FlowKind, Participant, Truth, TruthDirection, TruthSide};
+pub use truth::{
+    Decoy, DecoyKind, FlowKind, PackageLeg, PackageStructure, PackageTruth, Participant, Truth,
+    TruthDirection, TruthSide,
+};
 pub use write::{
     decoys_to_jsonl, feed_to_dbn_bytes, to_dbn_bytes, truth_from_jsonl, truth_to_jsonl, write_dbn,
     write_decoys_jsonl, write_feed_dbn, write_truth_jsonl,
 };
+
+/// The record budget of [`Preset::Normal`] (and the unit of [`Preset::Busy`]'s).
+const NORMAL_RECORDS_PER_DAY: u64 = 300_000;
 
 /// Size presets of the simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,10 +151,21 @@ pub enum Preset {
     Quiet,
     /// The default: four expiries, ~300k records a day.
     Normal,
-    /// A wider chain and ~1M records a day.
+    /// Three times Normal's background flow: Normal's chain, market makers, planted
+    /// flows and decoys with exactly three times its record budget (900k records a
+    /// day). Every background rate (quote refreshes, retail takes, and the hedges and
+    /// refills they cause) is proportional to `records_per_day` over the same chain and
+    /// activity profile, so each is exactly 3× Normal's.
     Busy,
     /// Benchmarks: ~5M records a day by default; raise `records_per_day` for more.
     Large,
+    /// A day without institutional flow: Normal's chain and background, no planted flow
+    /// (the flow day's truth is empty), and large non-institutional prints: the classic
+    /// decoys three times over, and three packages of every structure, six lottery
+    /// tickets and six dealer crosses a session ([`DecoyConfig::with_real_world_prints`]).
+    /// Serialised and parsed as `noflow`.
+    #[serde(rename = "noflow")]
+    NoFlow,
 }
 
 impl std::str::FromStr for Preset {
@@ -147,8 +176,9 @@ impl std::str::FromStr for Preset {
             "normal" => Ok(Self::Normal),
             "busy" => Ok(Self::Busy),
             "large" => Ok(Self::Large),
+            "noflow" | "no_flow" => Ok(Self::NoFlow),
             other => Err(format!(
-                "unknown preset {other:?} (quiet|normal|busy|large)"
+                "unknown preset {other:?} (quiet|normal|busy|large|noflow)"
             )),
         }
     }
@@ -230,6 +260,20 @@ pub struct DecoyConfig {
     pub hedges: bool,
     /// Probability that a market maker hedges a fill of at least one delta-lot.
     pub hedge_prob: f64,
+    /// Multi-leg packages ([`DecoyKind::Package`]); the structures are taken in turn
+    /// from [`PackageStructure::ALL`] starting at a seeded offset, so eight packages
+    /// give one of each.
+    pub packages: u32,
+    /// Contracts per unit leg of a package (ratio legs print a multiple).
+    pub package_size: RangeInclusive<u32>,
+    /// Lottery tickets ([`DecoyKind::LotteryTicket`]).
+    pub lottery_tickets: u32,
+    /// Contracts of a lottery ticket.
+    pub lottery_size: RangeInclusive<u32>,
+    /// Dealer-to-dealer crosses ([`DecoyKind::DealerCross`]).
+    pub dealer_crosses: u32,
+    /// Contracts of a dealer cross.
+    pub dealer_cross_size: RangeInclusive<u32>,
 }
 
 impl DecoyConfig {
@@ -243,7 +287,27 @@ impl DecoyConfig {
             traffic_surges: n,
             hedges: true,
             hedge_prob: 0.15,
+            packages: 0,
+            package_size: 50..=400,
+            lottery_tickets: 0,
+            lottery_size: 200..=900,
+            dealer_crosses: 0,
+            dealer_cross_size: 25..=250,
         }
+    }
+
+    /// The real-world prints of issue 18 on top: `n` packages of every structure
+    /// (`8 n` packages), `2 n` lottery tickets and `2 n` dealer crosses a session.
+    ///
+    /// Off in the presets except [`Preset::NoFlow`] until the detectors recognise them
+    /// (the engine's tests expect no signal from the classic decoys); the
+    /// detection-quality benchmark turns them on everywhere.
+    #[must_use]
+    pub fn with_real_world_prints(mut self, n: u32) -> Self {
+        self.packages = 8 * n;
+        self.lottery_tickets = 2 * n;
+        self.dealer_crosses = 2 * n;
+        self
     }
 }
 
@@ -258,8 +322,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// The preset the sizes came from.
     pub preset: Preset,
-    /// First trade date (day 0); later days are the following weekdays.
-    pub start_date: SimDate,
+    /// Day 0 is the first CME trading date on or after this date; later days are the
+    /// following trading dates (weekends and exchange holidays skipped).
+    pub start_date: NaiveDate,
     /// Expiries listed per day (1 to 4: daily, weekly, monthly, quarterly).
     pub expiries: usize,
     /// Strikes each side of the money per expiry.
@@ -310,14 +375,20 @@ impl SimConfig {
     pub fn preset(preset: Preset, seed: u64) -> Self {
         let (records, expiries, strikes, mms, levels, flows, decoys) = match preset {
             Preset::Quiet => (30_000, 2, 8, 2, 2, 1, 1),
-            Preset::Normal => (300_000, 4, 12, 4, 3, 2, 2),
-            Preset::Busy => (1_000_000, 4, 20, 5, 3, 3, 4),
+            Preset::Normal => (NORMAL_RECORDS_PER_DAY, 4, 12, 4, 3, 2, 2),
+            Preset::Busy => (3 * NORMAL_RECORDS_PER_DAY, 4, 12, 4, 3, 2, 2),
             Preset::Large => (5_000_000, 4, 30, 6, 4, 4, 6),
+            Preset::NoFlow => (NORMAL_RECORDS_PER_DAY, 4, 12, 4, 3, 0, 6),
+        };
+        let decoys = if preset == Preset::NoFlow {
+            DecoyConfig::each(decoys).with_real_world_prints(3)
+        } else {
+            DecoyConfig::each(decoys)
         };
         Self {
             seed,
             preset,
-            start_date: SimDate::new(2026, 11, 2),
+            start_date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
             expiries,
             strikes_per_side: strikes,
             market_makers: mms,
@@ -331,7 +402,7 @@ impl SimConfig {
             start_offset_minutes: 0,
             history_days: 20,
             flows: FlowConfig::each(flows),
-            decoys: DecoyConfig::each(decoys),
+            decoys,
         }
     }
 }
@@ -377,10 +448,11 @@ pub struct SimDay {
     /// Day index (0-based) within the simulation.
     pub day_index: u32,
     /// The trade date.
-    pub trade_date: SimDate,
-    /// Session start (17:00 CT the previous day), UNIX ns.
+    pub trade_date: NaiveDate,
+    /// Session start (the first Globex open of the trade date's session, 17:00 CT),
+    /// UNIX ns.
     pub session_start: u64,
-    /// Session end (16:00 CT), UNIX ns.
+    /// Session end (16:00 CT, or the early close), UNIX ns.
     pub session_end: u64,
     /// Start of the written data, UNIX ns: the session start, or the cut of a
     /// mid-session start ([`SimConfig::start_offset_minutes`]). The metadata's `start`.
@@ -597,8 +669,8 @@ impl Simulator {
 
     /// The trade date of day `day_index`.
     #[must_use]
-    pub fn trade_date(&self, day_index: u32) -> SimDate {
-        self.config.start_date.nth_business_day(day_index)
+    pub fn trade_date(&self, day_index: u32) -> NaiveDate {
+        calendar::nth_trading_date(self.config.start_date, day_index)
     }
 
     /// Generates session `day_index`, with institutional flow when `planted`.
@@ -617,6 +689,8 @@ impl Simulator {
             atm,
             cfg.expiries.clamp(1, 4),
             cfg.strikes_per_side.clamp(1, 60),
+            // Deep wings for lottery tickets, only when there are any.
+            if cfg.decoys.lottery_tickets > 0 { 2 } else { 0 },
         )
         // The symbols are built from short fixed parts; they always fit. Fall back
         // to an empty chain rather than panic if that ever changes.
@@ -635,7 +709,7 @@ impl Simulator {
             None
         } else {
             Some(
-                generator::SessionGenerator::new(cfg, &chain, session, path, day_index)
+                generator::SessionGenerator::new(cfg, &chain, session.clone(), path, day_index)
                     .run(planted, day_index),
             )
         };

@@ -11,7 +11,7 @@
 use dbn::{rtype, Action, MboMsg, RecordHeader, StatMsg, StatType, StatUpdateAction};
 use rand_distr::{Distribution, LogNormal};
 
-use crate::calendar::{Session, SimDate, NS_PER_HOUR, NS_PER_SEC};
+use crate::calendar::{midnight_utc_ns, previous_trading_date, Session, NS_PER_SEC};
 use crate::chain::{SimChain, PUBLISHER_ID};
 use crate::generator::stream_rng;
 use crate::pricing::{black76, floor_to_grid, smile_vol, years_to, LARGE_TICK, PX, SMALL_TICK};
@@ -51,7 +51,7 @@ pub(crate) fn session_statistics(
 
     // Open interest of the previous trading date, before the open.
     let oi_recv = session.start.saturating_sub(OPEN_INTEREST_LEAD_NS);
-    let prev_date = previous_business_day(session.trade_date);
+    let prev_date = previous_trading_date(session.trade_date);
     for inst in &chain.insts {
         let base = if inst.is_option() {
             let width = match inst.expiry_index {
@@ -78,7 +78,7 @@ pub(crate) fn session_statistics(
             oi_recv,
             first_seq,
             StatType::OpenInterest,
-            date_ns(prev_date),
+            midnight_utc_ns(prev_date),
             dbn::UNDEF_PRICE,
             oi,
             0,
@@ -101,7 +101,7 @@ pub(crate) fn session_statistics(
         }
     }
     let close_recv = mbo.last().map_or(session.end, |m| m.ts_recv) + 1_000_000;
-    let today = date_ns(session.trade_date);
+    let today = midnight_utc_ns(session.trade_date);
     for (i, inst) in chain.insts.iter().enumerate() {
         let traded = volume[i] > 0;
         let price = if inst.is_option() {
@@ -194,19 +194,4 @@ fn stat(
         stat_flags,
         ..StatMsg::default()
     }
-}
-
-/// UNIX nanoseconds of midnight UTC of a trading date (Databento's `ts_ref` of daily
-/// statistics).
-fn date_ns(date: SimDate) -> u64 {
-    u64::try_from(date.days_since_epoch()).unwrap_or(0) * 24 * NS_PER_HOUR
-}
-
-/// The weekday before `date`.
-fn previous_business_day(date: SimDate) -> SimDate {
-    let mut d = date.add_days(-1);
-    while !d.is_weekday() {
-        d = d.add_days(-1);
-    }
-    d
 }

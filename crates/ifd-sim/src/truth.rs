@@ -123,6 +123,120 @@ pub enum DecoyKind {
     QuoteTrafficSurge,
     /// A market maker's delta hedge in the future after an option fill.
     MmHedge,
+    /// A multi-leg package (see [`Decoy::package`]): equal-size (or ratio-size) prints on
+    /// two to four contracts within milliseconds, each leg taking the book as an
+    /// aggressor would. One trade with no net view, never a directional flow.
+    Package,
+    /// A "lottery ticket": hundreds of lots at a few ticks on a deep out-of-the-money
+    /// wing (almost no premium, almost no delta).
+    LotteryTicket,
+    /// A dealer-to-dealer cross: one market maker posts inside the spread, another takes
+    /// it in full within milliseconds, both re-quote; no follow-through.
+    DealerCross,
+}
+
+impl DecoyKind {
+    /// All kinds, in a fixed order.
+    pub const ALL: [Self; 8] = [
+        Self::LargeTwoSidedQuotes,
+        Self::OneLotBurst,
+        Self::RepriceAll,
+        Self::QuoteTrafficSurge,
+        Self::MmHedge,
+        Self::Package,
+        Self::LotteryTicket,
+        Self::DealerCross,
+    ];
+
+    /// The serialised name (`"large_two_sided_quotes"`, ..., `"dealer_cross"`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LargeTwoSidedQuotes => "large_two_sided_quotes",
+            Self::OneLotBurst => "one_lot_burst",
+            Self::RepriceAll => "reprice_all",
+            Self::QuoteTrafficSurge => "quote_traffic_surge",
+            Self::MmHedge => "mm_hedge",
+            Self::Package => "package",
+            Self::LotteryTicket => "lottery_ticket",
+            Self::DealerCross => "dealer_cross",
+        }
+    }
+}
+
+/// The structure of a multi-leg package, named like the detectors' package structures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageStructure {
+    /// 1:1, same strike and type, adjacent expiries, opposite sides (a roll).
+    Calendar,
+    /// 1:1, same expiry and type, two strikes, opposite sides.
+    Vertical,
+    /// 1:1, the call and the put of one strike, same side.
+    Straddle,
+    /// 1:1, an out-of-the-money call and put of one expiry, same side.
+    Strangle,
+    /// 1:1, the call and the put of one strike, opposite sides, with the future on the
+    /// other side (a conversion or reversal: no net delta).
+    Synthetic,
+    /// 1:1, an out-of-the-money call and put, opposite sides, delta-hedged with the
+    /// future.
+    RiskReversal,
+    /// 1:2:1 on three strikes of one expiry and type (wings one side, body the other).
+    Butterfly,
+    /// 1:2 on two strikes of one expiry and type, opposite sides, near delta-neutral.
+    Ratio,
+}
+
+impl PackageStructure {
+    /// All structures, in a fixed order.
+    pub const ALL: [Self; 8] = [
+        Self::Calendar,
+        Self::Vertical,
+        Self::Straddle,
+        Self::Strangle,
+        Self::Synthetic,
+        Self::RiskReversal,
+        Self::Butterfly,
+        Self::Ratio,
+    ];
+
+    /// The serialised name (`"calendar"`, `"vertical"`, ..., `"risk_reversal"`, ...).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Calendar => "calendar",
+            Self::Vertical => "vertical",
+            Self::Straddle => "straddle",
+            Self::Strangle => "strangle",
+            Self::Synthetic => "synthetic",
+            Self::RiskReversal => "risk_reversal",
+            Self::Butterfly => "butterfly",
+            Self::Ratio => "ratio",
+        }
+    }
+}
+
+/// One leg of a planted package: the print on one contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageLeg {
+    /// The contract (an option, or the future of a delta-hedged package).
+    pub instrument_id: u32,
+    /// The package trader's side on this leg (the aggressor side of its print).
+    pub side: TruthSide,
+    /// Contracts printed.
+    pub size: u32,
+    /// Price of the print (1e-9).
+    pub price: i64,
+}
+
+/// A planted package: its structure and the legs that printed, in print order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageTruth {
+    /// The structure.
+    pub structure: PackageStructure,
+    /// The legs, in the order they printed.
+    pub legs: Vec<PackageLeg>,
 }
 
 /// One decoy: where and when it happened.
@@ -138,6 +252,9 @@ pub struct Decoy {
     pub ts_start: u64,
     /// `ts_recv` of the last record (UNIX ns).
     pub ts_end: u64,
+    /// The structure and legs of a [`DecoyKind::Package`] (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageTruth>,
 }
 
 /// Who owns a simulated order, exposed for tests of market-maker recognition.
@@ -154,11 +271,46 @@ pub enum Participant {
     Institution(u64),
     /// The facilitation counterparty of a block.
     Counterparty,
+    /// The trader behind a multi-leg package (no directional view).
+    PackageTrader,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoys_serialise_a_package_only_when_they_have_one() {
+        let mut d = Decoy {
+            decoy_id: 3,
+            kind: DecoyKind::DealerCross,
+            instrument_ids: vec![9],
+            ts_start: 1,
+            ts_end: 2,
+            package: None,
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            json,
+            r#"{"decoy_id":3,"kind":"dealer_cross","instrument_ids":[9],"ts_start":1,"ts_end":2}"#
+        );
+        assert_eq!(serde_json::from_str::<Decoy>(&json).unwrap(), d);
+        d.kind = DecoyKind::Package;
+        d.package = Some(PackageTruth {
+            structure: PackageStructure::RiskReversal,
+            legs: vec![PackageLeg {
+                instrument_id: 9,
+                side: TruthSide::Buy,
+                size: 100,
+                price: 2_500_000_000,
+            }],
+        });
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.ends_with(
+            r#""package":{"structure":"risk_reversal","legs":[{"instrument_id":9,"side":"buy","size":100,"price":2500000000}]}}"#
+        ), "{json}");
+        assert_eq!(serde_json::from_str::<Decoy>(&json).unwrap(), d);
+    }
 
     #[test]
     fn truth_serialises_with_the_contract_field_names() {
@@ -179,6 +331,18 @@ mod tests {
         );
         let back: Truth = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
+        for k in DecoyKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        for k in PackageStructure::ALL {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
         for k in FlowKind::ALL {
             assert_eq!(
                 serde_json::to_string(&k).unwrap(),

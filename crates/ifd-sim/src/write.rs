@@ -105,7 +105,9 @@ pub fn truth_to_jsonl(truth: &[Truth]) -> String {
     to_jsonl(truth)
 }
 
-/// The decoys as JSONL: `decoy_id`, `kind`, `instrument_ids`, `ts_start`, `ts_end`.
+/// The decoys as JSONL: `decoy_id`, `kind`, `instrument_ids`, `ts_start`, `ts_end`, and
+/// for a package `package` (`structure`, and `legs` with `instrument_id`, `side`, `size`,
+/// `price` each).
 #[must_use]
 pub fn decoys_to_jsonl(decoys: &[Decoy]) -> String {
     to_jsonl(decoys)

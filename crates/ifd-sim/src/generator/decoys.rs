@@ -1,14 +1,17 @@
 //! Decoys: activity that looks institutional at a glance and must not be flagged (large
 //! two-sided quotes, 1-lot bursts, volatility re-marks, quote-traffic surges, and the
-//! market makers' hedges in the future).
+//! market makers' hedges in the future; the real-world prints of [`super::prints`]).
 
 use rand::Rng;
 
 use super::book::{BSide, Owner};
 use super::model::stream_rng;
+use super::prints::Cross;
 use super::{Ev, SessionGenerator, LIVE_LAST};
-use crate::calendar::{NS_PER_HOUR, NS_PER_SEC};
-use crate::truth::{Decoy, DecoyKind, Participant};
+use crate::calendar::NS_PER_SEC;
+use crate::truth::{
+    Decoy, DecoyKind, PackageLeg, PackageStructure, PackageTruth, Participant, TruthSide,
+};
 
 /// One decoy: where and when it happened so far, and its kind's state.
 #[derive(Debug, Clone)]
@@ -22,12 +25,31 @@ pub(super) struct DecoyRun {
     /// Whether it has written a record (or spans a planned stretch).
     seen: bool,
     /// The kind and its state.
-    plan: DecoyPlan,
+    pub(super) plan: DecoyPlan,
+    /// The legs of a package, as printed.
+    pub(super) legs: Vec<PackageLeg>,
+    /// The legs of a package to print: instrument index, side, contracts.
+    pub(super) pending: Vec<(usize, TruthSide, u32)>,
+}
+
+impl DecoyRun {
+    /// A decoy planned at `ts` that has not printed yet.
+    pub(super) fn planned(ts: u64, plan: DecoyPlan) -> Self {
+        Self {
+            insts: Vec::new(),
+            ts_start: ts,
+            ts_end: ts,
+            seen: false,
+            plan,
+            legs: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
 }
 
 /// The kind of a decoy with the state only that kind needs.
 #[derive(Debug, Clone, Copy)]
-enum DecoyPlan {
+pub(super) enum DecoyPlan {
     /// Very large bid and ask orders of one market maker, posted then pulled.
     LargeQuotes {
         /// The bid and the ask order, once posted.
@@ -48,6 +70,18 @@ enum DecoyPlan {
     TrafficSurge,
     /// A market maker's delta hedge in the future.
     Hedge,
+    /// A multi-leg package.
+    Package {
+        /// Its structure (a calendar that cannot be built becomes a vertical).
+        structure: PackageStructure,
+    },
+    /// A lottery ticket.
+    Lottery,
+    /// A dealer-to-dealer cross.
+    DealerCross {
+        /// The posted order, once posted.
+        cross: Option<Cross>,
+    },
 }
 
 impl DecoyPlan {
@@ -58,6 +92,9 @@ impl DecoyPlan {
             Self::RepriceAll => DecoyKind::RepriceAll,
             Self::TrafficSurge => DecoyKind::QuoteTrafficSurge,
             Self::Hedge => DecoyKind::MmHedge,
+            Self::Package { .. } => DecoyKind::Package,
+            Self::Lottery => DecoyKind::LotteryTicket,
+            Self::DealerCross { .. } => DecoyKind::DealerCross,
         }
     }
 }
@@ -75,18 +112,12 @@ impl SessionGenerator<'_> {
         ] {
             for _ in 0..n {
                 let h = prng.random_range(1.0..22.5);
-                plans.push((kind, self.session.start + (h * NS_PER_HOUR as f64) as u64));
+                plans.push((kind, self.session.at_session_hours(h)));
             }
         }
         for (kind, ts) in plans {
             let di = self.decoys.len();
-            let mut run = DecoyRun {
-                insts: Vec::new(),
-                ts_start: ts,
-                ts_end: ts,
-                seen: false,
-                plan: DecoyPlan::RepriceAll,
-            };
+            let mut run = DecoyRun::planned(ts, DecoyPlan::RepriceAll);
             match kind {
                 DecoyKind::QuoteTrafficSurge => {
                     let len = prng.random_range(10..=30) * 60 * NS_PER_SEC;
@@ -109,7 +140,11 @@ impl SessionGenerator<'_> {
                     run.plan = DecoyPlan::LargeQuotes { orders: None };
                 }
                 DecoyKind::RepriceAll => run.plan = DecoyPlan::RepriceAll,
-                DecoyKind::MmHedge => run.plan = DecoyPlan::Hedge,
+                // Hedges follow fills; the real-world prints are planned on their own.
+                DecoyKind::MmHedge
+                | DecoyKind::Package
+                | DecoyKind::LotteryTicket
+                | DecoyKind::DealerCross => continue,
             }
             self.decoys.push(run);
             self.schedule(
@@ -122,7 +157,7 @@ impl SessionGenerator<'_> {
         }
     }
 
-    fn note_decoy(&mut self, decoy: usize, inst: Option<usize>, start: u64) {
+    pub(super) fn note_decoy(&mut self, decoy: usize, inst: Option<usize>, start: u64) {
         let end = self.ev_recv;
         let d = &mut self.decoys[decoy];
         if let Some(i) = inst {
@@ -148,6 +183,8 @@ impl SessionGenerator<'_> {
             ts_end: self.ev_recv,
             seen: true,
             plan: DecoyPlan::Hedge,
+            legs: Vec::new(),
+            pending: Vec::new(),
         });
     }
 
@@ -238,6 +275,9 @@ impl SessionGenerator<'_> {
                 // Records of the last refresh arrive within the latency bound (< 1 ms).
                 d.ts_end = last + 1_000_000;
             }
+            DecoyPlan::Package { structure } => self.package_step(ts, decoy, structure, step),
+            DecoyPlan::Lottery => self.lottery_step(ts, decoy),
+            DecoyPlan::DealerCross { .. } => self.dealer_cross_step(ts, decoy, step),
             DecoyPlan::TrafficSurge | DecoyPlan::Hedge => {}
         }
     }
@@ -294,6 +334,13 @@ impl SessionGenerator<'_> {
                 instrument_ids: self.instrument_ids(&d.insts),
                 ts_start: d.ts_start,
                 ts_end: d.ts_end.max(d.ts_start),
+                package: match d.plan {
+                    DecoyPlan::Package { structure } => Some(PackageTruth {
+                        structure,
+                        legs: d.legs.clone(),
+                    }),
+                    _ => None,
+                },
             })
             .collect();
         decoys.sort_by_key(|d| (d.ts_start, d.ts_end, d.kind));

@@ -6,7 +6,7 @@ use rand::Rng;
 use super::book::{BSide, Owner};
 use super::model::stream_rng;
 use super::{Ev, SessionGenerator, LIVE_LAST};
-use crate::calendar::{NS_PER_HOUR, NS_PER_SEC};
+use crate::calendar::NS_PER_SEC;
 use crate::pricing::{ceil_to_grid, floor_to_grid, PX};
 use crate::truth::{FlowKind, Participant, Truth, TruthDirection, TruthSide};
 use crate::{pick_u32, pick_u64};
@@ -131,7 +131,7 @@ impl SessionGenerator<'_> {
                 0
             };
             let h = prng.random_range(15.6..21.5);
-            let ts = self.session.start + (h * NS_PER_HOUR as f64) as u64;
+            let ts = self.session.at_day_hours(h);
             let plan = match kind {
                 FlowKind::Block => FlowPlan::Block {
                     size: pick_u32(&mut prng, &fc.block_size),
@@ -186,7 +186,7 @@ impl SessionGenerator<'_> {
     }
 
     /// Option instrument index of expiry `e`, `offset` strikes out of the money from ATM.
-    fn otm_strike(&self, ts: u64, e: usize, call: bool, offset: i64) -> Option<usize> {
+    pub(super) fn otm_strike(&self, ts: u64, e: usize, call: bool, offset: i64) -> Option<usize> {
         let strikes = self.chain.by_expiry.get(e)?;
         let f = self.fwd(ts);
         let atm = strikes

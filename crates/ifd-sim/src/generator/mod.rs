@@ -16,6 +16,7 @@ mod book;
 mod decoys;
 mod flows;
 mod model;
+mod prints;
 mod quoting;
 mod takers;
 
@@ -144,6 +145,7 @@ impl<'a> SessionGenerator<'a> {
             option_cum.push(acc);
             option_idx.push(i);
         }
+        let open = session.start;
         let day_id_base = 6_000_000_000_000_u64 + u64::from(day) * 1_000_000_000;
         Self {
             cfg,
@@ -166,9 +168,9 @@ impl<'a> SessionGenerator<'a> {
                     .saturating_add(cfg.records_per_day as usize / 4),
             ),
             seq: 1_000_000 + day * 10,
-            last_recv: session.start,
-            ev_recv: session.start,
-            ev_event: session.start,
+            last_recv: open,
+            ev_recv: open,
+            ev_event: open,
             ev_start: 0,
             option_cum,
             option_idx,
@@ -453,14 +455,19 @@ impl<'a> SessionGenerator<'a> {
             }
         }
         self.plan_decoys(day);
+        self.plan_real_world_prints(day);
         if planted {
             self.plan_flows(day);
         }
 
         // Background rates per unit of activity, from the record budget.
+        // Seconds of the whole span (the path's length); the market is open in those
+        // inside a segment of the session, and only those draw background events.
         let secs = self.session.seconds();
         let mass: f64 = (0..secs)
-            .map(|s| activity_profile(s as f64 / 3_600.0))
+            .map(|s| start + s * NS_PER_SEC)
+            .filter(|&t| self.session.contains(t))
+            .map(|t| self.activity(t))
             .sum::<f64>()
             .max(1.0);
         let r = self.cfg.records_per_day as f64;
@@ -475,6 +482,9 @@ impl<'a> SessionGenerator<'a> {
         let size_dist = Pareto::new(1.0, 1.35).ok();
         for s in 0..secs {
             let t0 = start + s * NS_PER_SEC;
+            if !self.session.contains(t0) {
+                continue;
+            }
             let a = self.activity(t0);
             let surge = if self.surges.iter().any(|&(a0, a1)| t0 >= a0 && t0 < a1) {
                 2.0
@@ -558,7 +568,12 @@ impl<'a> SessionGenerator<'a> {
             let Some(Reverse((ts, _, ev))) = self.heap.pop() else {
                 break;
             };
-            self.run_event(ts, ev);
+            // The market is halted between two segments: the event waits for the reopen.
+            match self.session.defer(ts) {
+                Some(t) if t == ts => self.run_event(ts, ev),
+                Some(t) => self.schedule(t, ev),
+                None => {}
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 //! dbn's own decoder reads, a consistent L3 book, realistic shape, and planted flows
 //! where the truth says.
 
+mod calendar;
 mod feeds;
+mod prints;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -552,6 +554,9 @@ fn decoys_are_where_they_say() {
                 );
             }
             DecoyKind::QuoteTrafficSurge => assert!(d.ts_end > d.ts_start),
+            DecoyKind::Package | DecoyKind::LotteryTicket | DecoyKind::DealerCross => {
+                panic!("real-world prints are off in the quiet preset: {d:?}")
+            }
         }
     }
 }
