@@ -3,6 +3,7 @@
 //! where the truth says.
 
 mod feeds;
+mod information;
 
 use std::collections::{BTreeMap, HashMap};
 
