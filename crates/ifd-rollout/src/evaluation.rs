@@ -16,6 +16,8 @@
 //! - **Mean signed return** in bp with a cluster-robust standard error (clusters of
 //!   overlapping windows; `G/(G−1)` small-sample factor), one-sided Student-t p-value
 //!   with `G − 1` degrees of freedom; the same net of the round-trip cost in bp.
+//!   The same mean with the Hansen–Hodrick error for overlapping windows
+//!   ([`overlap_hac_mean`]), which keeps power when chained clusters are few.
 //! - **Win/loss ratio** = mean positive signed return / mean |negative| one.
 //! - **Option P&L** and **delta-hedged P&L** means per contract, and the mean spread
 //!   cost the option trade paid, when the signals named options.
@@ -163,6 +165,70 @@ pub fn clustered_mean(obs: &[(u64, f64)]) -> Option<ClusteredMean> {
     })
 }
 
+/// The mean of observations over time windows `(start, end, value)` with the
+/// Hansen–Hodrick standard error for overlapping windows:
+/// `Var(x̄) = Σ_i Σ_j 1[I_i ∩ I_j ≠ ∅] e_i e_j / n²`. Every pair of overlapping windows
+/// keeps its whole cross product (a Bartlett/Newey–West weight would shrink exactly the
+/// covariances that overlapping returns carry and understate the error). The estimate
+/// can come out negative in small samples; then there is no answer. The p-value
+/// (one-sided, `mean > 0`) uses Student's t with `L/l̄ − 1` degrees of freedom (at
+/// least 1), `L` the length of the union of the windows and `l̄` their mean length: the
+/// number of non-overlapping windows the data spans. `clusters` counts the chained
+/// clusters. `None` with fewer than two observations, a non-finite value, an empty
+/// window, or a variance that is not positive.
+#[must_use]
+pub fn overlap_hac_mean(obs: &[(Nanos, Nanos, f64)]) -> Option<ClusteredMean> {
+    if obs.len() < 2 || obs.iter().any(|o| !o.2.is_finite() || o.1 <= o.0) {
+        return None;
+    }
+    let mut sorted: Vec<(Nanos, Nanos, f64)> = obs.to_vec();
+    sorted.sort_by_key(|o| (o.0, o.1));
+    let n = lossy_u64(sorted.len() as u64);
+    let mean = sorted.iter().map(|o| o.2).sum::<f64>() / n;
+    let mut acc = 0.0;
+    let mut clusters = 0_u64;
+    let mut union = 0_u64;
+    let mut total = 0_u64;
+    let mut open_until: Option<Nanos> = None;
+    for (i, a) in sorted.iter().enumerate() {
+        total = total.saturating_add(a.1 - a.0);
+        match open_until {
+            Some(e) if a.0 <= e => union = union.saturating_add(a.1.saturating_sub(e)),
+            _ => {
+                clusters += 1;
+                union = union.saturating_add(a.1 - a.0);
+            }
+        }
+        open_until = Some(open_until.map_or(a.1, |e| e.max(a.1)));
+        let ea = a.2 - mean;
+        acc += ea * ea;
+        for b in &sorted[i + 1..] {
+            if b.0 >= a.1 {
+                // Starts are sorted, but a later window may still overlap `a` only if it
+                // starts before `a` ends.
+                break;
+            }
+            acc += 2.0 * ea * (b.2 - mean);
+        }
+    }
+    if !(acc > 0.0 && acc.is_finite()) {
+        return None;
+    }
+    let se = acc.sqrt() / n;
+    let t = mean / se;
+    let spans = lossy_u64(union) / (lossy_u64(total) / n);
+    let df = (spans - 1.0).max(1.0);
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some(ClusteredMean {
+        n: sorted.len() as u64,
+        clusters,
+        mean,
+        se,
+        t,
+        p_value: 1.0 - dist.cdf(t),
+    })
+}
+
 /// How the statistics are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalConfig {
@@ -244,6 +310,8 @@ pub struct GroupStats {
     pub mean_bp: f64,
     /// The same with its cluster-robust error.
     pub mean_test: Option<ClusteredMean>,
+    /// The same with the Hansen–Hodrick error for overlapping windows.
+    pub mean_test_hac: Option<ClusteredMean>,
     /// Mean signed return net of [`EvalConfig::cost_bp`].
     pub net_mean_bp: f64,
     /// Mean positive return / mean |negative| return.
@@ -338,6 +406,12 @@ pub fn group_stats(
         pesaran_timmermann: pesaran_timmermann(&pairs),
         mean_bp,
         mean_test: clustered_mean(&ret_obs),
+        mean_test_hac: overlap_hac_mean(
+            &labels
+                .iter()
+                .map(|l| (l.fired_at, l.exit_at, l.signed_return_bp))
+                .collect::<Vec<_>>(),
+        ),
         net_mean_bp: mean_bp - cfg.cost_bp,
         win_loss,
         option_n: opts.len() as u64,
@@ -516,15 +590,15 @@ impl fmt::Display for OutcomeTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<3} {:<6} {:<22} {:>5} {:>5} {:>6} {:>13} {:>7} {:>6} {:>6} {:>7} {:>6} {:>8} {:>7} {:>7} {:>6} {:>9} {:>9}",
+            "{:<3} {:<6} {:<22} {:>5} {:>5} {:>6} {:>13} {:>7} {:>6} {:>6} {:>7} {:>6} {:>8} {:>7} {:>7} {:>7} {:>6} {:>9} {:>9}",
             "var", "hor", "group", "n", "clus", "hit", "hit 95% CI", "p(bin)", "guess", "shuf", "p(shuf)",
-            "PT", "mean bp", "se", "p(mean)", "W/L", "opt P&L", "hedged"
+            "PT", "mean bp", "se", "p(mean)", "p(hac)", "W/L", "opt P&L", "hedged"
         )?;
         for r in &self.rows {
             let s = &r.stats;
             writeln!(
                 f,
-                "{:<3} {:<6} {:<22} {:>5} {:>5} {:>6.3} {:>13} {:>7.4} {:>6} {:>6} {:>7} {:>6} {:>8.2} {:>7} {:>7} {:>6} {:>9} {:>9}",
+                "{:<3} {:<6} {:<22} {:>5} {:>5} {:>6.3} {:>13} {:>7.4} {:>6} {:>6} {:>7} {:>6} {:>8.2} {:>7} {:>7} {:>7} {:>6} {:>9} {:>9}",
                 r.variant.as_str(),
                 r.horizon.name(),
                 r.grouping.to_string(),
@@ -540,6 +614,7 @@ impl fmt::Display for OutcomeTable {
                 s.mean_bp,
                 opt(s.mean_test.map(|m| m.se), 2),
                 opt(s.mean_test.map(|m| m.p_value), 4),
+                opt(s.mean_test_hac.map(|m| m.p_value), 4),
                 opt(s.win_loss, 2),
                 opt(s.option_pnl_mean, 2),
                 opt(s.hedged_pnl_mean, 2),
@@ -607,5 +682,29 @@ mod tests {
         assert!((m.p_value - 0.060_0).abs() < 5e-4, "{}", m.p_value);
         assert!(clustered_mean(&[(0, 1.0), (0, 2.0)]).is_none());
         assert!(clustered_mean(&[(0, f64::NAN), (1, 2.0)]).is_none());
+    }
+
+    #[test]
+    fn overlap_hac_known_answer() {
+        // Windows [0,10) x=1, [5,15) x=5, [20,30) x=3: mean 3, residuals −2, 2, 0;
+        // the first two overlap: Var = (4 + 4 + 0 + 2·(−2)(2))/9 = 0 → no answer.
+        assert!(overlap_hac_mean(&[(0, 10, 1.0), (5, 15, 5.0), (20, 30, 3.0)]).is_none());
+        // x = 1, 3 overlapping and 5 apart: residuals −2, 0, 2; the overlapping pair
+        // contributes 0: Var = 8/9, se = √8/3; two clusters, union 25 over mean length
+        // 10: t with 1.5 degrees.
+        let m = overlap_hac_mean(&[(0, 10, 1.0), (5, 15, 3.0), (20, 30, 5.0)]).unwrap();
+        assert!((m.mean - 3.0).abs() < 1e-12);
+        assert!((m.se - 8.0_f64.sqrt() / 3.0).abs() < 1e-12, "{m:?}");
+        assert_eq!(m.clusters, 2);
+        // Residuals +1, +1, −2 with the first two overlapping: Var = (1 + 1 + 4 + 2)/9.
+        let m = overlap_hac_mean(&[(0, 10, 3.0), (5, 15, 3.0), (20, 30, 0.0)]).unwrap();
+        assert!((m.se - 8.0_f64.sqrt() / 3.0).abs() < 1e-12, "{m:?}");
+        // Two disjoint windows: residuals ∓1, Var = 2/4, union 20 / mean 10 → 1 degree;
+        // t(1) at 2/√0.5·... mean 1, se √2/2, t = √2: p = 1/2 − atan(√2)/π.
+        let m = overlap_hac_mean(&[(0, 10, 0.0), (20, 30, 2.0)]).unwrap();
+        assert!((m.se - 0.5_f64.sqrt()).abs() < 1e-12, "{m:?}");
+        let p = 0.5 - 2.0_f64.sqrt().atan() / std::f64::consts::PI;
+        assert!((m.p_value - p).abs() < 1e-9, "{}", m.p_value);
+        assert!(overlap_hac_mean(&[(0, 0, 1.0), (1, 2, 1.0)]).is_none());
     }
 }

@@ -106,9 +106,9 @@ pub use ab::{AbReport, AbTest};
 pub use assign::{AssignmentKey, Split, PPM};
 pub use error::{Error, Result};
 pub use evaluation::{
-    binomial_p_at_least, clustered_mean, group_stats, outcome_table, pesaran_timmermann,
-    wilson_interval, Best, ClusteredMean, EvalConfig, GroupStats, Grouping, OutcomeTable,
-    PesaranTimmermann, ShuffleBaseline, TableRow,
+    binomial_p_at_least, clustered_mean, group_stats, outcome_table, overlap_hac_mean,
+    pesaran_timmermann, wilson_interval, Best, ClusteredMean, EvalConfig, GroupStats, Grouping,
+    OutcomeTable, PesaranTimmermann, ShuffleBaseline, TableRow,
 };
 pub use labels::{
     label_signals, shuffled_hit_rates, signed_return_bp, up_rate, DirectionalSignal, Horizon,

@@ -132,6 +132,7 @@ fn accuracy_tests_hold_their_size_under_no_information() {
         binom += usize::from(s.hit_p_binomial <= 0.05);
         pt += usize::from(s.pesaran_timmermann.is_some_and(|p| p.p_value <= 0.05));
     }
+    println!("no information, 5 % one-sided: binomial rejects {binom}/{runs}, PT {pt}/{runs}");
     // Nominal 5 % of 300 = 15; a binomial 99 % band reaches about 26.
     assert!(binom <= 26, "binomial test rejected {binom} of {runs}");
     assert!(pt <= 26, "Pesaran–Timmermann rejected {pt} of {runs}");
@@ -255,4 +256,79 @@ fn ab_test_reads_labels_at_its_horizon() {
     let r = ab.report();
     assert_eq!(r.accuracy.decision, Decision::V3Better, "{r:?}");
     assert!((r.accuracy.mean_v3.unwrap() - 2.0 / 3.0).abs() < 0.01);
+}
+
+/// The metrics book reads labels: accuracy is the hit rate at its horizon.
+#[test]
+fn metrics_book_reads_labels() {
+    let u = walk(21, 3 * 3_600, 0.0);
+    let options = BTreeMap::new();
+    let inputs = LabelInputs {
+        underlying: &u,
+        options: &options,
+        sessions: &[],
+    };
+    let h = 5 * NANOS_PER_MINUTE;
+    let sigs: Vec<_> = (0..30)
+        .map(|i| signal(i, Variant::V3, i * 300, view(i % 3 != 0), 0.5))
+        .collect();
+    let (labels, _) = label_signals(&inputs, &sigs, &[Horizon::Fixed(h), Horizon::Fixed(2 * h)]);
+    let mut book = ifd_rollout::MetricsBook::new(h, ifd_rollout::Targets::default(), T0);
+    let taken = labels.iter().filter(|l| book.record_label(l)).count();
+    assert_eq!(taken, 30);
+    assert_eq!(book.other_horizon_outcomes(), 30);
+    let hits = labels
+        .iter()
+        .filter(|l| l.horizon == Horizon::Fixed(h) && l.hit)
+        .count() as u64;
+    let t = book.tally(Variant::V3).unwrap();
+    assert_eq!((t.resolved, t.wins), (30, hits));
+    assert_eq!(t.pnl_stats.count(), 0, "no option leg, no P&L");
+}
+
+/// Overlapping windows: the clustered and the overlap-weighted (HAC) mean tests keep
+/// their size where a naive test would not (signals every 100 s, 5-minute horizon:
+/// each return shares two thirds of its window with the next).
+#[test]
+fn mean_tests_hold_their_size_with_overlapping_windows() {
+    let runs = 300;
+    let (mut hac, mut clustered) = (0, 0);
+    for run in 0..runs {
+        let u = walk(50_000 + run, 4 * 3_600, 0.0);
+        let options = BTreeMap::new();
+        let inputs = LabelInputs {
+            underlying: &u,
+            options: &options,
+            sessions: &[],
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(run + 7);
+        // Views persist in runs of 5 so overlapping returns share their sign.
+        let mut up = true;
+        let sigs: Vec<_> = (0..120)
+            .map(|i| {
+                if i % 5 == 0 {
+                    up = rng.random_bool(0.5);
+                }
+                signal(i, Variant::V3, i * 100, view(up), 0.5)
+            })
+            .collect();
+        let (labels, _) = label_signals(&inputs, &sigs, &[Horizon::Fixed(5 * NANOS_PER_MINUTE)]);
+        let cfg = EvalConfig {
+            shuffles: 0,
+            ..EvalConfig::default()
+        };
+        let table = outcome_table(&labels, &cfg, None);
+        let s = &table
+            .overall(Variant::V3, Horizon::Fixed(5 * NANOS_PER_MINUTE))
+            .unwrap()
+            .stats;
+        hac += usize::from(s.mean_test_hac.is_some_and(|m| m.p_value <= 0.05));
+        clustered += usize::from(s.mean_test.is_some_and(|m| m.p_value <= 0.05));
+    }
+    println!("overlapping windows, 5 % one-sided: HAC rejects {hac}/{runs}, clustered {clustered}/{runs}");
+    assert!(
+        hac <= 26 && clustered <= 26,
+        "hac {hac}, clustered {clustered} of {runs}"
+    );
+    assert!(hac >= 3, "the HAC test is not dead: {hac}");
 }
