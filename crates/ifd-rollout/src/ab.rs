@@ -1,5 +1,14 @@
-//! An A/B comparison of v3 against v1 from resolved outcomes: the sequential test on
-//! accuracy (wins over resolved) and the one on P&L per outcome, over one horizon.
+//! An A/B comparison of v3 against v1 over one horizon: a sequential test on a success
+//! rate and one on a mean.
+//!
+//! **Decisions read the labels** ([`AbTest::observe_label`]): the success is a *hit*
+//! (the underlying's mid-to-mid return at the horizon, signed by the signal's view, is
+//! positive) and the mean is the signed return in bp, as defined in [`crate::labels`].
+//! Both tests are mixture SPRTs whose p-values stay valid however often they are looked
+//! at, so a rollout that checks them at every snapshot advances only on significant
+//! evidence. [`AbTest::observe`] feeds option outcomes of the streaming
+//! [`crate::OutcomeLabeller`] instead (accuracy = wins of the option's mid beyond the
+//! flat band, mean = option P&L); one test should be fed by one of the two only.
 //!
 //! Which variant *serves* a decision is the business of [`crate::assign`] (and of the
 //! rollout's stage); this type only weighs the outcomes each arm produced. In shadow
@@ -8,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::labels::{Horizon, SignalLabel};
 use crate::metrics::lossy_decimal;
 use crate::outcome::{Label, Outcome};
 use crate::rollout::RolloutSnapshot;
@@ -17,9 +27,9 @@ use crate::types::Variant;
 /// Both sequential tests at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AbReport {
-    /// Accuracy, v3 − v1.
+    /// Hit rate (labels) or accuracy (option outcomes), v3 − v1.
     pub accuracy: SequentialResult,
-    /// P&L per outcome, v3 − v1.
+    /// Signed return in bp (labels) or P&L per outcome (option outcomes), v3 − v1.
     pub pnl: SequentialResult,
 }
 
@@ -31,6 +41,10 @@ pub struct AbTest {
     pnl: MeanTest,
     resolved: [u64; 2],
     other_horizon: u64,
+    /// The label horizon [`AbTest::observe_label`] takes; `None` means
+    /// `Horizon::Fixed(horizon_ns)`.
+    #[serde(default)]
+    label_horizon: Option<Horizon>,
 }
 
 impl AbTest {
@@ -45,7 +59,43 @@ impl AbTest {
             pnl: MeanTest::new(config)?,
             resolved: [0; 2],
             other_horizon: 0,
+            label_horizon: None,
         })
+    }
+
+    /// A comparison of labels at `horizon` (any [`Horizon`], e.g. the session close).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] as [`SequentialConfig::validate`].
+    pub fn for_labels(horizon: Horizon, config: SequentialConfig) -> Result<Self> {
+        let ns = match horizon {
+            Horizon::Fixed(ns) => ns,
+            Horizon::SessionClose | Horizon::NextSessionClose => 0,
+        };
+        let mut t = Self::new(ns, config)?;
+        t.label_horizon = Some(horizon);
+        Ok(t)
+    }
+
+    /// The horizon labels must have.
+    #[must_use]
+    pub fn label_horizon(&self) -> Horizon {
+        self.label_horizon
+            .unwrap_or(Horizon::Fixed(self.horizon_ns))
+    }
+
+    /// Adds a label: a hit to the rate test, the signed return (bp) to the mean test.
+    /// Labels of another horizon, or with a non-finite return, are counted and ignored.
+    /// Returns whether it was taken.
+    pub fn observe_label(&mut self, l: &SignalLabel) -> bool {
+        if l.horizon != self.label_horizon() || !l.signed_return_bp.is_finite() {
+            self.other_horizon += 1;
+            return false;
+        }
+        self.accuracy.observe(l.variant, l.hit);
+        self.pnl.observe(l.variant, l.signed_return_bp);
+        self.resolved[usize::from(l.variant == Variant::V3)] += 1;
+        true
     }
 
     /// Adds a resolved outcome; outcomes of another horizon are counted and ignored.
@@ -61,7 +111,7 @@ impl AbTest {
         true
     }
 
-    /// Outcomes ignored because of their horizon.
+    /// Outcomes and labels ignored because of their horizon (or a non-finite return).
     #[must_use]
     pub const fn other_horizon_outcomes(&self) -> u64 {
         self.other_horizon

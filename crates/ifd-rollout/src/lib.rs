@@ -11,11 +11,13 @@
 //!
 //! | module | what | main types |
 //! |---|---|---|
-//! | [`outcome`] | outcome over horizons; win/loss/flat; P&L of a notional trade | [`OutcomeLabeller`], [`Outcome`] |
+//! | [`labels`] | fixed-horizon underlying returns signed by the view; option and delta-hedged P&L; clusters | [`label_signals`], [`SignalLabel`], [`Horizon`] |
+//! | [`evaluation`] | hit rate vs up-rate and shuffled times, Pesaran–Timmermann, clustered mean in bp, per pattern/decile/horizon | [`outcome_table`], [`OutcomeTable`] |
+//! | [`outcome`] | streaming option-mid outcome over horizons; win/loss/flat; P&L of a notional trade | [`OutcomeLabeller`], [`Outcome`] |
 //! | [`metrics`] | accuracy, win/loss ratios, ROI, cost and EV per signal, per variant and pattern | [`MetricsBook`], [`MetricsReport`] |
 //! | [`assign`] | deterministic hash assignment into arms (FNV-1a 64 + fmix64) | [`Split`], [`AssignmentKey`] |
 //! | [`stats`] | mixture SPRT for proportions and means, always-valid p-values and CIs | [`ProportionTest`], [`MeanTest`] |
-//! | [`ab`] | v3 against v1 on accuracy and P&L from outcomes | [`AbTest`], [`AbReport`] |
+//! | [`ab`] | v3 against v1 on hit rate and signed return from labels (or option outcomes) | [`AbTest`], [`AbReport`] |
 //! | [`threshold`] | confidence thresholds steered toward a target precision | [`AdaptiveThreshold`] |
 //! | [`rollout`] | stages, promotion gates, rollback, cool-down, audit | [`Rollout`], [`AuditEvent`] |
 //! | [`persist`] | versioned, CRC32-checked bytes for the rollout state | [`persist::encode`], [`persist::decode`] |
@@ -88,6 +90,8 @@
 pub mod ab;
 pub mod assign;
 mod error;
+pub mod evaluation;
+pub mod labels;
 pub mod metrics;
 pub mod outcome;
 pub mod persist;
@@ -101,6 +105,16 @@ mod types;
 pub use ab::{AbReport, AbTest};
 pub use assign::{AssignmentKey, Split, PPM};
 pub use error::{Error, Result};
+pub use evaluation::{
+    binomial_p_at_least, clustered_mean, group_stats, outcome_table, overlap_hac_mean,
+    pesaran_timmermann, wilson_interval, Best, ClusteredMean, EvalConfig, GroupStats, Grouping,
+    OutcomeTable, PesaranTimmermann, ShuffleBaseline, TableRow,
+};
+pub use labels::{
+    label_signals, shuffled_hit_rates, signed_return_bp, up_rate, DirectionalSignal, Horizon,
+    LabelInputs, LabelStats, MidSeries, OptionOutcome, OptionTrade, QuoteSeries, SessionWindow,
+    SignalLabel,
+};
 pub use metrics::{
     EngineHealth, Metric, MetricsBook, MetricsReport, Tally, TargetCheck, Targets, VariantReport,
 };

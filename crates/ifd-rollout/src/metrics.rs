@@ -1,7 +1,9 @@
 //! Success metrics per variant and per pattern, each against its seed target.
 //!
 //! # Definitions (for one horizon)
-//! - **accuracy** = wins / resolved outcomes (flats count as not-wins).
+//! - **accuracy** = wins / resolved outcomes (flats count as not-wins). Fed with
+//!   [`MetricsBook::record_label`], a win is a hit of the fixed-horizon label (the
+//!   underlying's signed mid-to-mid return is positive), so accuracy is the hit rate.
 //! - **win/loss count ratio** = wins / losses, by [`Label`]; `None` with no loss.
 //! - **avg-win/avg-loss ratio** (payoff ratio) = mean P&L of the outcomes with positive
 //!   P&L / mean |P&L| of those with negative P&L; `None` without both.
@@ -26,6 +28,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::labels::{Horizon, SignalLabel};
 use crate::outcome::{Label, Outcome};
 use crate::stats::{lossy_u64, mean_ci, MeanCi, RunningStats};
 use crate::types::{Nanos, PatternLabel, Variant, NANOS_PER_DAY};
@@ -112,21 +115,28 @@ pub struct Tally {
 
 impl Tally {
     fn add_outcome(&mut self, o: &Outcome) {
+        self.add(o.label, Some(o.pnl));
+    }
+
+    fn add(&mut self, label: Label, pnl: Option<Decimal>) {
         self.resolved += 1;
-        match o.label {
+        match label {
             Label::Win => self.wins += 1,
             Label::Loss => self.losses += 1,
             Label::Flat => self.flats += 1,
         }
-        self.pnl_total += o.pnl;
-        if o.pnl > Decimal::ZERO {
-            self.gain_total += o.pnl;
+        let Some(pnl) = pnl else {
+            return;
+        };
+        self.pnl_total += pnl;
+        if pnl > Decimal::ZERO {
+            self.gain_total += pnl;
             self.gains += 1;
-        } else if o.pnl < Decimal::ZERO {
-            self.pain_total -= o.pnl;
+        } else if pnl < Decimal::ZERO {
+            self.pain_total -= pnl;
             self.pains += 1;
         }
-        self.pnl_stats.push(lossy_decimal(o.pnl));
+        self.pnl_stats.push(lossy_decimal(pnl));
     }
 
     /// wins / resolved.
@@ -313,6 +323,32 @@ impl MetricsBook {
             .entry((o.variant, o.pattern.clone()))
             .or_default()
             .add_outcome(o);
+        true
+    }
+
+    /// A label (see [`crate::labels`]) of this book's horizon (`Horizon::Fixed`): a hit
+    /// counts as a win, a negative signed return as a loss, a zero one as flat, so that
+    /// accuracy is the hit rate; the option P&L, when the label has one, feeds the P&L
+    /// figures. Labels of another horizon are ignored and counted; returns whether it
+    /// was taken. Feed a book with labels or with outcomes, not both.
+    pub fn record_label(&mut self, l: &SignalLabel) -> bool {
+        if l.horizon != Horizon::Fixed(self.horizon_ns) {
+            self.other_horizon += 1;
+            return false;
+        }
+        let label = if l.hit {
+            Label::Win
+        } else if l.signed_return_bp < 0.0 {
+            Label::Loss
+        } else {
+            Label::Flat
+        };
+        let pnl = l.option.map(|o| o.pnl);
+        self.variants.entry(l.variant).or_default().add(label, pnl);
+        self.patterns
+            .entry((l.variant, l.pattern.clone()))
+            .or_default()
+            .add(label, pnl);
         true
     }
 

@@ -15,7 +15,11 @@
 //! - **Promotion** from a stage needs every gate of [`Gate`] to pass: time in stage,
 //!   resolved samples *in this stage* for both arms, v3 not worse than v1 by the
 //!   sequential tests (and, when a non-inferiority margin is set, the accuracy confidence
-//!   sequence's lower bound above `−margin`), latency p99 below the limit, uptime at or
+//!   sequence's lower bound above `−margin`), **v3 significantly better than v1** on the
+//!   hit-rate test at the chosen horizon ([`Gate::SignificantEdge`], on by default:
+//!   [`RolloutConfig::require_significant_edge`]; the test is fed labels by
+//!   [`crate::AbTest::observe_label`] and its always-valid p-value allows a look at
+//!   every snapshot), latency p99 below the limit, uptime at or
 //!   above the minimum, error rate below the limit, and finite health figures. Every
 //!   comparison is written so that NaN fails it.
 //! - **Rollback** happens in Canary, Limited and Full, on the first snapshot with a
@@ -115,12 +119,21 @@ pub struct RolloutConfig {
     pub max_invalid_snapshots: u32,
     /// Salt of the serving split (see [`crate::assign`]).
     pub salt: u64,
+    /// Promotion also needs the accuracy (hit-rate) test to have decided
+    /// [`Decision::V3Better`]: the rollout advances only on significant evidence.
+    #[serde(default = "yes")]
+    pub require_significant_edge: bool,
+}
+
+const fn yes() -> bool {
+    true
 }
 
 impl Default for RolloutConfig {
     /// 10 % and 50 %; Shadow 4 h / 100 outcomes, Canary 12 h / 200, Limited 24 h / 400;
     /// p99 < 100 ms, uptime ≥ 99.9 %, error rate < 1 %; no non-inferiority margin;
-    /// 30 min cool-down; 3 rollbacks per hour; 3 invalid snapshots.
+    /// 30 min cool-down; 3 rollbacks per hour; 3 invalid snapshots; a significant edge
+    /// required.
     fn default() -> Self {
         Self {
             canary_share_ppm: 100_000,
@@ -145,6 +158,7 @@ impl Default for RolloutConfig {
             max_rollbacks_per_hour: 3,
             max_invalid_snapshots: 3,
             salt: 0x6966_6433_726f_6c6c,
+            require_significant_edge: true,
         }
     }
 }
@@ -264,6 +278,8 @@ pub enum Gate {
     ResolvedSamples,
     /// The sequential tests do not find v3 worse (and non-inferiority holds when set).
     NotWorse,
+    /// The hit-rate test found v3 significantly better (when required).
+    SignificantEdge,
     /// Latency p99 below the limit.
     LatencyP99,
     /// Uptime at or above the minimum.
@@ -499,6 +515,13 @@ impl Rollout {
                 in_stage_v1.min(in_stage_v3) >= gate.min_resolved,
             ),
             status(Gate::NotWorse, not_worse),
+            status(
+                Gate::SignificantEdge,
+                !c.require_significant_edge
+                    || snap
+                        .accuracy
+                        .is_some_and(|r| r.decision == Decision::V3Better),
+            ),
             status(Gate::LatencyP99, snap.latency_p99_ms < c.latency_p99_max_ms),
             status(Gate::Uptime, snap.uptime >= c.uptime_min),
             status(Gate::ErrorRate, snap.error_rate < c.error_rate_max),

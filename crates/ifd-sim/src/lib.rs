@@ -88,6 +88,9 @@
 //!   facilitation order, cross-strike same-side takes within milliseconds, icebergs
 //!   refilled at one price, and slow accumulation over many minutes; random side,
 //!   call or put, and expiry.
+//! - **Information** ([`SimConfig::information`], off in the presets): each planted flow
+//!   is informed with probability `p`, and after an informed flow the underlying drifts
+//!   by `μ` in its direction (onset, build-up, decay); [`Truth::informed`] says which.
 //! - **Decoys** ([`DecoyConfig`], every session): very large two-sided quotes posted
 //!   and pulled, bursts of 1-lot trades of both sides, a volatility re-mark that
 //!   reprices every quote at once, stretches of doubled quote traffic, and
@@ -131,6 +134,7 @@ pub use calendar::ExpiryKind;
 pub use chain::{ContractKind, SimContract};
 pub use chrono::NaiveDate;
 pub use error::{Error, Result};
+pub use generator::{information_path, InformedPath, PlannedFlow};
 pub use truth::{
     Decoy, DecoyKind, FlowKind, PackageLeg, PackageStructure, PackageTruth, Participant, Truth,
     TruthDirection, TruthSide,
@@ -367,6 +371,33 @@ pub struct SimConfig {
     pub flows: FlowConfig,
     /// Decoys (every session).
     pub decoys: DecoyConfig,
+    /// Information carried by planted flows: the underlying drifts after an informed
+    /// flow in its direction. `None` (the presets): the underlying ignores every flow.
+    pub information: Option<Information>,
+}
+
+/// The information planted flows carry (see [`SimConfig::information`]).
+///
+/// Each planted flow is informed with probability `p`. After an informed flow of
+/// direction `d` (+1 bullish, −1 bearish) planned at `t₀`, the underlying's path is
+/// multiplied by `exp(d · mu_bp/10⁴ · g)`, where `g` is 0 until `t₀ + onset_ns`, rises
+/// linearly to 1 over `horizon_ns`, then stays at 1 (`decay_ns: None`) or decays
+/// exponentially with time constant `decay_ns`. Uninformed flows and decoys move nothing.
+/// [`Truth::informed`] records the draw. [`information_path`] runs the same model
+/// without the book, for experiments over many seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Information {
+    /// Probability that a planted flow is informed, in `[0, 1]` (clamped).
+    pub p: f64,
+    /// Size of an informed flow's drift, bp of the underlying (non-finite: none).
+    pub mu_bp: f64,
+    /// Delay from the flow's planned start to the drift's start, ns.
+    pub onset_ns: u64,
+    /// Time over which the drift builds up linearly, ns.
+    pub horizon_ns: u64,
+    /// Time constant of the drift's exponential decay after the build-up, ns (`None`:
+    /// permanent, `Some(0)`: gone at once).
+    pub decay_ns: Option<u64>,
 }
 
 impl SimConfig {
@@ -403,6 +434,7 @@ impl SimConfig {
             history_days: 20,
             flows: FlowConfig::each(flows),
             decoys,
+            information: None,
         }
     }
 }

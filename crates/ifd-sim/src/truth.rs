@@ -107,6 +107,11 @@ pub struct Truth {
     pub ts_end: u64,
     /// Contracts the institution traded.
     pub size: u64,
+    /// Whether the flow carried information (the underlying drifted after it); `None`
+    /// when the session was generated without [`crate::SimConfig::information`] (and
+    /// then absent from the JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub informed: Option<bool>,
 }
 
 /// The kind of a decoy: activity that must not be flagged as institutional.
@@ -323,6 +328,7 @@ mod tests {
             ts_start: 10,
             ts_end: 20,
             size: 150,
+            informed: None,
         };
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Integration tests of ifd-rollout through its public API.
 
 mod assign;
+mod labels;
 mod metrics;
 mod outcome;
 mod persist;

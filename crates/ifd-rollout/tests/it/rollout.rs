@@ -39,7 +39,7 @@ fn good(n: u64) -> RolloutSnapshot {
     RolloutSnapshot {
         resolved_v1: n,
         resolved_v3: n,
-        accuracy: Some(test_result(Decision::NoDifferenceYet, Some((-0.03, 0.07)))),
+        accuracy: Some(test_result(Decision::V3Better, Some((0.01, 0.07)))),
         pnl: Some(test_result(Decision::NoDifferenceYet, None)),
         latency_p99_ms: 35.0,
         uptime: 0.9995,
@@ -171,7 +171,31 @@ fn every_promotion_gate_blocks_on_its_own() {
         non_inferiority_margin: Some(0.02),
         ..c
     };
-    blocked_by(Gate::NotWorse, H, &ok, margin);
+    blocked_by(
+        Gate::NotWorse,
+        H,
+        &RolloutSnapshot {
+            accuracy: Some(test_result(Decision::V3Better, Some((-0.03, 0.07)))),
+            ..ok
+        },
+        margin,
+    );
+    // Not shown worse is not enough: promotion needs a significant edge at the horizon.
+    let undecided = RolloutSnapshot {
+        accuracy: Some(test_result(Decision::NoDifferenceYet, Some((-0.03, 0.07)))),
+        ..ok
+    };
+    blocked_by(Gate::SignificantEdge, H, &undecided, c);
+    let (r, start, _) = rollout_in(Stage::Canary);
+    let lenient = RolloutConfig {
+        require_significant_edge: false,
+        ..c
+    };
+    let r = Rollout::from_state(lenient, r.state().clone()).unwrap();
+    assert!(
+        r.gates(start + H, &undecided).iter().all(|g| g.passed),
+        "without the requirement, not shown worse passes"
+    );
     blocked_by(
         Gate::LatencyP99,
         H,
@@ -535,7 +559,7 @@ mod props {
                         let s = ev.snapshot.unwrap();
                         prop_assert!(s.health_is_valid());
                         prop_assert!(s.latency_p99_ms < 100.0 && s.uptime >= 0.999 && s.error_rate < 0.01);
-                        prop_assert!(s.accuracy.is_some_and(|a| a.decision != Decision::V3Worse));
+                        prop_assert!(s.accuracy.is_some_and(|a| a.decision == Decision::V3Better));
                         prop_assert!(s.pnl.is_none_or(|a| a.decision != Decision::V3Worse));
                     }
                 }

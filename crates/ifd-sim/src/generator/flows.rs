@@ -164,6 +164,7 @@ impl SessionGenerator<'_> {
                     }
                 }
             };
+            self.planned.push((ts, TruthDirection::of(side, call)));
             self.flows.push(Flow {
                 side,
                 call,
@@ -672,6 +673,7 @@ impl SessionGenerator<'_> {
                 ts_start: f.ts_start,
                 ts_end: f.ts_end.max(f.ts_start),
                 size: f.size,
+                informed: self.informed.get(fi).copied().flatten(),
             });
         }
         truth

@@ -32,6 +32,7 @@ use self::book::{BSide, Book, Order, Owner};
 use self::decoys::DecoyRun;
 use self::flows::Flow;
 use self::model::{activity_profile, poisson};
+pub use self::model::{information_path, InformedPath, PlannedFlow};
 pub(crate) use self::model::{stream_rng, underlying_path};
 use self::quoting::MmParams;
 use self::takers::retail_size;
@@ -40,7 +41,7 @@ use crate::chain::{SimChain, PUBLISHER_ID};
 use crate::pricing::{
     black76, delta76, smile_vol, tick_down, tick_up, years_to, LARGE_TICK, SMALL_TICK,
 };
-use crate::truth::{Decoy, Participant, Truth};
+use crate::truth::{Decoy, Participant, Truth, TruthDirection};
 use crate::{SimConfig, SimStats};
 
 /// Flags of the last record of a live event (as in real GLBX data: LAST|PUBLISHER_SPECIFIC).
@@ -102,6 +103,10 @@ pub(crate) struct SessionGenerator<'a> {
     stats: SimStats,
     /// Working icebergs: (instrument, side, price).
     ice_caps: Vec<(usize, BSide, i64)>,
+    /// Planned flows: (planned ts, direction), in flow order.
+    planned: Vec<(u64, TruthDirection)>,
+    /// Per flow: whether it is informed (`None` without information).
+    informed: Vec<Option<bool>>,
 }
 
 impl<'a> SessionGenerator<'a> {
@@ -180,6 +185,8 @@ impl<'a> SessionGenerator<'a> {
             surges: Vec::new(),
             stats: SimStats::default(),
             ice_caps: Vec::new(),
+            planned: Vec::new(),
+            informed: Vec::new(),
         }
     }
 
@@ -458,6 +465,13 @@ impl<'a> SessionGenerator<'a> {
         self.plan_real_world_prints(day);
         if planted {
             self.plan_flows(day);
+            self.informed = model::plant_information(
+                self.cfg,
+                day,
+                self.session.start,
+                &mut self.path,
+                &self.planned,
+            );
         }
 
         // Background rates per unit of activity, from the record budget.

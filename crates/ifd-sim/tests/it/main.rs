@@ -4,6 +4,7 @@
 
 mod calendar;
 mod feeds;
+mod information;
 mod prints;
 
 use std::collections::{BTreeMap, HashMap};
