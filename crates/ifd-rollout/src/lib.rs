@@ -6,8 +6,12 @@
 //! 10 %, 50 %, full) with an emergency rollback to v1.0.
 //!
 //! The crate is pure and generic. It knows a signal as an id, a [`Variant`], a pattern
-//! label, a time, a direction and, later, an [`Outcome`]; prices come in as dbn's `i64` at
-//! 1e-9. The engine feeds it and acts on its answers.
+//! label, a time, a direction and, later, its labels ([`SignalLabel`]: the underlying's
+//! mid-to-mid return at fixed horizons, signed by the signal's view, from series the
+//! caller supplies) or a streaming option [`Outcome`]; prices come in as dbn's `i64` at
+//! 1e-9. The engine feeds it and acts on its answers. Decisions (the A/B test, the
+//! promotion gates, the metrics) read the labels at a chosen horizon and promote only on
+//! significant evidence; the statistics a quant checks them with are in [`evaluation`].
 //!
 //! | module | what | main types |
 //! |---|---|---|

@@ -332,3 +332,23 @@ fn mean_tests_hold_their_size_with_overlapping_windows() {
     );
     assert!(hac >= 3, "the HAC test is not dead: {hac}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The Wilson interval holds the observed rate, and the binomial p-value falls as
+    /// hits rise.
+    #[test]
+    fn intervals_and_p_values_are_coherent(n in 1_u64..400, k in 0_u64..400) {
+        let hits = k.min(n);
+        let (lo, hi) = ifd_rollout::wilson_interval(hits, n, 0.95).unwrap();
+        let rate = hits as f64 / n as f64;
+        prop_assert!(lo <= rate + 1e-12 && rate <= hi + 1e-12 && 0.0 <= lo && hi <= 1.0);
+        let p = ifd_rollout::binomial_p_at_least(hits, n, 0.5).unwrap();
+        prop_assert!((0.0..=1.0).contains(&p));
+        if hits < n {
+            let q = ifd_rollout::binomial_p_at_least(hits + 1, n, 0.5).unwrap();
+            prop_assert!(q <= p + 1e-12);
+        }
+    }
+}
