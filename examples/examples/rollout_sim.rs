@@ -8,6 +8,10 @@
 //! cargo run --release -p ifd-examples --example rollout_sim -- --days 8 --degrade errors
 //! ```
 //!
+//! The simulated flows carry known information (`--information-p`, default 0.75, with a
+//! `--mu-bp` drift over `--info-minutes`; see `ifd_sim::Information`), so the rollout
+//! has an effect to find: its gates advance only on significant evidence that v3 beats
+//! v1. With `--information-p 0.5 --mu-bp 0` nothing is planted and Shadow should hold.
 //! The first run should advance stage by stage; the second injects a degradation from
 //! `--degrade-from-day` on (150 ms added to the measured p99 latency, or 2 % added to the
 //! error rate) and shows the automatic rollback, the cool-down, and Shadow holding while
@@ -27,7 +31,7 @@ use ifd_rollout::{
     SignalEntry, Stage, StageGate, Targets, ThresholdConfig, UnderlyingEntry, Variant,
     NANOS_PER_HOUR, NANOS_PER_MINUTE,
 };
-use ifd_sim::{Preset, SimConfig, Simulator};
+use ifd_sim::{Information, Preset, SimConfig, Simulator};
 use rust_decimal::Decimal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -62,6 +66,15 @@ struct Args {
     /// Minutes between rollout evaluations.
     #[arg(long, default_value_t = 30)]
     every_minutes: u64,
+    /// Probability that a planted flow is informed (moves the underlying its way).
+    #[arg(long, default_value_t = 0.75)]
+    information_p: f64,
+    /// Drift of an informed flow, bp of the underlying.
+    #[arg(long, default_value_t = 20.0)]
+    mu_bp: f64,
+    /// Minutes over which an informed flow's drift builds up.
+    #[arg(long, default_value_t = 30)]
+    info_minutes: u64,
 }
 
 const HORIZON: u64 = 15 * NANOS_PER_MINUTE;
@@ -256,7 +269,15 @@ fn print_event(ev: &AuditEvent) {
 fn main() -> anyhow::Result<()> {
     ifd_examples::exit_quietly_on_closed_pipe();
     let args = Args::parse();
-    let sim = Simulator::new(SimConfig::preset(args.preset, args.seed));
+    let mut cfg = SimConfig::preset(args.preset, args.seed);
+    cfg.information = Some(Information {
+        p: args.information_p,
+        mu_bp: args.mu_bp,
+        onset_ns: 0,
+        horizon_ns: args.info_minutes * NANOS_PER_MINUTE,
+        decay_ns: None,
+    });
+    let sim = Simulator::new(cfg);
     let start = sim.session(0, true).session_start;
     let engine = Engine::builder()
         .monotonic_clock()
