@@ -8,18 +8,18 @@
 //!
 //! # Time zone and trading day
 //! CME sessions are defined in US Central time, taken from [`ifd_core::calendar`]
-//! (America/Chicago through `chrono-tz`). The trading day of a timestamp is its Central
-//! calendar date, moved to the next day from 17:00 CT on
-//! ([`ifd_core::calendar::clock_session_date`]): the session that opens at 17:00 CT on
-//! Sunday is Monday's. On every ordinary trading day this is the exchange's trading date
-//! ([`ifd_core::Calendar::trading_date`]); the two differ only around exchange holidays
-//! (the evening before a holiday with an early halt trades for the day after it), which
-//! the key does not apply yet because the simulator the tests learn from still trades
-//! every weekday. The time-of-day bucket counts wall-clock minutes since the latest
+//! (America/Chicago through `chrono-tz`). The trading day of a timestamp is the exchange's
+//! trading date ([`ifd_core::Calendar::trading_date`] of the CME equity calendar): the
+//! session that opens at 17:00 CT on Sunday is Monday's, and the evening before a holiday
+//! with an early halt trades for the day after it, so a holiday never becomes a baseline
+//! day of its own. Outside the years the calendar covers it falls back to the clock rule
+//! ([`ifd_core::calendar::clock_session_date`]: the Central date, moved to the next day
+//! from 17:00 CT on). The time-of-day bucket counts wall-clock minutes since the latest
 //! 17:00 CT.
 
 use chrono::{DateTime, Datelike, NaiveDate, Offset, Weekday};
 use ifd_core::calendar::{clock_session_date, minute_since_evening_open, utc_from_ns, CENTRAL};
+use ifd_core::Calendar;
 use serde::{Deserialize, Serialize};
 
 /// Minutes in one session day (17:00 CT to 17:00 CT).
@@ -180,7 +180,10 @@ impl SessionTime {
     #[must_use]
     pub fn from_unix_nanos(ts: u64) -> Option<Self> {
         Some(Self {
-            trading_day: TradingDay(clock_session_date(&utc_from_ns(ts)?)),
+            trading_day: TradingDay(match Calendar::cme_equity_shared().trading_date(ts) {
+                Some(date) => date,
+                None => clock_session_date(&utc_from_ns(ts)?),
+            }),
             minute_of_session: minute_since_evening_open(ts)?,
         })
     }
@@ -220,6 +223,27 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> TradingDay {
         TradingDay::new(NaiveDate::from_ymd_opt(y, m, d).expect("valid"))
+    }
+
+    #[test]
+    fn a_holiday_is_never_a_trading_day_of_its_own() {
+        // Thanksgiving 2026 (Thu 26 Nov) halts early: its morning trades for Friday 27,
+        // like the Wednesday evening before it; the clock rule alone would say the 26th.
+        let morning = ns(2026, 11, 26, 16, 0); // 10:00 CT
+        let wednesday_evening = ns(2026, 11, 26, 0, 30); // Wed 18:30 CT
+        for ts in [morning, wednesday_evening] {
+            let t = SessionTime::from_unix_nanos(ts).expect("in range");
+            assert_eq!(t.trading_day, day(2026, 11, 27));
+        }
+        assert_eq!(
+            clock_session_date(&utc_from_ns(morning).expect("in range")),
+            NaiveDate::from_ymd_opt(2026, 11, 26).expect("valid")
+        );
+        // An ordinary Tuesday afternoon is its own day; its evening is Wednesday's.
+        let tuesday = SessionTime::from_unix_nanos(ns(2026, 11, 24, 20, 0)).expect("in range");
+        assert_eq!(tuesday.trading_day, day(2026, 11, 24));
+        let evening = SessionTime::from_unix_nanos(ns(2026, 11, 24, 23, 30)).expect("in range");
+        assert_eq!(evening.trading_day, day(2026, 11, 25));
     }
 
     #[test]
