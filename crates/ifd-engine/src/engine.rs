@@ -8,7 +8,7 @@ use ifd_patterns::{
     Reference, Signal, V1Config, V1Stats, VolumeSpikeDetector,
 };
 use ifd_pressure::{
-    AggressorStats, BookStats, Books, Chain, Groupings, Health, InstrumentRole, MarketConfig,
+    AggressorStats, Bbo, BookStats, Books, Chain, Groupings, Health, InstrumentRole, MarketConfig,
     MarketState, MboStep, OptionContract, PressureConfig, PressureWindow, Step, UnderlyingPrice,
     WindowSpec, NS_PER_SEC,
 };
@@ -238,6 +238,14 @@ impl MarketView for View<'_> {
         self.market.underlying_for(contract).map(|u| u.price)
     }
 
+    fn underlying_at(&self, contract: &OptionContract, ts_recv: u64) -> Option<UnderlyingPrice> {
+        self.market.underlying_for_at(contract, ts_recv)
+    }
+
+    fn bbo(&self, instrument_id: u32) -> Option<Bbo> {
+        self.market.books().book(instrument_id).map(|b| b.bbo())
+    }
+
     fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
         self.market.books().is_depth_ready(instrument_id, ts_recv)
     }
@@ -392,6 +400,13 @@ impl Engine {
             self.reference.as_ref(),
             out,
         );
+        // Events held back for the package window are released as the stream's time
+        // passes their window (see ifd_patterns::packages).
+        let reference: &dyn Reference = match self.reference.as_ref() {
+            Some(r) => r,
+            None => &NoReference,
+        };
+        self.detector.advance(msg.ts_recv, &view, reference, out);
         self.collect_windows();
     }
 
@@ -425,6 +440,11 @@ impl Engine {
             self.reference.as_ref(),
             out,
         );
+        let reference: &dyn Reference = match self.reference.as_ref() {
+            Some(r) => r,
+            None => &NoReference,
+        };
+        self.detector.flush(&view, reference, out);
         self.collect_windows();
         let added = out.len() - before;
         count_signals(&out[before..], &mut self.stats);

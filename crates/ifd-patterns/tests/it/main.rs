@@ -25,6 +25,8 @@ fn run_events(
     for ev in evs {
         det.on_event(ev, market, &NoReference, &mut out);
     }
+    // Events are held back for the package window; the end of the data releases them.
+    det.flush(market, &NoReference, &mut out);
     out
 }
 
@@ -251,6 +253,7 @@ fn baseline_p_values_gate_and_score() {
         &FixedReference(1e-6),
         &mut out,
     );
+    det.flush(&market, &FixedReference(1e-6), &mut out);
     assert_eq!(out.len(), 1);
     let s = &out[0];
     assert_eq!(s.p_value, Some(1e-6));
@@ -270,6 +273,7 @@ fn baseline_p_values_gate_and_score() {
         &FixedReference(0.2),
         &mut out,
     );
+    det.flush(&market, &FixedReference(0.2), &mut out);
     assert!(out.is_empty(), "ordinary for this strike per its baseline");
     assert_eq!(det.stats().baseline_rejected, 1);
 }
@@ -462,6 +466,17 @@ fn json_form_has_every_documented_field() {
         "q_value",
         "detector",
         "evidence",
+        "underlying_price",
+        "underlying_source",
+        "iv",
+        "delta",
+        "delta_notional",
+        "vega_notional",
+        "aggressiveness",
+        "opening",
+        "structure",
+        "legs",
+        "net_delta_notional",
     ] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
     }
@@ -505,6 +520,7 @@ proptest! {
                 det.on_event(ev, &market, &FixedReference(0.001), &mut out);
                 v1.on_event(ev, &market, &NoReference, &mut out);
             }
+            det.flush(&market, &FixedReference(0.001), &mut out);
             out
         };
         let a = run();
@@ -596,4 +612,206 @@ fn print_detectors_run_at_once_on_a_partial_book() {
     assert_eq!(out[0].instrument_id, 4);
     // The event on the partial book was scored without the resting-quote term.
     assert_eq!(det.stats().mm_without_resting, 1);
+}
+
+#[test]
+fn signals_carry_analytics_of_the_print() {
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    // Instrument 4: the 20925 put, out of the money with the underlying at 21000.
+    let out = run_events(
+        &mut det,
+        &market,
+        &[event(4, AggressorSide::Buy, 300, 1, T0)],
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.underlying_price.unwrap().to_string(), "21000");
+    assert_eq!(s.underlying_source, Some(ifd_patterns::PriceSource::Caller));
+    let (iv, delta) = (s.iv.unwrap(), s.delta.unwrap());
+    assert!(iv > 0.0 && iv.is_finite());
+    assert!(delta < 0.0 && delta > -1.0, "a put: {delta}");
+    // Bought put: negative delta notional, delta × size × 20 × 21000.
+    let dn: f64 = s.delta_notional.unwrap().to_string().parse().unwrap();
+    assert!((dn - delta * 300.0 * 20.0 * 21_000.0).abs() < 1.0, "{dn}");
+    assert!(s.vega_notional.unwrap() > rust_decimal::Decimal::ZERO);
+    assert_eq!(s.opening, None, "no open interest known");
+    assert_eq!(s.structure, None);
+    let v: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+    assert_eq!(v["underlying_source"], "caller");
+    assert_eq!(v["underlying_price"], "21000");
+    assert!(v["structure"].is_null() && v["legs"].is_null() && v["net_delta_notional"].is_null());
+}
+
+#[test]
+fn aggressiveness_reads_the_book_before_the_print() {
+    use ifd_patterns::Aggressiveness;
+    use ifd_pressure::{Bbo, Level};
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    let mut ev = event(4, AggressorSide::Buy, 300, 1, T0);
+    // Book 9.50 / 9.75 before the print at 10.00: the buyer paid above the ask.
+    ev.bbo_before = Bbo {
+        bid: Some(Level {
+            price: 9_500_000_000,
+            size: 10,
+            count: 1,
+        }),
+        ask: Some(Level {
+            price: 9_750_000_000,
+            size: 10,
+            count: 1,
+        }),
+    };
+    let out = run_events(&mut det, &market, &[ev]);
+    assert_eq!(out[0].aggressiveness, Some(Aggressiveness::AboveAsk));
+    let v: serde_json::Value = serde_json::from_str(&out[0].to_json_line().unwrap()).unwrap();
+    assert_eq!(v["aggressiveness"], "above_ask");
+}
+
+#[test]
+fn cheap_wing_lots_are_not_a_block() {
+    let mut market = TestMarket::nq_chain(5);
+    // A 15000 put, 6000 points out of the money.
+    let mut wing = market.contracts[1].clone();
+    wing.instrument_id = 99;
+    wing.strike = 15_000 * 1_000_000_000;
+    wing.raw_symbol = "NQZ6 P15000".into();
+    market.contracts.push(wing);
+    let lottery = |iid, px: i64| {
+        let mut ev = event(iid, AggressorSide::Buy, 500, 1, T0);
+        ev.vwap_px = px;
+        ev.first_px = px;
+        ev.last_px = px;
+        // 500 × price × 20
+        ev.premium = rust_decimal::Decimal::from(500 * 20) * ifd_patterns::fixed_to_decimal(px);
+        ev
+    };
+    // 500 lots at 0.10: 1,000 USD of premium, a delta of about -0.02 or less.
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[lottery(99, 100_000_000)]);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(det.stats().small_risk, 1);
+    // The same 500 lots at 10.00 on a near-the-money put is a block.
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[lottery(4, 10_000_000_000)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(det.stats().small_risk, 0);
+}
+
+#[test]
+fn a_vertical_is_one_neutral_package_not_two_blocks() {
+    let market = TestMarket::nq_chain(5);
+    // Buy 200 of the 20900 call, sell 200 of the 20925 call, 1 ms apart.
+    let legs = [
+        event(1, AggressorSide::Buy, 200, 1, T0),
+        event(3, AggressorSide::Sell, 200, 1, T0 + 1_000_000),
+    ];
+    let mut det = detector();
+    let mut out = Vec::new();
+    for ev in &legs {
+        det.on_event(ev, &market, &NoReference, &mut out);
+    }
+    assert!(out.is_empty(), "held back for the package window");
+    assert_eq!(det.held_events(), 2);
+    // The stream's time passes the window: the package is released.
+    det.advance(T0 + 10_000_000, &market, &NoReference, &mut out);
+    assert_eq!(det.held_events(), 0);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.pattern, Pattern::Package);
+    assert_eq!(s.structure, Some(ifd_patterns::Structure::Vertical));
+    assert_eq!(s.size, 400);
+    assert_eq!(s.instruments, vec![1, 3]);
+    let legs_out = s.legs.as_ref().unwrap();
+    assert_eq!(legs_out.len(), 2);
+    assert_eq!(legs_out[0].side, FlowSide::Buy);
+    assert_eq!(legs_out[1].side, FlowSide::Sell);
+    assert_eq!(legs_out[1].price.to_string(), "10");
+    assert_eq!(det.stats().packages, 1);
+    assert_eq!(det.stats().package_events, 2);
+    // Both calls priced below intrinsic here: no delta, so no material net delta.
+    assert_eq!(s.direction, Direction::Neutral);
+    let v: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+    assert_eq!(v["pattern"], "package");
+    assert_eq!(v["direction"], "neutral");
+    assert_eq!(v["structure"], "vertical");
+    assert_eq!(v["legs"][0]["instrument_id"], 1);
+
+    // Without the package window the legs are two directional blocks.
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_window_ns: 0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out.iter().all(|s| s.pattern == Pattern::Block));
+}
+
+#[test]
+fn a_material_package_takes_the_direction_of_its_net_delta() {
+    let market = TestMarket::nq_chain(5);
+    // A risk reversal: buy the 21000 call (id 9), sell the 20900 put (id 2), both out
+    // of the money around 21000... the call at the money, the put below it.
+    let legs = [
+        event(9, AggressorSide::Buy, 300, 1, T0),
+        event(2, AggressorSide::Sell, 300, 1, T0 + 500_000),
+    ];
+    let out = run_events(&mut detector(), &market, &legs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.structure, Some(ifd_patterns::Structure::RiskReversal));
+    let net: f64 = s.net_delta_notional.unwrap().to_string().parse().unwrap();
+    assert!(net > 10_000_000.0, "long call, short put: {net}");
+    assert_eq!(s.direction, Direction::Bullish);
+    // A material threshold above it makes the same package neutral.
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_material_delta_notional: net + 1.0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out[0].direction, Direction::Neutral);
+}
+
+#[test]
+fn prints_outside_the_window_are_not_a_package() {
+    let market = TestMarket::nq_chain(5);
+    let legs = [
+        event(1, AggressorSide::Buy, 200, 1, T0),
+        event(3, AggressorSide::Sell, 200, 1, T0 + 50_000_000),
+    ];
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(det.stats().packages, 0);
+    assert!(out.iter().all(|s| s.pattern == Pattern::Block), "{out:?}");
+    assert_eq!(out.len(), 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Splitting the stream's time signal anywhere (advance calls between events)
+    /// gives the same signals as one flush at the end.
+    #[test]
+    fn hold_back_is_deterministic_under_advance(evs in event_sequence(10, 200), cut in 0usize..200) {
+        let market = TestMarket::nq_chain(5);
+        let run = |advance: bool| {
+            let mut det = detector();
+            let mut out = Vec::new();
+            for (i, ev) in evs.iter().enumerate() {
+                det.on_event(ev, &market, &NoReference, &mut out);
+                if advance && i >= cut {
+                    // The stream's time may reach the next event's before it arrives.
+                    let now = evs.get(i + 1).map_or(ev.ts_recv, |n| n.ts_recv);
+                    det.advance(now, &market, &NoReference, &mut out);
+                }
+            }
+            det.flush(&market, &NoReference, &mut out);
+            out.iter().map(|s| s.to_json_line().unwrap()).collect::<Vec<_>>()
+        };
+        prop_assert_eq!(run(false), run(true));
+    }
 }
