@@ -5,7 +5,10 @@
 //! Every candidate passes the same gates before it becomes a [`Signal`]:
 //!
 //! 1. the flow is not market making: its market-maker likelihood is below
-//!    `mm_ignore_above` (see [`crate::orders`] for the features);
+//!    `mm_ignore_above` (see [`crate::orders`] for the features), and it is not a
+//!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
+//!    two-sided re-quoting within the package window:
+//!    [`OrderLifecycles::is_dealer_cross`]);
 //! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]); the
 //!    iceberg detector, which reads resting orders, also waits until the book is
 //!    depth-ready ([`MarketView::is_depth_ready`]: complete, or warm after a
@@ -321,6 +324,9 @@ pub struct PatternStats {
     pub packages_small: u64,
     /// Aggressor events taken as package legs (not offered to the other detectors).
     pub package_events: u64,
+    /// Aggressor events recognised as dealer-to-dealer crosses (market making; see
+    /// [`OrderLifecycles::is_dealer_cross`]) and not offered to the other detectors.
+    pub dealer_cross: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -960,6 +966,13 @@ impl PatternDetector {
             against_iceberg,
         } = *held;
         let ev = &ev;
+        // The hold-back is the look-ahead that shows the two-sided re-quote of a
+        // dealer cross.
+        let w = self.config.package_window_ns;
+        if w > 0 && self.orders.is_dealer_cross(ev, w) {
+            self.stats.dealer_cross += 1;
+            return;
+        }
         let Some(contract) = view.contract(ev.instrument_id) else {
             self.stats.unknown_instrument += 1;
             return;

@@ -116,6 +116,23 @@ pub fn event(
     }
 }
 
+/// `ev` with the passive fills `(order_id, size)` (at most
+/// [`ifd_pressure::MAX_PASSIVE_FILLS`] kept). `PassiveFills` has no public
+/// constructor; this builds one through its serde form.
+#[must_use]
+pub fn with_passive(mut ev: AggressorEvent, fills: &[(u64, u32)]) -> AggressorEvent {
+    let n = fills.len().min(ifd_pressure::MAX_PASSIVE_FILLS);
+    let mut all = vec![ifd_pressure::PassiveFill::default(); ifd_pressure::MAX_PASSIVE_FILLS];
+    for (slot, &(order_id, size)) in all.iter_mut().zip(fills) {
+        *slot = ifd_pressure::PassiveFill { order_id, size };
+    }
+    let value = serde_json::json!({ "fills": all, "len": n, "dropped": 0, "dropped_size": 0 });
+    if let Ok(p) = serde_json::from_value(value) {
+        ev.passive = p;
+    }
+    ev
+}
+
 /// Strategy: one aggressor event on instruments `1..=max_iid`, any side (unknown
 /// included), size 1..2000, 1..6 levels, at `ts` in [0, 1 h).
 pub fn aggressor_event(max_iid: u32) -> impl Strategy<Value = AggressorEvent> {

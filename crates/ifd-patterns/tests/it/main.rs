@@ -815,3 +815,93 @@ proptest! {
         prop_assert_eq!(run(false), run(true));
     }
 }
+
+#[test]
+fn a_dealer_cross_is_not_a_block() {
+    use ifd_patterns::testing::with_passive;
+    use ifd_pressure::{Bbo, Level};
+    const PX: i64 = 1_000_000_000;
+    let market = TestMarket::nq_chain(5);
+    // Instrument 4 quoted 9.50 / 10.50; a 300-lot ask is posted inside at 10.00 and
+    // taken in full 2 ms later by one buyer; both sides quote again 1 ms after.
+    let run = |requote: bool| {
+        let mut det = detector();
+        let mut out = Vec::new();
+        let t = T0;
+        let recs = [
+            mbo(4, 1, Action::Add, Side::Bid, 19 * PX / 2, 20, t),
+            mbo(4, 2, Action::Add, Side::Ask, 21 * PX / 2, 20, t + 100),
+            mbo(4, 9, Action::Add, Side::Ask, 10 * PX, 300, t + 5 * SEC),
+            mbo(
+                4,
+                77,
+                Action::Trade,
+                Side::Bid,
+                10 * PX,
+                300,
+                t + 5 * SEC + 2_000_000,
+            ),
+            mbo(
+                4,
+                9,
+                Action::Fill,
+                Side::Ask,
+                10 * PX,
+                300,
+                t + 5 * SEC + 2_000_000,
+            ),
+            mbo(
+                4,
+                9,
+                Action::Cancel,
+                Side::Ask,
+                10 * PX,
+                300,
+                t + 5 * SEC + 2_000_000,
+            ),
+        ];
+        for r in &recs {
+            det.on_mbo(r, &market, &mut out);
+        }
+        let mut ev = with_passive(
+            event(4, AggressorSide::Buy, 300, 1, t + 5 * SEC + 2_000_000),
+            &[(9, 300)],
+        );
+        ev.bbo_before = Bbo {
+            bid: Some(Level {
+                price: 19 * PX / 2,
+                size: 20,
+                count: 1,
+            }),
+            ask: Some(Level {
+                price: 10 * PX,
+                size: 300,
+                count: 1,
+            }),
+        };
+        det.on_event(&ev, &market, &NoReference, &mut out);
+        if requote {
+            let ts = t + 5 * SEC + 3_000_000;
+            det.on_mbo(
+                &mbo(4, 20, Action::Add, Side::Bid, 19 * PX / 2, 20, ts),
+                &market,
+                &mut out,
+            );
+            det.on_mbo(
+                &mbo(4, 21, Action::Add, Side::Ask, 21 * PX / 2, 20, ts + 100),
+                &market,
+                &mut out,
+            );
+        }
+        det.advance(t + 6 * SEC, &market, &NoReference, &mut out);
+        (out, det.stats())
+    };
+    let (out, stats) = run(true);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(stats.dealer_cross, 1);
+    // Without the two-sided re-quote it is a block.
+    let (out, stats) = run(false);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(stats.dealer_cross, 0);
+}
