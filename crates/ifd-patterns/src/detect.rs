@@ -374,8 +374,20 @@ struct PackageFacts {
     legs: Vec<PackageLeg>,
     net_delta: Option<f64>,
     net_vega: Option<f64>,
-    main_price: i64,
+    main_price: Option<i64>,
     main_size: u64,
+}
+
+/// One leg of a package being raised.
+#[derive(Debug, Clone, Copy)]
+struct LegSum<'c> {
+    contract: &'c OptionContract,
+    side: FlowSide,
+    size: u64,
+    /// Size-weighted price of its prints; `None` for a spread leg that printed alone.
+    price: Option<i64>,
+    /// Its first print, when it printed.
+    first: Option<AggressorEvent>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -426,6 +438,9 @@ pub struct PatternDetector {
     families: [PFamily; 2],
     stats: PatternStats,
     held: VecDeque<Held>,
+    /// Leg prints announced by spread-instrument trades: (until `ts_recv`, instrument,
+    /// size).
+    expected_legs: VecDeque<(u64, u32, u64)>,
 }
 
 /// Family of every event-size test (blocks and sweeps).
@@ -473,6 +488,7 @@ impl PatternDetector {
             families: Default::default(),
             stats: PatternStats::default(),
             held: VecDeque::new(),
+            expected_legs: VecDeque::new(),
         })
     }
 
@@ -619,7 +635,17 @@ impl PatternDetector {
             return;
         };
         if view.contract(ev.instrument_id).is_none() {
-            self.stats.unknown_instrument += 1;
+            match view.spread_legs(ev.instrument_id) {
+                Some(defs) if !defs.is_empty() => {
+                    let defs = defs.to_vec();
+                    self.on_spread_trade(ev, side, &defs, view, out);
+                }
+                _ => self.stats.unknown_instrument += 1,
+            }
+            return;
+        }
+        if !self.expected_legs.is_empty() && self.expected_leg(ev) {
+            self.stats.package_events += 1;
             return;
         }
         // The resting-quote part of market-maker recognition reads the aggressor's own
@@ -801,6 +827,7 @@ impl PatternDetector {
         self.emit_package(structure, &groups, view, out);
     }
 
+    /// A package from the held events of its legs (one group per leg).
     fn emit_package<V: MarketView + ?Sized>(
         &mut self,
         structure: Structure,
@@ -808,15 +835,6 @@ impl PatternDetector {
         view: &V,
         out: &mut Vec<Signal>,
     ) {
-        struct LegSum<'c> {
-            contract: &'c OptionContract,
-            side: FlowSide,
-            size: u64,
-            price: i64,
-            premium: Decimal,
-            ts: u64,
-            first: AggressorEvent,
-        }
         let mut legs: Vec<LegSum<'_>> = Vec::with_capacity(groups.len());
         for g in groups {
             let Some(h0) = g.first() else { continue };
@@ -833,16 +851,122 @@ impl PatternDetector {
                 contract,
                 side: h0.side,
                 size,
-                price,
-                premium: g.iter().map(|h| h.ev.premium).sum(),
-                ts: g
-                    .iter()
-                    .map(|h| h.ev.ts_recv)
-                    .max()
-                    .unwrap_or(h0.ev.ts_recv),
-                first: h0.ev,
+                price: Some(price),
+                first: Some(h0.ev),
             });
         }
+        let premium = groups.iter().flatten().map(|h| h.ev.premium).sum();
+        let events: Vec<AggressorEvent> = groups.iter().flatten().map(|h| h.ev).collect();
+        let mm = groups.iter().flatten().map(|h| h.mm).fold(0.0, f64::max);
+        self.raise_package(structure, &legs, premium, &events, mm, view, out);
+    }
+
+    /// A trade on an exchange-listed spread instrument: one package whose legs come
+    /// from the spread's definition. Leg prints of the same trade already held are
+    /// taken into it; those still to come within the package window are expected and
+    /// dropped on arrival, so the trade is not counted twice.
+    fn on_spread_trade<V: MarketView + ?Sized>(
+        &mut self,
+        ev: &AggressorEvent,
+        side: FlowSide,
+        defs: &[crate::view::SpreadLegDef],
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        let w = self.config.package_window_ns;
+        let mut legs: Vec<LegSum<'_>> = Vec::with_capacity(defs.len());
+        let mut taken: Vec<Held> = Vec::new();
+        for d in defs {
+            let Some(contract) = view.contract(d.instrument_id) else {
+                self.stats.unknown_instrument += 1;
+                return;
+            };
+            let leg_side = if d.buy == (side == FlowSide::Buy) {
+                FlowSide::Buy
+            } else {
+                FlowSide::Sell
+            };
+            legs.push(LegSum {
+                contract,
+                side: leg_side,
+                size: ev.size.saturating_mul(u64::from(d.ratio.max(1))),
+                price: None,
+                first: None,
+            });
+        }
+        for leg in &mut legs {
+            let iid = leg.contract.instrument_id;
+            let pos = self.held.iter().position(|h| {
+                h.ev.instrument_id == iid
+                    && h.ev.size == leg.size
+                    && h.ev.ts_recv.saturating_add(w) >= ev.ts_recv
+            });
+            match pos.and_then(|i| self.held.remove(i)) {
+                Some(h) => {
+                    leg.price = Some(h.ev.vwap_px);
+                    leg.first = Some(h.ev);
+                    taken.push(h);
+                }
+                None => {
+                    if w > 0 {
+                        self.expected_legs
+                            .push_back((ev.ts_recv.saturating_add(w), iid, leg.size));
+                    }
+                }
+            }
+        }
+        self.stats.packages += 1;
+        self.stats.package_events += 1 + taken.len() as u64;
+        // The spread's own multiplier is unknown to the chain: its premium is its
+        // price × size × the largest leg's multiplier.
+        let multiplier = legs
+            .iter()
+            .max_by_key(|l| l.size)
+            .map_or(0, |l| l.contract.multiplier);
+        let premium = premium_of(ev.vwap_px.saturating_abs(), ev.size, multiplier);
+        let mut events = vec![*ev];
+        events.extend(taken.iter().map(|h| h.ev));
+        self.raise_package(
+            Structure::SpreadInstrument,
+            &legs,
+            premium,
+            &events,
+            0.0,
+            view,
+            out,
+        );
+    }
+
+    /// True (and forgotten) when `ev` is a leg print a spread trade announced.
+    fn expected_leg(&mut self, ev: &AggressorEvent) -> bool {
+        while self
+            .expected_legs
+            .front()
+            .is_some_and(|&(until, _, _)| until < ev.ts_recv)
+        {
+            self.expected_legs.pop_front();
+        }
+        let pos = self
+            .expected_legs
+            .iter()
+            .position(|&(_, iid, size)| iid == ev.instrument_id && size == ev.size);
+        pos.and_then(|i| self.expected_legs.remove(i)).is_some()
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal step of the package paths"
+    )]
+    fn raise_package<V: MarketView + ?Sized>(
+        &mut self,
+        structure: Structure,
+        legs: &[LegSum<'_>],
+        premium: Decimal,
+        events: &[AggressorEvent],
+        mm: f64,
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
         let Some(main_idx) = (0..legs.len()).max_by_key(|&i| (legs[i].size, std::cmp::Reverse(i)))
         else {
             return;
@@ -852,13 +976,13 @@ impl PatternDetector {
             self.stats.packages_small += 1;
             return;
         }
-        let ts_last = legs.iter().map(|l| l.ts).max().unwrap_or(0);
+        let ts_last = events.iter().map(|e| e.ts_recv).max().unwrap_or(0);
         let mut net_delta = Some(0.0);
         let mut net_vega = Some(0.0);
-        for l in &legs {
+        for l in legs {
             let a = view
                 .underlying_at(l.contract, ts_last)
-                .and_then(|u| analytics_at(l.contract, Some(l.price), u.price, ts_last, view));
+                .and_then(|u| analytics_at(l.contract, l.price, u.price, ts_last, view));
             let sign = side_sign(l.side);
             net_delta = net_delta
                 .zip(a.map(|a| a.delta_notional(sign, l.size, l.contract.multiplier)))
@@ -886,24 +1010,23 @@ impl PatternDetector {
         let mut strikes: Vec<i64> = legs.iter().map(|l| l.contract.strike).collect();
         strikes.sort_unstable();
         strikes.dedup();
-        let all: Vec<&Held> = groups.iter().flatten().collect();
         #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
         let (observed, threshold) = (unit as f64, self.config.package_min_size.max(1) as f64);
         let mut evidence = Evidence {
-            events: u32::try_from(all.len()).unwrap_or(u32::MAX),
-            levels: all.iter().map(|h| h.ev.levels).max().unwrap_or(1),
+            events: u32::try_from(events.len()).unwrap_or(u32::MAX),
+            levels: events.iter().map(|e| e.levels).max().unwrap_or(1),
             strikes: u32::try_from(strikes.len()).unwrap_or(u32::MAX),
-            window_start: all.iter().map(|h| h.ev.ts_recv).min().unwrap_or(ts_last),
+            window_start: events.iter().map(|e| e.ts_recv).min().unwrap_or(ts_last),
             window_end: ts_last,
             threshold,
             observed,
             #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
             one_sidedness: main_side_volume as f64 / total.max(1) as f64,
-            mm_likelihood: all.iter().map(|h| h.mm).fold(0.0, f64::max),
+            mm_likelihood: mm,
             ..Evidence::default()
         };
-        for h in &all {
-            for p in h.ev.passive.as_slice() {
+        for e in events {
+            for p in e.passive.as_slice() {
                 evidence.push_order(p.order_id);
             }
         }
@@ -919,7 +1042,7 @@ impl PatternDetector {
                     raw_symbol: l.contract.raw_symbol.clone(),
                     side: l.side,
                     size: l.size,
-                    price: fixed_to_decimal(l.price),
+                    price: l.price.map(fixed_to_decimal),
                 })
                 .collect(),
             net_delta,
@@ -932,18 +1055,20 @@ impl PatternDetector {
             contract: main.contract,
             side: main.side,
             size: total,
-            premium: legs.iter().map(|l| l.premium).sum(),
+            premium,
             ts_recv: ts_last,
-            ts_event: all.iter().map(|h| h.ev.ts_event).max().unwrap_or(0),
+            ts_event: events.iter().map(|e| e.ts_event).max().unwrap_or(0),
             instruments,
             evidence,
             strength: strength(observed, threshold),
             assessment: None,
-            side_inferred: all.iter().any(|h| h.ev.side_inferred),
+            side_inferred: events.iter().any(|e| e.side_inferred),
             group,
             growth: Growth::Add,
-            price: Some(main.price),
-            aggressiveness: Aggressiveness::of(main.first.vwap_px, &main.first.bbo_before),
+            price: main.price,
+            aggressiveness: main
+                .first
+                .and_then(|e| Aggressiveness::of(e.vwap_px, &e.bbo_before)),
             direction: Some(direction),
             package: Some(facts),
         };
@@ -1410,9 +1535,10 @@ impl PatternDetector {
                 s.opening = view
                     .open_interest(contract.instrument_id)
                     .map(|oi| p.main_size > oi);
-                if let Some(a) = view.underlying_at(contract, s.ts_recv).and_then(|u| {
-                    analytics_at(contract, Some(p.main_price), u.price, s.ts_recv, view)
-                }) {
+                if let Some(a) = view
+                    .underlying_at(contract, s.ts_recv)
+                    .and_then(|u| analytics_at(contract, p.main_price, u.price, s.ts_recv, view))
+                {
                     s.delta = Some(a.delta);
                     s.iv = Some(a.iv);
                 }

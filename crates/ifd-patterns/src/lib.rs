@@ -81,4 +81,4 @@ pub use signal::{
     Structure,
 };
 pub use v1::{V1Config, V1Stats, VolumeSpikeDetector};
-pub use view::{Assessment, MarketView, NoReference, Reference, ReferenceMetric};
+pub use view::{Assessment, MarketView, NoReference, Reference, ReferenceMetric, SpreadLegDef};

@@ -51,12 +51,24 @@
 //! [`DetectorConfig::package_material_delta_notional`](crate::DetectorConfig); then
 //! its direction is the sign of the net delta (positive: bullish).
 //!
+//! # Exchange-listed spreads
+//! A trade on a spread instrument (a definition with legs: class `T` option spreads,
+//! known through [`MarketView::spread_legs`](crate::MarketView::spread_legs)) is one
+//! package with structure `spread_instrument` whose legs are the definition's: leg
+//! side = the spread aggressor's side when buying the spread buys the leg, else the
+//! opposite; leg size = spread size × the leg's ratio. CME may also print the legs on
+//! their own instruments: held leg prints of matching instrument and size within the
+//! package window are taken into the package (their price becomes the leg's price),
+//! and those arriving later within the window are dropped on arrival, so the trade is
+//! counted once. A leg that did not print has a `null` price; its delta comes from its
+//! book mid. The premium is the spread's |price| × size × the largest leg's
+//! multiplier. A spread with a leg that is not an option of the chain is counted in
+//! `unknown_instrument`, not signalled.
+//!
 //! # Limits
 //! Futures legs (a conversion's or reversal's hedge) are not part of a package: a
 //! synthetic whose future leg traded separately reads as directional by its option
-//! delta. Trades on exchange-listed spread instruments never reach the outright
-//! detectors (the chain keeps them apart); the `spread_instrument` structure name is
-//! reserved for them.
+//! delta.
 
 use ifd_pressure::{OptionContract, OptionKind};
 

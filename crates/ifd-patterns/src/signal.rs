@@ -217,8 +217,9 @@ pub struct PackageLeg {
     pub side: FlowSide,
     /// Contracts.
     pub size: u64,
-    /// Size-weighted price of the leg's prints (decimal string).
-    pub price: Decimal,
+    /// Size-weighted price of the leg's prints (decimal string); `null` for a leg of a
+    /// spread-instrument trade that did not print on its own instrument.
+    pub price: Option<Decimal>,
 }
 
 /// Which detector raised a signal.

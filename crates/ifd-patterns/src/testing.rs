@@ -25,6 +25,8 @@ pub struct TestMarket {
     /// Instruments whose books started mid-session and are not warm yet, with the
     /// `ts_recv` from which their depth counts as ready.
     pub partial_until: Vec<(u32, u64)>,
+    /// Exchange-listed spread instruments and their legs.
+    pub spreads: Vec<(u32, Vec<crate::SpreadLegDef>)>,
 }
 
 impl TestMarket {
@@ -58,6 +60,7 @@ impl TestMarket {
             unhealthy: Vec::new(),
             underlying: Some(21_000_000_000_000),
             partial_until: Vec::new(),
+            spreads: Vec::new(),
         }
     }
 }
@@ -75,6 +78,13 @@ impl MarketView for TestMarket {
 
     fn underlying_price(&self, _contract: &OptionContract) -> Option<i64> {
         self.underlying
+    }
+
+    fn spread_legs(&self, instrument_id: u32) -> Option<&[crate::SpreadLegDef]> {
+        self.spreads
+            .iter()
+            .find(|(iid, _)| *iid == instrument_id)
+            .map(|(_, legs)| legs.as_slice())
     }
 
     fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {

@@ -54,12 +54,31 @@ pub trait MarketView {
         true
     }
 
+    /// The legs of an exchange-listed spread instrument (from its definitions' leg
+    /// fields), when `instrument_id` is one; trades on it become `spread_instrument`
+    /// packages. The default knows none.
+    fn spread_legs(&self, instrument_id: u32) -> Option<&[SpreadLegDef]> {
+        let _ = instrument_id;
+        None
+    }
+
     /// The instrument's open interest from the statistics records seen (contracts),
     /// when the stream carried one. The default knows none.
     fn open_interest(&self, instrument_id: u32) -> Option<u64> {
         let _ = instrument_id;
         None
     }
+}
+
+/// One leg of an exchange-listed spread instrument, from its definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpreadLegDef {
+    /// The leg's instrument.
+    pub instrument_id: u32,
+    /// Contracts of this leg per spread (the leg's quantity ratio, at least 1).
+    pub ratio: u32,
+    /// True when buying the spread buys this leg (`leg_side` `B`).
+    pub buy: bool,
 }
 
 /// The quantity a detector asks the baseline about.

@@ -728,7 +728,7 @@ fn a_vertical_is_one_neutral_package_not_two_blocks() {
     assert_eq!(legs_out.len(), 2);
     assert_eq!(legs_out[0].side, FlowSide::Buy);
     assert_eq!(legs_out[1].side, FlowSide::Sell);
-    assert_eq!(legs_out[1].price.to_string(), "10");
+    assert_eq!(legs_out[1].price.unwrap().to_string(), "10");
     assert_eq!(det.stats().packages, 1);
     assert_eq!(det.stats().package_events, 2);
     // Both calls priced below intrinsic here: no delta, so no material net delta.
@@ -904,4 +904,74 @@ fn a_dealer_cross_is_not_a_block() {
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Block);
     assert_eq!(stats.dealer_cross, 0);
+}
+
+#[test]
+fn a_spread_instrument_trade_is_one_package_and_its_leg_prints_are_not_blocks() {
+    use ifd_patterns::{SpreadLegDef, Structure};
+    let mut market = TestMarket::nq_chain(5);
+    // Spread 500: buy the 20900 call (1), sell the 20950 call (5), 1:1.
+    market.spreads.push((
+        500,
+        vec![
+            SpreadLegDef {
+                instrument_id: 1,
+                ratio: 1,
+                buy: true,
+            },
+            SpreadLegDef {
+                instrument_id: 5,
+                ratio: 1,
+                buy: false,
+            },
+        ],
+    ));
+    let mut spread = event(500, AggressorSide::Sell, 200, 1, T0);
+    spread.vwap_px = 3_000_000_000;
+    // The seller of the spread sells leg 1 and buys leg 5; the legs print 1 ms later
+    // with sides that alone would be two blocks.
+    let evs = [
+        spread,
+        event(1, AggressorSide::Sell, 200, 1, T0 + 1_000_000),
+        event(5, AggressorSide::Buy, 200, 1, T0 + 1_000_000),
+    ];
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &evs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.pattern, Pattern::Package);
+    assert_eq!(s.structure, Some(Structure::SpreadInstrument));
+    let legs = s.legs.as_ref().unwrap();
+    assert_eq!(legs.len(), 2);
+    assert_eq!(
+        (legs[0].instrument_id, legs[0].side, legs[0].size),
+        (1, FlowSide::Sell, 200)
+    );
+    assert_eq!(
+        (legs[1].instrument_id, legs[1].side, legs[1].size),
+        (5, FlowSide::Buy, 200)
+    );
+    assert_eq!(legs[0].price, None, "the leg printed after the spread");
+    // 3.00 × 200 × 20
+    assert_eq!(s.premium.to_string(), "12000");
+    assert_eq!(det.stats().package_events, 3);
+
+    // A spread on an unknown leg is counted, not signalled.
+    let mut market = TestMarket::nq_chain(5);
+    market.spreads.push((
+        501,
+        vec![SpreadLegDef {
+            instrument_id: 77,
+            ratio: 1,
+            buy: true,
+        }],
+    ));
+    let mut det = detector();
+    assert!(run_events(
+        &mut det,
+        &market,
+        &[event(501, AggressorSide::Buy, 50, 1, T0)]
+    )
+    .is_empty());
+    assert_eq!(det.stats().unknown_instrument, 1);
 }
