@@ -27,6 +27,8 @@ pub struct TestMarket {
     pub partial_until: Vec<(u32, u64)>,
     /// Exchange-listed spread instruments and their legs.
     pub spreads: Vec<(u32, Vec<crate::SpreadLegDef>)>,
+    /// Open interest per instrument, where known.
+    pub open_interest: Vec<(u32, u64)>,
 }
 
 impl TestMarket {
@@ -61,6 +63,7 @@ impl TestMarket {
             underlying: Some(21_000_000_000_000),
             partial_until: Vec::new(),
             spreads: Vec::new(),
+            open_interest: Vec::new(),
         }
     }
 }
@@ -78,6 +81,13 @@ impl MarketView for TestMarket {
 
     fn underlying_price(&self, _contract: &OptionContract) -> Option<i64> {
         self.underlying
+    }
+
+    fn open_interest(&self, instrument_id: u32) -> Option<u64> {
+        self.open_interest
+            .iter()
+            .find(|(iid, _)| *iid == instrument_id)
+            .map(|(_, oi)| *oi)
     }
 
     fn spread_legs(&self, instrument_id: u32) -> Option<&[crate::SpreadLegDef]> {

@@ -975,3 +975,84 @@ fn a_spread_instrument_trade_is_one_package_and_its_leg_prints_are_not_blocks() 
     .is_empty());
     assert_eq!(det.stats().unknown_instrument, 1);
 }
+
+#[test]
+fn opening_compares_the_size_with_open_interest() {
+    let mut market = TestMarket::nq_chain(5);
+    market.open_interest = vec![(4, 250), (6, 1_000)];
+    let out = run_events(
+        &mut detector(),
+        &market,
+        &[
+            event(4, AggressorSide::Buy, 300, 1, T0),
+            event(6, AggressorSide::Buy, 300, 1, T0 + 10 * SEC),
+            event(8, AggressorSide::Buy, 300, 1, T0 + 20 * SEC),
+        ],
+    );
+    let opening: Vec<(u32, Option<bool>)> =
+        out.iter().map(|s| (s.instrument_id, s.opening)).collect();
+    assert_eq!(opening, vec![(4, Some(true)), (6, Some(false)), (8, None)]);
+}
+
+/// A two-leg structure planted at `ts`: (instrument a, side a, instrument b, side b, size).
+fn planted_pairs() -> impl Strategy<Value = Vec<(u32, bool, u32, bool, u64)>> {
+    // Calls odd, puts even; 5 strikes. Pairs that form a structure in TestMarket:
+    // vertical (calls, opposite sides), straddle (call+put same strike, same side),
+    // synthetic (call+put same strike, opposite sides).
+    let pair = (0u32..5, 0u32..5, 0u8..3, any::<bool>(), 150u64..600).prop_filter_map(
+        "distinct strikes for a vertical",
+        |(i, j, kind, buy, size)| {
+            let call = |k: u32| 1 + 2 * k;
+            let put = |k: u32| 2 + 2 * k;
+            match kind {
+                0 if i != j => Some((call(i), buy, call(j), !buy, size)),
+                1 => Some((call(i), buy, put(i), buy, size)),
+                2 => Some((call(i), buy, put(i), !buy, size)),
+                _ => None,
+            }
+        },
+    );
+    proptest::collection::vec(pair, 1..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Planted packages amid random background flow: each becomes one package signal
+    /// and none of its legs is signalled as a block, sweep or cross-strike.
+    #[test]
+    fn package_legs_are_never_directional_signals(
+        background in event_sequence(10, 150),
+        pairs in planted_pairs(),
+        gap in 0u64..4_000_000,
+    ) {
+        let market = TestMarket::nq_chain(5);
+        // Background in the first hour; packages after it, a minute apart.
+        let start = 2 * 3_600 * SEC;
+        let mut evs = background;
+        let mut windows = Vec::new();
+        for (n, &(a, buy_a, b, buy_b, size)) in pairs.iter().enumerate() {
+            let ts = start + n as u64 * 60 * SEC;
+            let side = |buy| if buy { AggressorSide::Buy } else { AggressorSide::Sell };
+            evs.push(event(a, side(buy_a), size, 1, ts));
+            evs.push(event(b, side(buy_b), size, 1, ts + gap));
+            windows.push((ts, ts + gap));
+        }
+        let mut det = detector();
+        let out = run_events(&mut det, &market, &evs);
+        let packages = out.iter().filter(|s| s.pattern == Pattern::Package).count();
+        prop_assert_eq!(packages, pairs.len());
+        for s in &out {
+            if s.pattern == Pattern::Package {
+                prop_assert_eq!(s.legs.as_ref().map(Vec::len), Some(2));
+                continue;
+            }
+            for &(lo, hi) in &windows {
+                prop_assert!(
+                    s.ts_recv < lo || s.ts_recv > hi,
+                    "a leg was signalled as {:?}: {}", s.pattern, s.to_json_line().unwrap()
+                );
+            }
+        }
+    }
+}
