@@ -511,6 +511,27 @@ mod tests {
     }
 
     #[test]
+    fn lines_written_before_the_analytics_fields_still_parse() {
+        let old = r#"{"signal_id":1,"revision":0,"ts_recv":5,"ts_event":4,"instrument_id":7,"instruments":[7],"raw_symbol":"NQZ6 C21000","underlying":"NQZ6","expiration":"2026-12-18","strike":"21000","kind":"C","pattern":"block","side":"buy","direction":"bullish","size":300,"premium":"60000","confidence":0.8,"p_value":null,"q_value":null,"detector":"v3","evidence":{"events":1,"levels":1,"strikes":1,"window_start":5,"window_end":5,"threshold":150.0,"observed":300.0,"one_sidedness":1.0,"mm_likelihood":0.0}}"#;
+        let s: Signal = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (s.iv, s.delta_notional, s.structure, s.opening),
+            (None, None, None, None)
+        );
+        // Written again, every new field is present as null.
+        let v: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+        for f in [
+            "underlying_price",
+            "iv",
+            "aggressiveness",
+            "legs",
+            "net_delta_notional",
+        ] {
+            assert!(v[f].is_null() && v.get(f).is_some(), "{f}");
+        }
+    }
+
+    #[test]
     fn decimal_from_fixed() {
         assert_eq!(fixed_to_decimal(21_000_000_000_000).to_string(), "21000");
         assert_eq!(fixed_to_decimal(4_750_000_000).to_string(), "4.75");
