@@ -1056,3 +1056,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever the print's price and the underlying, signals carry finite analytics
+    /// or nulls, with a delta inside its kind's bounds.
+    #[test]
+    fn analytics_on_signals_are_finite_or_null(
+        evs in event_sequence(10, 120),
+        prices in proptest::collection::vec(any::<i64>(), 120),
+        underlying in proptest::option::of(prop_oneof![any::<i64>(), 15_000_000_000_000i64..25_000_000_000_000]),
+    ) {
+        let mut market = TestMarket::nq_chain(5);
+        market.underlying = underlying;
+        let evs: Vec<_> = evs
+            .into_iter()
+            .zip(prices)
+            .map(|(mut e, p)| {
+                e.vwap_px = p;
+                e
+            })
+            .collect();
+        let mut det = PatternDetector::new(DetectorConfig {
+            block_min_premium: 0.into(),
+            sweep_min_premium: 0.into(),
+            ..DetectorConfig::default()
+        })
+        .unwrap();
+        let out = run_events(&mut det, &market, &evs);
+        for s in &out {
+            prop_assert!(s.iv.is_none_or(|v| v.is_finite() && v > 0.0));
+            if let Some(d) = s.delta {
+                prop_assert!(d.is_finite());
+                match s.kind {
+                    ifd_patterns::ContractKind::Call => prop_assert!((0.0..=1.0).contains(&d)),
+                    ifd_patterns::ContractKind::Put => prop_assert!((-1.0..=0.0).contains(&d)),
+                }
+            }
+            prop_assert!(s.to_json_line().is_ok());
+        }
+    }
+}
