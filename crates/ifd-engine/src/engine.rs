@@ -5,12 +5,12 @@ use dbn::{InstrumentDefMsg, MboMsg, RecordRef, StatMsg};
 use ifd_baseline::Baseline;
 use ifd_patterns::{
     DetectorConfig, DetectorVersion, MarketView, NoReference, PatternDetector, PatternStats,
-    Reference, Signal, V1Config, V1Stats, VolumeSpikeDetector,
+    Reference, Signal, SpreadLegDef, V1Config, V1Stats, VolumeSpikeDetector,
 };
 use ifd_pressure::{
-    AggressorStats, BookStats, Books, Chain, Groupings, Health, InstrumentRole, MarketConfig,
-    MarketState, MboStep, OptionContract, PressureConfig, PressureWindow, Step, UnderlyingPrice,
-    WindowSpec, NS_PER_SEC,
+    AggressorStats, Bbo, BookStats, Books, Chain, Groupings, Health, IdMap, InstrumentRole,
+    MarketConfig, MarketState, MboStep, OptionContract, PressureConfig, PressureWindow, Step,
+    UnderlyingPrice, WindowSpec, NS_PER_SEC,
 };
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,7 @@ impl EngineBuilder {
         })?;
         Ok(Engine {
             market,
+            spreads: IdMap::default(),
             windows: Vec::new(),
             max_pending_windows: self.max_pending_windows,
             detector,
@@ -220,9 +221,55 @@ impl EngineBuilder {
     }
 }
 
+/// The legs of one exchange-listed spread instrument, from its definition records
+/// (one record per leg, `leg_index` of `leg_count`).
+#[derive(Debug, Clone, Default)]
+struct SpreadDef {
+    count: u16,
+    legs: Vec<(u16, SpreadLegDef)>,
+    /// The legs in index order once all `count` arrived; empty until then.
+    complete: Vec<SpreadLegDef>,
+}
+
+/// Records the leg of a spread definition (or forgets the instrument when its
+/// definition is deleted or has no legs).
+fn note_spread(spreads: &mut IdMap<u32, SpreadDef>, def: &InstrumentDefMsg) {
+    let iid = def.hd.instrument_id;
+    if def.leg_count == 0 || def.security_update_action as u8 == b'D' {
+        spreads.remove(&iid);
+        return;
+    }
+    let ratio = match (def.leg_ratio_qty_numerator, def.leg_ratio_qty_denominator) {
+        (n, d) if d > 0 && n % d == 0 => n / d,
+        (n, _) => n,
+    };
+    let leg = SpreadLegDef {
+        instrument_id: def.leg_instrument_id,
+        ratio: u32::try_from(ratio).unwrap_or(1).max(1),
+        buy: def.leg_side as u8 != b'A',
+    };
+    let e = spreads.entry(iid).or_default();
+    if e.count != def.leg_count {
+        *e = SpreadDef {
+            count: def.leg_count,
+            ..SpreadDef::default()
+        };
+    }
+    match e.legs.iter_mut().find(|(i, _)| *i == def.leg_index) {
+        Some(slot) => slot.1 = leg,
+        None => e.legs.push((def.leg_index, leg)),
+    }
+    e.complete.clear();
+    if e.legs.len() == usize::from(e.count) {
+        e.legs.sort_unstable_by_key(|(i, _)| *i);
+        e.complete = e.legs.iter().map(|(_, l)| *l).collect();
+    }
+}
+
 /// What the detectors see of the engine's state.
 struct View<'a> {
     market: &'a MarketState,
+    spreads: &'a IdMap<u32, SpreadDef>,
 }
 
 impl MarketView for View<'_> {
@@ -238,12 +285,27 @@ impl MarketView for View<'_> {
         self.market.underlying_for(contract).map(|u| u.price)
     }
 
+    fn underlying_at(&self, contract: &OptionContract, ts_recv: u64) -> Option<UnderlyingPrice> {
+        self.market.underlying_for_at(contract, ts_recv)
+    }
+
+    fn bbo(&self, instrument_id: u32) -> Option<Bbo> {
+        self.market.books().book(instrument_id).map(|b| b.bbo())
+    }
+
     fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
         self.market.books().is_depth_ready(instrument_id, ts_recv)
     }
 
     fn open_interest(&self, instrument_id: u32) -> Option<u64> {
         self.market.statistics().open_interest(instrument_id)
+    }
+
+    fn spread_legs(&self, instrument_id: u32) -> Option<&[SpreadLegDef]> {
+        self.spreads
+            .get(&instrument_id)
+            .map(|d| d.complete.as_slice())
+            .filter(|l| !l.is_empty())
     }
 }
 
@@ -275,6 +337,7 @@ pub struct EntryQuote {
 /// life cycles and detectors of ifd-patterns.
 pub struct Engine {
     market: MarketState,
+    spreads: IdMap<u32, SpreadDef>,
     windows: Vec<PressureWindow>,
     max_pending_windows: usize,
     detector: PatternDetector,
@@ -323,6 +386,9 @@ impl Engine {
             }
             Ok(Step::Definition(_)) => {
                 self.steps_dirty = true;
+                if let Some(def) = rec.get::<InstrumentDefMsg>() {
+                    note_spread(&mut self.spreads, def);
+                }
                 Ok(())
             }
             Ok(Step::Statistics) => {
@@ -347,6 +413,7 @@ impl Engine {
     /// Applies an instrument definition.
     pub fn on_definition(&mut self, def: &InstrumentDefMsg) {
         self.market.on_definition(def);
+        note_spread(&mut self.spreads, def);
         self.steps_dirty = true;
     }
 
@@ -381,6 +448,7 @@ impl Engine {
         }
         let view = View {
             market: &self.market,
+            spreads: &self.spreads,
         };
         if matches!(step.role, InstrumentRole::Option { .. }) {
             self.detector.on_mbo(msg, &view, out);
@@ -392,6 +460,13 @@ impl Engine {
             self.reference.as_ref(),
             out,
         );
+        // Events held back for the package window are released as the stream's time
+        // passes their window (see ifd_patterns::packages).
+        let reference: &dyn Reference = match self.reference.as_ref() {
+            Some(r) => r,
+            None => &NoReference,
+        };
+        self.detector.advance(msg.ts_recv, &view, reference, out);
         self.collect_windows();
     }
 
@@ -417,6 +492,7 @@ impl Engine {
         self.market.end_session();
         let view = View {
             market: &self.market,
+            spreads: &self.spreads,
         };
         dispatch(
             &view,
@@ -425,6 +501,11 @@ impl Engine {
             self.reference.as_ref(),
             out,
         );
+        let reference: &dyn Reference = match self.reference.as_ref() {
+            Some(r) => r,
+            None => &NoReference,
+        };
+        self.detector.flush(&view, reference, out);
         self.collect_windows();
         let added = out.len() - before;
         count_signals(&out[before..], &mut self.stats);

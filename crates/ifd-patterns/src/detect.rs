@@ -5,7 +5,10 @@
 //! Every candidate passes the same gates before it becomes a [`Signal`]:
 //!
 //! 1. the flow is not market making: its market-maker likelihood is below
-//!    `mm_ignore_above` (see [`crate::orders`] for the features);
+//!    `mm_ignore_above` (see [`crate::orders`] for the features), and it is not a
+//!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
+//!    two-sided re-quoting within the package window:
+//!    [`OrderLifecycles::is_dealer_cross`]);
 //! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]); the
 //!    iceberg detector, which reads resting orders, also waits until the book is
 //!    depth-ready ([`MarketView::is_depth_ready`]: complete, or warm after a
@@ -16,7 +19,24 @@
 //!    that moment: for blocks and sweeps every non-market-making event is a test of its
 //!    size; for accumulation every window that reached the net-volume floor;
 //! 4. its confidence is at least `min_confidence`;
-//! 5. it is not a repeat of a flow already signalled (see [`crate::flows`]).
+//! 5. blocks, sweeps and accumulation are sized in risk terms too: their premium is
+//!    at least the pattern's `*_min_premium` and, where the delta is known, their
+//!    |delta-adjusted notional| at least its `*_min_delta_notional` (so hundreds of
+//!    lots at a few ticks on a far wing are not a block);
+//! 6. it is not a repeat of a flow already signalled (see [`crate::flows`]).
+//!
+//! Aggressor events are held back for the package window before the block, sweep,
+//! cross-strike and accumulation detectors see them, so that the legs of a multi-leg
+//! package become one `package` signal instead (see [`crate::packages`]); call
+//! [`PatternDetector::advance`] with the stream's time and [`PatternDetector::flush`]
+//! at the end of the data.
+//!
+//! Every emitted signal carries the analytics of its main instrument at the print:
+//! the underlying ([`MarketView::underlying_at`]), Black-76 implied volatility and
+//! delta from the print's price (else the book mid, [`MarketView::bbo`]), delta and
+//! vega notional, the print's aggressiveness against the book before it, and whether
+//! its size exceeds the open interest. They are computed when a signal is emitted,
+//! not per record.
 //!
 //! Confidence: with `s` the detector's strength (0.5 at its threshold, rising toward 1
 //! as the observed quantity grows past it: `0.5 + 0.5 (1 − threshold / observed)`),
@@ -29,15 +49,18 @@
 use std::collections::VecDeque;
 
 use dbn::MboMsg;
-use ifd_pressure::{AggressorEvent, OptionContract, OptionKind};
+use ifd_pressure::analytics::book_mid;
+use ifd_pressure::{AggressorEvent, OptionAnalytics, OptionContract, OptionKind};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::flows::{FlowBook, Growth};
 use crate::orders::{IcebergChain, MmConfig, OrderLifecycles};
+use crate::packages::{find_package, PkgLeg};
 use crate::signal::{
-    expiration_date, fixed_to_decimal, flow_id, ContractKind, DetectorVersion, Direction, Evidence,
-    FlowSide, Pattern, Signal,
+    expiration_date, fixed_to_decimal, flow_id, usd_lossy, Aggressiveness, ContractKind,
+    DetectorVersion, Direction, Evidence, FlowSide, PackageLeg, Pattern, PriceSource, Signal,
+    Structure,
 };
 use crate::view::{Assessment, MarketView, Reference, ReferenceMetric};
 use ifd_pressure::IdMap;
@@ -91,6 +114,34 @@ pub struct DetectorConfig {
     /// A flow's update is emitted when its size reaches this multiple of the size last
     /// emitted (default 2.0).
     pub update_growth: f64,
+    /// Block: smallest premium in USD (default 25,000: 500 lots at 0.10 on NQ is
+    /// 1,000).
+    pub block_min_premium: Decimal,
+    /// Sweep: smallest premium in USD (default 5,000).
+    pub sweep_min_premium: Decimal,
+    /// Accumulation: smallest premium of the window's net side in USD (default 10,000).
+    pub accum_min_premium: Decimal,
+    /// Block: smallest |delta-adjusted notional| in USD where the delta is known
+    /// (default 2,000,000, about five NQ futures).
+    pub block_min_delta_notional: f64,
+    /// Sweep: smallest |delta-adjusted notional| in USD where the delta is known
+    /// (default 500,000).
+    pub sweep_min_delta_notional: f64,
+    /// Accumulation: smallest |delta-adjusted notional| in USD where the delta is known
+    /// (default 1,000,000).
+    pub accum_min_delta_notional: f64,
+    /// Packages: prints of the legs must fall within this window of the first (ns of
+    /// `ts_recv`; default 5 ms). Events are held back this long before the block,
+    /// sweep, cross-strike and accumulation detectors see them; 0 turns packages and
+    /// the hold-back off.
+    pub package_window_ns: u64,
+    /// Packages: smallest leg size for a package to be signalled (default 10); smaller
+    /// packages are still recognised (their legs are not signalled as directional).
+    pub package_min_size: u64,
+    /// Packages: a package is directional only when its |net delta-adjusted notional|
+    /// exceeds this, in USD (default 10,000,000, about 24 NQ futures at 21,000);
+    /// otherwise it is `neutral`.
+    pub package_material_delta_notional: f64,
 }
 
 /// Merge gap per pattern (ns).
@@ -144,6 +195,15 @@ impl Default for DetectorConfig {
             accum_min_event_size: 2,
             merge_gap_ns: MergeGaps::default(),
             update_growth: 2.0,
+            block_min_premium: Decimal::from(25_000),
+            sweep_min_premium: Decimal::from(5_000),
+            accum_min_premium: Decimal::from(10_000),
+            block_min_delta_notional: 2_000_000.0,
+            sweep_min_delta_notional: 500_000.0,
+            accum_min_delta_notional: 1_000_000.0,
+            package_window_ns: 5_000_000,
+            package_min_size: 10,
+            package_material_delta_notional: 10_000_000.0,
         }
     }
 }
@@ -200,6 +260,17 @@ impl DetectorConfig {
             self.cross_min_strikes >= 2,
             self.cross_min_strikes.to_string(),
         )?;
+        for (field, v) in [
+            ("block_min_delta_notional", self.block_min_delta_notional),
+            ("sweep_min_delta_notional", self.sweep_min_delta_notional),
+            ("accum_min_delta_notional", self.accum_min_delta_notional),
+            (
+                "package_material_delta_notional",
+                self.package_material_delta_notional,
+            ),
+        ] {
+            pos(field, v.is_finite() && v >= 0.0, v.to_string())?;
+        }
         pos(
             "accum_bucket_ns",
             self.accum_bucket_ns > 0,
@@ -244,6 +315,18 @@ pub struct PatternStats {
     pub merged: u64,
     /// Signals emitted (revisions included).
     pub signals: u64,
+    /// Block, sweep and accumulation candidates dropped because their premium or
+    /// delta-adjusted notional was below the configured minimum.
+    pub small_risk: u64,
+    /// Packages recognised (signalled or not).
+    pub packages: u64,
+    /// Packages recognised but smaller than `package_min_size` (not signalled).
+    pub packages_small: u64,
+    /// Aggressor events taken as package legs (not offered to the other detectors).
+    pub package_events: u64,
+    /// Aggressor events recognised as dealer-to-dealer crosses (market making; see
+    /// [`OrderLifecycles::is_dealer_cross`]) and not offered to the other detectors.
+    pub dealer_cross: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -270,6 +353,41 @@ struct Leg {
     side: FlowSide,
     size: u64,
     premium: Decimal,
+    price: i64,
+}
+
+/// An aggressor event held back for the package window, with what was known of it on
+/// arrival.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    ev: AggressorEvent,
+    side: FlowSide,
+    mm: f64,
+    intraday_typical: Option<f64>,
+    against_iceberg: bool,
+}
+
+/// What a package signal carries beyond the common fields.
+#[derive(Debug, Clone)]
+struct PackageFacts {
+    structure: Structure,
+    legs: Vec<PackageLeg>,
+    net_delta: Option<f64>,
+    net_vega: Option<f64>,
+    main_price: Option<i64>,
+    main_size: u64,
+}
+
+/// One leg of a package being raised.
+#[derive(Debug, Clone, Copy)]
+struct LegSum<'c> {
+    contract: &'c OptionContract,
+    side: FlowSide,
+    size: u64,
+    /// Size-weighted price of its prints; `None` for a spread leg that printed alone.
+    price: Option<i64>,
+    /// Its first print, when it printed.
+    first: Option<AggressorEvent>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -319,6 +437,10 @@ pub struct PatternDetector {
     flows: FlowBook,
     families: [PFamily; 2],
     stats: PatternStats,
+    held: VecDeque<Held>,
+    /// Leg prints announced by spread-instrument trades: (until `ts_recv`, instrument,
+    /// size).
+    expected_legs: VecDeque<(u64, u32, u64)>,
 }
 
 /// Family of every event-size test (blocks and sweeps).
@@ -341,6 +463,12 @@ struct Candidate<'a> {
     side_inferred: bool,
     group: u64,
     growth: Growth,
+    /// Price of the print the analytics are read at.
+    price: Option<i64>,
+    aggressiveness: Option<Aggressiveness>,
+    /// Overrides `Direction::of(kind, side)` (packages).
+    direction: Option<Direction>,
+    package: Option<PackageFacts>,
 }
 
 impl PatternDetector {
@@ -359,6 +487,8 @@ impl PatternDetector {
             accum: IdMap::default(),
             families: Default::default(),
             stats: PatternStats::default(),
+            held: VecDeque::new(),
+            expected_legs: VecDeque::new(),
         })
     }
 
@@ -479,6 +609,10 @@ impl PatternDetector {
             side_inferred: false,
             group,
             growth: Growth::Replace,
+            price: Some(chain.price),
+            aggressiveness: None,
+            direction: None,
+            package: None,
         };
         self.raise(cand, view, out);
     }
@@ -500,10 +634,20 @@ impl PatternDetector {
             self.stats.unknown_side += 1;
             return;
         };
-        let Some(contract) = view.contract(ev.instrument_id) else {
-            self.stats.unknown_instrument += 1;
+        if view.contract(ev.instrument_id).is_none() {
+            match view.spread_legs(ev.instrument_id) {
+                Some(defs) if !defs.is_empty() => {
+                    let defs = defs.to_vec();
+                    self.on_spread_trade(ev, side, &defs, view, out);
+                }
+                _ => self.stats.unknown_instrument += 1,
+            }
             return;
-        };
+        }
+        if !self.expected_legs.is_empty() && self.expected_leg(ev) {
+            self.stats.package_events += 1;
+            return;
+        }
         // The resting-quote part of market-maker recognition reads the aggressor's own
         // resting order; on a book that is not yet depth-ready it is left out (the
         // print-based parts, size and flips, still apply).
@@ -531,8 +675,6 @@ impl PatternDetector {
             self.stats.mm_ignored += 1;
             return;
         }
-        let underlying = view.underlying_price(contract);
-
         // An aggressor trading against an iceberg is the iceberg's counterparty: the flow
         // is signalled (once) as the iceberg, not again as the aggressor's block or sweep.
         let against_iceberg = ev
@@ -543,6 +685,426 @@ impl PatternDetector {
         if against_iceberg {
             self.stats.iceberg_counterparty += 1;
         }
+        let held = Held {
+            ev: *ev,
+            side,
+            mm,
+            intraday_typical,
+            against_iceberg,
+        };
+        if self.config.package_window_ns == 0 {
+            self.commit(&held, view, reference, out);
+            return;
+        }
+        self.release_due(ev.ts_recv, view, reference, out);
+        self.held.push_back(held);
+    }
+
+    /// Tells the detectors the stream's time (`ts_recv` of the latest record): held
+    /// events whose package window has passed are released to the block, sweep,
+    /// cross-strike and accumulation detectors, or become a package (see
+    /// [`crate::packages`]). Call it after each record's events were offered.
+    pub fn advance<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        now: u64,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        self.release_due(now, view, reference, out);
+    }
+
+    /// Releases every held event (end of the data): packages among them are still
+    /// recognised.
+    pub fn flush<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        while !self.held.is_empty() {
+            self.release_front(view, reference, out);
+        }
+    }
+
+    /// Events held back for the package window now.
+    #[must_use]
+    pub fn held_events(&self) -> usize {
+        self.held.len()
+    }
+
+    fn release_due<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        now: u64,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        let w = self.config.package_window_ns;
+        while self
+            .held
+            .front()
+            .is_some_and(|h| h.ev.ts_recv.saturating_add(w) < now)
+        {
+            self.release_front(view, reference, out);
+        }
+    }
+
+    /// Matches the oldest held event with the held events of its package window: a
+    /// package takes all its legs' events; otherwise the event alone is committed.
+    fn release_front<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        let Some(front) = self.held.front() else {
+            return;
+        };
+        let end = front
+            .ev
+            .ts_recv
+            .saturating_add(self.config.package_window_ns);
+        // Legs by (instrument, side), in order of first appearance; the front's is 0.
+        let mut keys: Vec<(u32, FlowSide)> = Vec::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        for (i, h) in self.held.iter().enumerate() {
+            if h.ev.ts_recv > end {
+                continue;
+            }
+            let key = (h.ev.instrument_id, h.side);
+            match keys.iter().position(|k| *k == key) {
+                Some(l) => members[l].push(i),
+                None => {
+                    keys.push(key);
+                    members.push(vec![i]);
+                }
+            }
+        }
+        let found = if keys.len() < 2 {
+            None
+        } else {
+            let mut legs = Vec::with_capacity(keys.len());
+            let mut ok = true;
+            for (l, &(iid, side)) in keys.iter().enumerate() {
+                let Some(contract) = view.contract(iid) else {
+                    ok = false;
+                    break;
+                };
+                let size = members[l].iter().map(|&i| self.held[i].ev.size).sum();
+                legs.push(PkgLeg {
+                    contract,
+                    side,
+                    size,
+                });
+            }
+            if ok {
+                find_package(&legs, 0)
+            } else {
+                None
+            }
+        };
+        let Some((structure, leg_ids)) = found else {
+            if let Some(h) = self.held.pop_front() {
+                self.commit(&h, view, reference, out);
+            }
+            return;
+        };
+        let mut taken: Vec<usize> = leg_ids
+            .iter()
+            .flat_map(|&l| members[l].iter().copied())
+            .collect();
+        taken.sort_unstable();
+        let groups: Vec<Vec<Held>> = leg_ids
+            .iter()
+            .map(|&l| members[l].iter().map(|&i| self.held[i]).collect())
+            .collect();
+        for &i in taken.iter().rev() {
+            self.held.remove(i);
+        }
+        self.stats.packages += 1;
+        self.stats.package_events += taken.len() as u64;
+        self.emit_package(structure, &groups, view, out);
+    }
+
+    /// A package from the held events of its legs (one group per leg).
+    fn emit_package<V: MarketView + ?Sized>(
+        &mut self,
+        structure: Structure,
+        groups: &[Vec<Held>],
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        let mut legs: Vec<LegSum<'_>> = Vec::with_capacity(groups.len());
+        for g in groups {
+            let Some(h0) = g.first() else { continue };
+            let Some(contract) = view.contract(h0.ev.instrument_id) else {
+                return;
+            };
+            let size: u64 = g.iter().map(|h| h.ev.size).sum();
+            let notional: i128 = g
+                .iter()
+                .map(|h| i128::from(h.ev.vwap_px) * i128::from(h.ev.size))
+                .sum();
+            let price = i64::try_from(notional / i128::from(size.max(1))).unwrap_or(h0.ev.vwap_px);
+            legs.push(LegSum {
+                contract,
+                side: h0.side,
+                size,
+                price: Some(price),
+                first: Some(h0.ev),
+            });
+        }
+        let premium = groups.iter().flatten().map(|h| h.ev.premium).sum();
+        let events: Vec<AggressorEvent> = groups.iter().flatten().map(|h| h.ev).collect();
+        let mm = groups.iter().flatten().map(|h| h.mm).fold(0.0, f64::max);
+        self.raise_package(structure, &legs, premium, &events, mm, view, out);
+    }
+
+    /// A trade on an exchange-listed spread instrument: one package whose legs come
+    /// from the spread's definition. Leg prints of the same trade already held are
+    /// taken into it; those still to come within the package window are expected and
+    /// dropped on arrival, so the trade is not counted twice.
+    fn on_spread_trade<V: MarketView + ?Sized>(
+        &mut self,
+        ev: &AggressorEvent,
+        side: FlowSide,
+        defs: &[crate::view::SpreadLegDef],
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        let w = self.config.package_window_ns;
+        let mut legs: Vec<LegSum<'_>> = Vec::with_capacity(defs.len());
+        let mut taken: Vec<Held> = Vec::new();
+        for d in defs {
+            let Some(contract) = view.contract(d.instrument_id) else {
+                self.stats.unknown_instrument += 1;
+                return;
+            };
+            let leg_side = if d.buy == (side == FlowSide::Buy) {
+                FlowSide::Buy
+            } else {
+                FlowSide::Sell
+            };
+            legs.push(LegSum {
+                contract,
+                side: leg_side,
+                size: ev.size.saturating_mul(u64::from(d.ratio.max(1))),
+                price: None,
+                first: None,
+            });
+        }
+        for leg in &mut legs {
+            let iid = leg.contract.instrument_id;
+            let pos = self.held.iter().position(|h| {
+                h.ev.instrument_id == iid
+                    && h.ev.size == leg.size
+                    && h.ev.ts_recv.saturating_add(w) >= ev.ts_recv
+            });
+            match pos.and_then(|i| self.held.remove(i)) {
+                Some(h) => {
+                    leg.price = Some(h.ev.vwap_px);
+                    leg.first = Some(h.ev);
+                    taken.push(h);
+                }
+                None => {
+                    if w > 0 {
+                        self.expected_legs
+                            .push_back((ev.ts_recv.saturating_add(w), iid, leg.size));
+                    }
+                }
+            }
+        }
+        self.stats.packages += 1;
+        self.stats.package_events += 1 + taken.len() as u64;
+        // The spread's own multiplier is unknown to the chain: its premium is its
+        // price × size × the largest leg's multiplier.
+        let multiplier = legs
+            .iter()
+            .max_by_key(|l| l.size)
+            .map_or(0, |l| l.contract.multiplier);
+        let premium = premium_of(ev.vwap_px.saturating_abs(), ev.size, multiplier);
+        let mut events = vec![*ev];
+        events.extend(taken.iter().map(|h| h.ev));
+        self.raise_package(
+            Structure::SpreadInstrument,
+            &legs,
+            premium,
+            &events,
+            0.0,
+            view,
+            out,
+        );
+    }
+
+    /// True (and forgotten) when `ev` is a leg print a spread trade announced.
+    fn expected_leg(&mut self, ev: &AggressorEvent) -> bool {
+        while self
+            .expected_legs
+            .front()
+            .is_some_and(|&(until, _, _)| until < ev.ts_recv)
+        {
+            self.expected_legs.pop_front();
+        }
+        let pos = self
+            .expected_legs
+            .iter()
+            .position(|&(_, iid, size)| iid == ev.instrument_id && size == ev.size);
+        pos.and_then(|i| self.expected_legs.remove(i)).is_some()
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal step of the package paths"
+    )]
+    fn raise_package<V: MarketView + ?Sized>(
+        &mut self,
+        structure: Structure,
+        legs: &[LegSum<'_>],
+        premium: Decimal,
+        events: &[AggressorEvent],
+        mm: f64,
+        view: &V,
+        out: &mut Vec<Signal>,
+    ) {
+        let Some(main_idx) = (0..legs.len()).max_by_key(|&i| (legs[i].size, std::cmp::Reverse(i)))
+        else {
+            return;
+        };
+        let unit = legs.iter().map(|l| l.size).min().unwrap_or(0);
+        if unit < self.config.package_min_size {
+            self.stats.packages_small += 1;
+            return;
+        }
+        let ts_last = events.iter().map(|e| e.ts_recv).max().unwrap_or(0);
+        let mut net_delta = Some(0.0);
+        let mut net_vega = Some(0.0);
+        for l in legs {
+            let a = view
+                .underlying_at(l.contract, ts_last)
+                .and_then(|u| analytics_at(l.contract, l.price, u.price, ts_last, view));
+            let sign = side_sign(l.side);
+            net_delta = net_delta
+                .zip(a.map(|a| a.delta_notional(sign, l.size, l.contract.multiplier)))
+                .map(|(n, d)| n + d);
+            net_vega = net_vega
+                .zip(a.map(|a| a.vega_notional(sign, l.size, l.contract.multiplier)))
+                .map(|(n, v)| n + v);
+        }
+        let material = self.config.package_material_delta_notional;
+        let direction = match net_delta {
+            Some(n) if n.abs() > material && n > 0.0 => Direction::Bullish,
+            Some(n) if n.abs() > material => Direction::Bearish,
+            _ => Direction::Neutral,
+        };
+        let main = &legs[main_idx];
+        let total: u64 = legs.iter().map(|l| l.size).sum();
+        let main_side_volume: u64 = legs
+            .iter()
+            .filter(|l| l.side == main.side)
+            .map(|l| l.size)
+            .sum();
+        let mut instruments: Vec<u32> = legs.iter().map(|l| l.contract.instrument_id).collect();
+        instruments.sort_unstable();
+        instruments.dedup();
+        let mut strikes: Vec<i64> = legs.iter().map(|l| l.contract.strike).collect();
+        strikes.sort_unstable();
+        strikes.dedup();
+        #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+        let (observed, threshold) = (unit as f64, self.config.package_min_size.max(1) as f64);
+        let mut evidence = Evidence {
+            events: u32::try_from(events.len()).unwrap_or(u32::MAX),
+            levels: events.iter().map(|e| e.levels).max().unwrap_or(1),
+            strikes: u32::try_from(strikes.len()).unwrap_or(u32::MAX),
+            window_start: events.iter().map(|e| e.ts_recv).min().unwrap_or(ts_last),
+            window_end: ts_last,
+            threshold,
+            observed,
+            #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+            one_sidedness: main_side_volume as f64 / total.max(1) as f64,
+            mm_likelihood: mm,
+            ..Evidence::default()
+        };
+        for e in events {
+            for p in e.passive.as_slice() {
+                evidence.push_order(p.order_id);
+            }
+        }
+        let group = instruments
+            .iter()
+            .fold(structure as u64, |acc, &iid| mix(acc, u64::from(iid)));
+        let facts = PackageFacts {
+            structure,
+            legs: legs
+                .iter()
+                .map(|l| PackageLeg {
+                    instrument_id: l.contract.instrument_id,
+                    raw_symbol: l.contract.raw_symbol.clone(),
+                    side: l.side,
+                    size: l.size,
+                    price: l.price.map(fixed_to_decimal),
+                })
+                .collect(),
+            net_delta,
+            net_vega,
+            main_price: main.price,
+            main_size: main.size,
+        };
+        let cand = Candidate {
+            pattern: Pattern::Package,
+            contract: main.contract,
+            side: main.side,
+            size: total,
+            premium,
+            ts_recv: ts_last,
+            ts_event: events.iter().map(|e| e.ts_event).max().unwrap_or(0),
+            instruments,
+            evidence,
+            strength: strength(observed, threshold),
+            assessment: None,
+            side_inferred: events.iter().any(|e| e.side_inferred),
+            group,
+            growth: Growth::Add,
+            price: main.price,
+            aggressiveness: main
+                .first
+                .and_then(|e| Aggressiveness::of(e.vwap_px, &e.bbo_before)),
+            direction: Some(direction),
+            package: Some(facts),
+        };
+        self.raise(cand, view, out);
+    }
+
+    /// The block, sweep, cross-strike and accumulation detectors on one released event.
+    fn commit<V: MarketView + ?Sized, R: Reference + ?Sized>(
+        &mut self,
+        held: &Held,
+        view: &V,
+        reference: &R,
+        out: &mut Vec<Signal>,
+    ) {
+        let Held {
+            ev,
+            side,
+            mm,
+            intraday_typical,
+            against_iceberg,
+        } = *held;
+        let ev = &ev;
+        // The hold-back is the look-ahead that shows the two-sided re-quote of a
+        // dealer cross.
+        let w = self.config.package_window_ns;
+        if w > 0 && self.orders.is_dealer_cross(ev, w) {
+            self.stats.dealer_cross += 1;
+            return;
+        }
+        let Some(contract) = view.contract(ev.instrument_id) else {
+            self.stats.unknown_instrument += 1;
+            return;
+        };
+        #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+        let size_f = ev.size as f64;
+        let underlying = view.underlying_price(contract);
         // Sweep or block: one event. Every non-market-making event is a test of the
         // event-size family, so the q-values of the few candidates are honest.
         let assessment = reference.assess(
@@ -607,6 +1169,10 @@ impl PatternDetector {
                     side_inferred: ev.side_inferred,
                     group: u64::from(ev.instrument_id),
                     growth: Growth::Add,
+                    price: Some(ev.vwap_px),
+                    aggressiveness: Aggressiveness::of(ev.vwap_px, &ev.bbo_before),
+                    direction: None,
+                    package: None,
                 };
                 self.raise(cand, view, out);
             }
@@ -646,6 +1212,7 @@ impl PatternDetector {
             side,
             size: ev.size,
             premium: ev.premium,
+            price: ev.vwap_px,
         });
         let same: Vec<Leg> = self
             .legs
@@ -715,6 +1282,12 @@ impl PatternDetector {
             side_inferred: ev.side_inferred,
             group,
             growth: Growth::Replace,
+            price: Some(main.price),
+            aggressiveness: (main.instrument_id == ev.instrument_id)
+                .then(|| Aggressiveness::of(ev.vwap_px, &ev.bbo_before))
+                .flatten(),
+            direction: None,
+            package: None,
         };
         self.raise(cand, view, out);
     }
@@ -842,13 +1415,45 @@ impl PatternDetector {
             side_inferred: ev.side_inferred,
             group: u64::from(ev.instrument_id),
             growth: Growth::Replace,
+            price: Some(ev.vwap_px),
+            aggressiveness: Aggressiveness::of(ev.vwap_px, &ev.bbo_before),
+            direction: None,
+            package: None,
         };
         self.raise(cand, view, out);
+    }
+
+    /// False (and counted) when a block, sweep or accumulation candidate is too small
+    /// in premium or, where its delta is known, in delta-adjusted notional.
+    fn risk_sized<V: MarketView + ?Sized>(&mut self, c: &Candidate<'_>, view: &V) -> bool {
+        let cfg = &self.config;
+        let (min_premium, min_dn) = match c.pattern {
+            Pattern::Block => (cfg.block_min_premium, cfg.block_min_delta_notional),
+            Pattern::Sweep => (cfg.sweep_min_premium, cfg.sweep_min_delta_notional),
+            Pattern::Accumulation => (cfg.accum_min_premium, cfg.accum_min_delta_notional),
+            _ => return true,
+        };
+        let mut ok = c.premium >= min_premium;
+        if ok && min_dn > 0.0 {
+            let a = view
+                .underlying_at(c.contract, c.ts_recv)
+                .and_then(|u| analytics_at(c.contract, c.price, u.price, c.ts_recv, view));
+            if let Some(a) = a {
+                ok = a.delta_notional(1, c.size, c.contract.multiplier).abs() >= min_dn;
+            }
+        }
+        if !ok {
+            self.stats.small_risk += 1;
+        }
+        ok
     }
 
     fn raise<V: MarketView + ?Sized>(&mut self, c: Candidate<'_>, view: &V, out: &mut Vec<Signal>) {
         if !c.instruments.iter().all(|iid| view.is_healthy(*iid)) {
             self.stats.unhealthy += 1;
+            return;
+        }
+        if !self.risk_sized(&c, view) {
             return;
         }
         if let Some((a, _)) = &c.assessment {
@@ -891,7 +1496,9 @@ impl PatternDetector {
             kind: ContractKind::from(contract.kind),
             pattern: c.pattern,
             side: c.side,
-            direction: Direction::of(contract.kind, c.side),
+            direction: c
+                .direction
+                .unwrap_or_else(|| Direction::of(contract.kind, c.side)),
             size: c.size,
             premium: c.premium,
             confidence,
@@ -899,6 +1506,17 @@ impl PatternDetector {
             q_value: c.assessment.map(|(_, q)| finite_unit(q)),
             detector: DetectorVersion::V3,
             evidence,
+            underlying_price: None,
+            underlying_source: None,
+            iv: None,
+            delta: None,
+            delta_notional: None,
+            vega_notional: None,
+            aggressiveness: None,
+            opening: None,
+            structure: None,
+            legs: None,
+            net_delta_notional: None,
         };
         let gap = match c.pattern {
             Pattern::Block => self.config.merge_gap_ns.block,
@@ -906,13 +1524,86 @@ impl PatternDetector {
             Pattern::CrossStrike => self.config.merge_gap_ns.cross_strike,
             Pattern::Iceberg => self.config.merge_gap_ns.iceberg,
             Pattern::Accumulation | Pattern::VolumeSpike => self.config.merge_gap_ns.accumulation,
+            Pattern::Package => self.config.merge_gap_ns.block,
         };
         let key = mix(c.pattern as u64, c.group);
-        if let Some(s) = self.flows.offer(key, signal, gap, c.growth) {
+        if let Some(mut s) = self.flows.offer(key, signal, gap, c.growth) {
+            enrich(&mut s, contract, c.price, c.aggressiveness, view);
+            if let Some(p) = c.package {
+                // The package's notionals are its net over the legs; its delta, iv and
+                // opening are the main leg's.
+                s.opening = view
+                    .open_interest(contract.instrument_id)
+                    .map(|oi| p.main_size > oi);
+                if let Some(a) = view
+                    .underlying_at(contract, s.ts_recv)
+                    .and_then(|u| analytics_at(contract, p.main_price, u.price, s.ts_recv, view))
+                {
+                    s.delta = Some(a.delta);
+                    s.iv = Some(a.iv);
+                }
+                s.delta_notional = p.net_delta.and_then(usd_lossy);
+                s.vega_notional = p.net_vega.and_then(usd_lossy);
+                s.net_delta_notional = s.delta_notional;
+                s.structure = Some(p.structure);
+                s.legs = Some(p.legs);
+            }
             self.stats.signals += 1;
             out.push(s);
         }
     }
+}
+
+/// +1 for a buy, −1 for a sell.
+pub(crate) const fn side_sign(side: FlowSide) -> i8 {
+    match side {
+        FlowSide::Buy => 1,
+        FlowSide::Sell => -1,
+    }
+}
+
+/// Black-76 analytics of `contract` at `price` (else at its book mid) when the
+/// underlying is at `underlying`.
+pub(crate) fn analytics_at<V: MarketView + ?Sized>(
+    contract: &OptionContract,
+    price: Option<i64>,
+    underlying: i64,
+    ts: u64,
+    view: &V,
+) -> Option<OptionAnalytics> {
+    price
+        .and_then(|p| OptionAnalytics::of(contract, p, underlying, ts))
+        .or_else(|| {
+            view.bbo(contract.instrument_id)
+                .as_ref()
+                .and_then(book_mid)
+                .and_then(|m| OptionAnalytics::of(contract, m, underlying, ts))
+        })
+}
+
+/// Fills the analytics fields of an emitted signal (see the module docs): underlying,
+/// iv, delta, notionals signed by the signal's side, aggressiveness and opening.
+pub(crate) fn enrich<V: MarketView + ?Sized>(
+    s: &mut Signal,
+    contract: &OptionContract,
+    price: Option<i64>,
+    aggressiveness: Option<Aggressiveness>,
+    view: &V,
+) {
+    let u = view.underlying_at(contract, s.ts_recv);
+    s.underlying_price = u.map(|u| fixed_to_decimal(u.price));
+    s.underlying_source = u.and_then(|u| PriceSource::from_source(u.source));
+    let a = u.and_then(|u| analytics_at(contract, price, u.price, s.ts_recv, view));
+    let sign = side_sign(s.side);
+    s.iv = a.map(|a| a.iv);
+    s.delta = a.map(|a| a.delta);
+    s.delta_notional =
+        a.and_then(|a| usd_lossy(a.delta_notional(sign, s.size, contract.multiplier)));
+    s.vega_notional = a.and_then(|a| usd_lossy(a.vega_notional(sign, s.size, contract.multiplier)));
+    s.aggressiveness = aggressiveness;
+    s.opening = view
+        .open_interest(contract.instrument_id)
+        .map(|oi| s.size > oi);
 }
 
 /// Strength of an observation at or past its threshold: 0.5 at the threshold, toward 1.

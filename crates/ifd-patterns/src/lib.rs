@@ -8,7 +8,8 @@
 //! exact aggressor. [`OrderLifecycles`] turns order life cycles into a market-maker
 //! likelihood for resting orders and aggressor events and tracks icebergs;
 //! [`PatternDetector`] runs the block, sweep, cross-strike, iceberg and accumulation
-//! detectors over `ifd-pressure`'s aggressor events; [`VolumeSpikeDetector`] is v1.0.
+//! detectors over `ifd-pressure`'s aggressor events, after recognising multi-leg
+//! packages among them ([`packages`]); [`VolumeSpikeDetector`] is v1.0.
 //! Both emit [`Signal`]s whose JSON form is documented in `docs/signals.md`.
 //!
 //! ## Quick start (offline, on hand-built inputs)
@@ -64,6 +65,7 @@ mod detect;
 mod error;
 mod flows;
 pub mod orders;
+pub mod packages;
 mod signal;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -74,8 +76,9 @@ pub use detect::{DetectorConfig, MergeGaps, PatternDetector, PatternStats};
 pub use error::{Error, Result};
 pub use orders::{IcebergChain, MmConfig, OrderLifecycles, OrderStats};
 pub use signal::{
-    expiration_date, fixed_to_decimal, flow_id, ContractKind, DetectorVersion, Direction, Evidence,
-    FlowSide, Pattern, Signal,
+    expiration_date, fixed_to_decimal, flow_id, usd_lossy, Aggressiveness, ContractKind,
+    DetectorVersion, Direction, Evidence, FlowSide, PackageLeg, Pattern, PriceSource, Signal,
+    Structure,
 };
 pub use v1::{V1Config, V1Stats, VolumeSpikeDetector};
-pub use view::{Assessment, MarketView, NoReference, Reference, ReferenceMetric};
+pub use view::{Assessment, MarketView, NoReference, Reference, ReferenceMetric, SpreadLegDef};

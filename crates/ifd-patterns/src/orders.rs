@@ -15,6 +15,13 @@
 //! that), and an opposite-side aggression on the same instrument within
 //! `flip_window_ns` (a market maker laying off what it just took on).
 //!
+//! A *dealer-to-dealer cross* ([`OrderLifecycles::is_dealer_cross`]) is market making
+//! too, whatever its size: one resting order, alone at its price level (posted inside
+//! the spread), taken in full by one aggressor of exactly its size within
+//! `cross_max_life_ns` of being posted, after which the instrument is quoted two-sided
+//! again (a quote pair added after the print, within the caller's look-ahead window):
+//! two quoting participants trading with each other and going back to quoting.
+//!
 //! The iceberg tracker follows resting orders that are filled: an order that is filled
 //! for more than it ever showed holds hidden size, and an order that is exhausted and
 //! replaced at the same price and side within `refill_window_ns` by an order of similar
@@ -48,6 +55,9 @@ pub struct MmConfig {
     pub refill_size_tolerance: f64,
     /// An iceberg chain idle for longer than this is forgotten.
     pub chain_idle_ns: u64,
+    /// Dealer cross: the resting order was taken in full at most this long after it
+    /// was posted (default 50 ms).
+    pub cross_max_life_ns: u64,
 }
 
 impl Default for MmConfig {
@@ -62,6 +72,7 @@ impl Default for MmConfig {
             refill_window_ns: 250_000_000,
             refill_size_tolerance: 0.25,
             chain_idle_ns: 120_000_000_000,
+            cross_max_life_ns: 50_000_000,
         }
     }
 }
@@ -78,6 +89,8 @@ struct OrderInfo {
     paired: bool,
     /// Index of the iceberg chain this order belongs to, if any.
     chain: Option<u32>,
+    /// `ts_recv` of the add.
+    added: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,6 +108,8 @@ struct InstrumentActivity {
     cancelled_size: u64,
     filled_size: u64,
     last_aggr: [u64; 2],
+    /// `ts_recv` of the latest two-sided quote pair.
+    last_pair: u64,
 }
 
 /// An exhausted order waiting for a possible refill.
@@ -109,6 +124,7 @@ struct Exhausted {
     chain: Option<u32>,
     paired: bool,
     filled: u64,
+    added: u64,
 }
 
 /// A passive order (or a chain of refilled orders) at one price that traded more than
@@ -322,6 +338,7 @@ impl OrderLifecycles {
                 paired = true;
                 first_pair = act.paired_quotes == 0;
                 act.paired_quotes += 1;
+                act.last_pair = ts;
             }
         }
         act.last_add[usize::from(!bid)] = LastAdd {
@@ -352,6 +369,7 @@ impl OrderLifecycles {
                 modifies: 0,
                 paired,
                 chain,
+                added: ts,
             },
         );
     }
@@ -433,6 +451,7 @@ impl OrderLifecycles {
                     chain: o.chain,
                     paired: o.paired,
                     filled: o.filled,
+                    added: o.added,
                 });
             }
         }
@@ -593,6 +612,42 @@ impl OrderLifecycles {
         p
     }
 
+    /// True when `ev` is a dealer-to-dealer cross (see the module docs): its one
+    /// passive order, alone at its level before the print, was taken in full by
+    /// exactly the event's size within `cross_max_life_ns` of its add, and a two-sided
+    /// quote pair was added on the instrument after the print and at most
+    /// `lookahead_ns` later. Call it once the records up to `ev.ts_recv + lookahead_ns`
+    /// were applied.
+    #[must_use]
+    pub fn is_dealer_cross(&self, ev: &ifd_pressure::AggressorEvent, lookahead_ns: u64) -> bool {
+        let [p] = ev.passive.as_slice() else {
+            return false;
+        };
+        if ev.passive.dropped() > 0 || u64::from(p.size) != ev.size || ev.levels != 1 {
+            return false;
+        }
+        let Some(x) = self
+            .exhausted
+            .iter()
+            .rev()
+            .find(|e| e.order_id == p.order_id)
+        else {
+            return false;
+        };
+        let level = if x.bid {
+            ev.bbo_before.bid
+        } else {
+            ev.bbo_before.ask
+        };
+        let alone = level.is_some_and(|l| l.count == 1 && l.size == ev.size && l.price == x.price);
+        let quick = x.filled == ev.size
+            && ev.ts_recv.saturating_sub(x.added) <= self.config.cross_max_life_ns;
+        let requoted = self
+            .activity(x.instrument_id)
+            .is_some_and(|a| a.last_pair > ev.ts_recv && a.last_pair - ev.ts_recv <= lookahead_ns);
+        alone && quick && requoted
+    }
+
     /// Market-maker (hedging) likelihood of an aggressor event of `size` on
     /// `instrument_id` by side `buy` at `ts_recv`, in [0, 1]: 0.35 for small size (fading
     /// to 0 at three times `hedge_max_size`), 0.35 for an opposite aggression on the same
@@ -710,6 +765,102 @@ mod tests {
         t.on_mbo(&rec(1, 98, Action::Modify, Side::Bid, P, 1, 1));
         t.on_mbo(&rec(1, 97, Action::Fill, Side::Bid, P, 1, 1));
         assert_eq!(t.stats().unknown_orders, 3);
+    }
+
+    #[test]
+    fn a_fresh_order_taken_in_full_then_requoted_is_a_dealer_cross() {
+        use ifd_pressure::{AggressorEvent, AggressorSide, Bbo, Level, PassiveFill};
+        let run = |life: u64, requote_at: u64, fill: u32| {
+            let mut t = OrderLifecycles::new(MmConfig::default());
+            // A 40-lot ask posted inside a 5.00/6.00 market at 5.50 ...
+            t.on_mbo(&rec(3, 1, Action::Add, Side::Bid, 5 * P, 10, 0));
+            t.on_mbo(&rec(3, 2, Action::Add, Side::Ask, 6 * P, 10, 100));
+            t.on_mbo(&rec(
+                3,
+                9,
+                Action::Add,
+                Side::Ask,
+                11 * P / 2,
+                40,
+                1_000_000,
+            ));
+            // ... taken in full `life` ns later,
+            let ts = 1_000_000 + life;
+            t.on_mbo(&rec(3, 77, Action::Trade, Side::Bid, 11 * P / 2, fill, ts));
+            t.on_mbo(&rec(3, 9, Action::Fill, Side::Ask, 11 * P / 2, fill, ts));
+            t.on_mbo(&rec(3, 9, Action::Cancel, Side::Ask, 11 * P / 2, 40, ts));
+            // then both sides quote again.
+            t.on_mbo(&rec(
+                3,
+                20,
+                Action::Add,
+                Side::Bid,
+                5 * P,
+                10,
+                ts + requote_at,
+            ));
+            t.on_mbo(&rec(
+                3,
+                21,
+                Action::Add,
+                Side::Ask,
+                6 * P,
+                10,
+                ts + requote_at + 100,
+            ));
+            // PassiveFills has no public constructor: build one fill through serde.
+            let mut fills = vec![PassiveFill::default(); ifd_pressure::MAX_PASSIVE_FILLS];
+            fills[0] = PassiveFill {
+                order_id: 9,
+                size: fill,
+            };
+            let passive: ifd_pressure::PassiveFills = serde_json::from_value(serde_json::json!({
+                "fills": fills, "len": 1, "dropped": 0, "dropped_size": 0
+            }))
+            .unwrap();
+            let ev = AggressorEvent {
+                instrument_id: 3,
+                publisher_id: 1,
+                ts_recv: ts,
+                ts_event: ts,
+                aggressor_order_id: 77,
+                side: AggressorSide::Buy,
+                side_inferred: false,
+                size: u64::from(fill),
+                levels: 1,
+                trades: 1,
+                first_px: 11 * P / 2,
+                last_px: 11 * P / 2,
+                vwap_px: 11 * P / 2,
+                premium: rust_decimal::Decimal::ZERO,
+                multiplier: 20 * P,
+                bbo_before: Bbo {
+                    bid: Some(Level {
+                        price: 5 * P,
+                        size: 10,
+                        count: 1,
+                    }),
+                    ask: Some(Level {
+                        price: 11 * P / 2,
+                        size: 40,
+                        count: 1,
+                    }),
+                },
+                passive,
+                bad_ts_recv: false,
+            };
+            t.is_dealer_cross(&ev, 5_000_000)
+        };
+        assert!(run(2_000_000, 1_000_000, 40));
+        assert!(
+            !run(200_000_000, 1_000_000, 40),
+            "a resting order, not a fresh one"
+        );
+        assert!(
+            !run(2_000_000, 9_000_000, 40),
+            "no re-quote within the look-ahead"
+        );
+        assert!(!run(2_000_000, 1_000_000, 30), "not taken in full");
     }
 
     #[test]

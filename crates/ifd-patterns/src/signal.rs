@@ -1,7 +1,7 @@
 //! The [`Signal`] type and its JSON form (documented in `docs/signals.md`).
 
 use chrono::NaiveDate;
-use ifd_pressure::{AggressorSide, OptionContract, OptionKind};
+use ifd_pressure::{AggressorSide, Bbo, OptionContract, OptionKind, UnderlyingSource};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -24,17 +24,22 @@ pub enum Pattern {
     Accumulation,
     /// The v1.0 volume spike: window volume far above the strike's average.
     VolumeSpike,
+    /// Prints on several instruments within milliseconds whose sizes match a
+    /// multi-leg structure (calendar, vertical, straddle...): one trade, not several
+    /// directional ones.
+    Package,
 }
 
 impl Pattern {
     /// Every pattern, in a fixed order (for reports).
-    pub const ALL: [Pattern; 6] = [
+    pub const ALL: [Pattern; 7] = [
         Pattern::Block,
         Pattern::Sweep,
         Pattern::CrossStrike,
         Pattern::Iceberg,
         Pattern::Accumulation,
         Pattern::VolumeSpike,
+        Pattern::Package,
     ];
 
     /// The name used in JSON (`"block"`, `"cross_strike"`, ...).
@@ -47,6 +52,7 @@ impl Pattern {
             Self::Iceberg => "iceberg",
             Self::Accumulation => "accumulation",
             Self::VolumeSpike => "volume_spike",
+            Self::Package => "package",
         }
     }
 }
@@ -96,6 +102,9 @@ pub enum Direction {
     Bullish,
     /// Buying puts or selling calls.
     Bearish,
+    /// A package whose net delta-adjusted notional is not material: no view on the
+    /// underlying.
+    Neutral,
 }
 
 impl Direction {
@@ -107,6 +116,110 @@ impl Direction {
             (OptionKind::Call, FlowSide::Sell) | (OptionKind::Put, FlowSide::Buy) => Self::Bearish,
         }
     }
+}
+
+/// Where the underlying price of a signal came from (JSON `"future"`, `"parity"`,
+/// `"caller"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// The underlying future's own book mid.
+    Future,
+    /// The put–call-parity forward of the option's expiry.
+    Parity,
+    /// A price the caller supplied.
+    Caller,
+}
+
+impl PriceSource {
+    /// The JSON name of an `ifd-pressure` source; `None` for a source this version
+    /// does not know.
+    #[must_use]
+    pub fn from_source(source: UnderlyingSource) -> Option<Self> {
+        match source {
+            UnderlyingSource::Future => Some(Self::Future),
+            UnderlyingSource::Parity => Some(Self::Parity),
+            UnderlyingSource::Caller => Some(Self::Caller),
+            _ => None,
+        }
+    }
+}
+
+/// Where a print traded against the book's best bid and offer before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggressiveness {
+    /// Below the best bid.
+    BelowBid,
+    /// At the best bid.
+    AtBid,
+    /// Strictly inside the spread.
+    Between,
+    /// At the best ask.
+    AtAsk,
+    /// Above the best ask.
+    AboveAsk,
+}
+
+impl Aggressiveness {
+    /// Where `price` lies against `bbo` (the book before the print). `None` when the
+    /// book side needed to tell is missing (a one-sided book cannot tell "between"
+    /// from "beyond the missing side").
+    #[must_use]
+    pub fn of(price: i64, bbo: &Bbo) -> Option<Self> {
+        let bid = bbo.bid.map(|l| l.price);
+        let ask = bbo.ask.map(|l| l.price);
+        match (bid, ask) {
+            (Some(b), _) if price < b => Some(Self::BelowBid),
+            (_, Some(a)) if price > a => Some(Self::AboveAsk),
+            // A locked book (bid == ask): the side is the aggressor's, unknown here, so
+            // "at" the bid wins only when the ask is elsewhere.
+            (_, Some(a)) if price == a => Some(Self::AtAsk),
+            (Some(b), _) if price == b => Some(Self::AtBid),
+            (Some(_), Some(_)) => Some(Self::Between),
+            _ => None,
+        }
+    }
+}
+
+/// The structure of a package (JSON snake case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Structure {
+    /// Same strike and kind, different expiries, equal sizes, opposite sides.
+    Calendar,
+    /// Same expiry and kind, different strikes, equal sizes, opposite sides.
+    Vertical,
+    /// Call and put of one strike and expiry, equal sizes, same side.
+    Straddle,
+    /// Call and put of different strikes, one expiry, equal sizes, same side.
+    Strangle,
+    /// Call and put of one strike and expiry, equal sizes, opposite sides.
+    Synthetic,
+    /// Out-of-the-money call against out-of-the-money put, equal sizes, opposite sides.
+    RiskReversal,
+    /// Three strikes of one kind and expiry, sizes 1:2:1, the body against the wings.
+    Butterfly,
+    /// Same expiry and kind, different strikes, sizes 1:2 or 1:3, opposite sides.
+    Ratio,
+    /// A trade on an exchange-listed spread instrument.
+    SpreadInstrument,
+}
+
+/// One leg of a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageLeg {
+    /// The leg's instrument.
+    pub instrument_id: u32,
+    /// Its raw symbol.
+    pub raw_symbol: String,
+    /// The side the package's aggressor took on this leg.
+    pub side: FlowSide,
+    /// Contracts.
+    pub size: u64,
+    /// Size-weighted price of the leg's prints (decimal string); `null` for a leg of a
+    /// spread-instrument trade that did not print on its own instrument.
+    pub price: Option<Decimal>,
 }
 
 /// Which detector raised a signal.
@@ -219,7 +332,7 @@ pub struct Signal {
     pub pattern: Pattern,
     /// The institution's side.
     pub side: FlowSide,
-    /// Bullish or bearish for the underlying.
+    /// Bullish or bearish for the underlying (neutral for an immaterial package).
     pub direction: Direction,
     /// Contracts in the flow so far.
     pub size: u64,
@@ -235,6 +348,43 @@ pub struct Signal {
     pub detector: DetectorVersion,
     /// What the detector saw.
     pub evidence: Evidence,
+    /// The underlying at the print (decimal string), `null` when none was fresh.
+    #[serde(default)]
+    pub underlying_price: Option<Decimal>,
+    /// Where [`Signal::underlying_price`] came from.
+    #[serde(default)]
+    pub underlying_source: Option<PriceSource>,
+    /// Black-76 implied volatility of the main instrument at the print (0.25 = 25 %).
+    #[serde(default)]
+    pub iv: Option<f64>,
+    /// Delta of one contract of the main instrument.
+    #[serde(default)]
+    pub delta: Option<f64>,
+    /// Delta × size × multiplier × underlying, in USD, signed by the institution's side
+    /// (decimal string); for a package, its net over the legs.
+    #[serde(default)]
+    pub delta_notional: Option<Decimal>,
+    /// Vega (per volatility point) × size × multiplier, in USD, signed by the side; for
+    /// a package, its net over the legs.
+    #[serde(default)]
+    pub vega_notional: Option<Decimal>,
+    /// The print's price against the book before it.
+    #[serde(default)]
+    pub aggressiveness: Option<Aggressiveness>,
+    /// True when open interest is known and the size exceeds it (the flow must be
+    /// opening), false when known and not.
+    #[serde(default)]
+    pub opening: Option<bool>,
+    /// The package's structure (`null` on other patterns).
+    #[serde(default)]
+    pub structure: Option<Structure>,
+    /// The package's legs (`null` on other patterns).
+    #[serde(default)]
+    pub legs: Option<Vec<PackageLeg>>,
+    /// The package's net delta-adjusted notional in USD (`null` on other patterns or
+    /// when a leg's delta is unknown).
+    #[serde(default)]
+    pub net_delta_notional: Option<Decimal>,
 }
 
 impl Signal {
@@ -248,6 +398,16 @@ impl Signal {
             source,
         })
     }
+}
+
+/// USD amount from `f64` to a decimal rounded to cents; `None` when not finite or out
+/// of `Decimal`'s range.
+#[must_use]
+pub fn usd_lossy(value: f64) -> Option<Decimal> {
+    if !value.is_finite() {
+        return None;
+    }
+    Decimal::from_f64_retain(value).map(|d| d.round_dp(2).normalize())
 }
 
 /// Fixed-point 1e-9 price to an exact decimal.
@@ -306,6 +466,72 @@ mod tests {
     }
 
     #[test]
+    fn aggressiveness_against_the_book_before() {
+        use ifd_pressure::Level;
+        let lv = |price| {
+            Some(Level {
+                price,
+                size: 1,
+                count: 1,
+            })
+        };
+        let book = Bbo {
+            bid: lv(100),
+            ask: lv(110),
+        };
+        let at = |p| Aggressiveness::of(p, &book);
+        assert_eq!(at(99), Some(Aggressiveness::BelowBid));
+        assert_eq!(at(100), Some(Aggressiveness::AtBid));
+        assert_eq!(at(105), Some(Aggressiveness::Between));
+        assert_eq!(at(110), Some(Aggressiveness::AtAsk));
+        assert_eq!(at(111), Some(Aggressiveness::AboveAsk));
+        let ask_only = Bbo {
+            bid: None,
+            ask: lv(110),
+        };
+        assert_eq!(Aggressiveness::of(105, &ask_only), None);
+        assert_eq!(
+            Aggressiveness::of(120, &ask_only),
+            Some(Aggressiveness::AboveAsk)
+        );
+        assert_eq!(Aggressiveness::of(5, &Bbo::default()), None);
+        assert_eq!(
+            serde_json::to_string(&Aggressiveness::AboveAsk).unwrap(),
+            "\"above_ask\""
+        );
+    }
+
+    #[test]
+    fn usd_rounds_to_cents_and_refuses_nan() {
+        assert_eq!(usd_lossy(1234.5678).unwrap().to_string(), "1234.57");
+        assert_eq!(usd_lossy(-0.004).unwrap().to_string(), "0");
+        assert_eq!(usd_lossy(f64::NAN), None);
+        assert_eq!(usd_lossy(f64::INFINITY), None);
+        assert_eq!(usd_lossy(1e300), None);
+    }
+
+    #[test]
+    fn lines_written_before_the_analytics_fields_still_parse() {
+        let old = r#"{"signal_id":1,"revision":0,"ts_recv":5,"ts_event":4,"instrument_id":7,"instruments":[7],"raw_symbol":"NQZ6 C21000","underlying":"NQZ6","expiration":"2026-12-18","strike":"21000","kind":"C","pattern":"block","side":"buy","direction":"bullish","size":300,"premium":"60000","confidence":0.8,"p_value":null,"q_value":null,"detector":"v3","evidence":{"events":1,"levels":1,"strikes":1,"window_start":5,"window_end":5,"threshold":150.0,"observed":300.0,"one_sidedness":1.0,"mm_likelihood":0.0}}"#;
+        let s: Signal = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (s.iv, s.delta_notional, s.structure, s.opening),
+            (None, None, None, None)
+        );
+        // Written again, every new field is present as null.
+        let v: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+        for f in [
+            "underlying_price",
+            "iv",
+            "aggressiveness",
+            "legs",
+            "net_delta_notional",
+        ] {
+            assert!(v[f].is_null() && v.get(f).is_some(), "{f}");
+        }
+    }
+
+    #[test]
     fn decimal_from_fixed() {
         assert_eq!(fixed_to_decimal(21_000_000_000_000).to_string(), "21000");
         assert_eq!(fixed_to_decimal(4_750_000_000).to_string(), "4.75");
@@ -337,6 +563,26 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Direction::Bearish).unwrap(),
             "\"bearish\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Direction::Neutral).unwrap(),
+            "\"neutral\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Structure::RiskReversal).unwrap(),
+            "\"risk_reversal\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Structure::SpreadInstrument).unwrap(),
+            "\"spread_instrument\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Pattern::Package).unwrap(),
+            "\"package\""
+        );
+        assert_eq!(
+            serde_json::to_string(&PriceSource::Parity).unwrap(),
+            "\"parity\""
         );
     }
 }

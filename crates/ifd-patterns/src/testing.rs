@@ -25,6 +25,10 @@ pub struct TestMarket {
     /// Instruments whose books started mid-session and are not warm yet, with the
     /// `ts_recv` from which their depth counts as ready.
     pub partial_until: Vec<(u32, u64)>,
+    /// Exchange-listed spread instruments and their legs.
+    pub spreads: Vec<(u32, Vec<crate::SpreadLegDef>)>,
+    /// Open interest per instrument, where known.
+    pub open_interest: Vec<(u32, u64)>,
 }
 
 impl TestMarket {
@@ -58,6 +62,8 @@ impl TestMarket {
             unhealthy: Vec::new(),
             underlying: Some(21_000_000_000_000),
             partial_until: Vec::new(),
+            spreads: Vec::new(),
+            open_interest: Vec::new(),
         }
     }
 }
@@ -75,6 +81,20 @@ impl MarketView for TestMarket {
 
     fn underlying_price(&self, _contract: &OptionContract) -> Option<i64> {
         self.underlying
+    }
+
+    fn open_interest(&self, instrument_id: u32) -> Option<u64> {
+        self.open_interest
+            .iter()
+            .find(|(iid, _)| *iid == instrument_id)
+            .map(|(_, oi)| *oi)
+    }
+
+    fn spread_legs(&self, instrument_id: u32) -> Option<&[crate::SpreadLegDef]> {
+        self.spreads
+            .iter()
+            .find(|(iid, _)| *iid == instrument_id)
+            .map(|(_, legs)| legs.as_slice())
     }
 
     fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
@@ -114,6 +134,23 @@ pub fn event(
         passive: PassiveFills::default(),
         bad_ts_recv: false,
     }
+}
+
+/// `ev` with the passive fills `(order_id, size)` (at most
+/// [`ifd_pressure::MAX_PASSIVE_FILLS`] kept). `PassiveFills` has no public
+/// constructor; this builds one through its serde form.
+#[must_use]
+pub fn with_passive(mut ev: AggressorEvent, fills: &[(u64, u32)]) -> AggressorEvent {
+    let n = fills.len().min(ifd_pressure::MAX_PASSIVE_FILLS);
+    let mut all = vec![ifd_pressure::PassiveFill::default(); ifd_pressure::MAX_PASSIVE_FILLS];
+    for (slot, &(order_id, size)) in all.iter_mut().zip(fills) {
+        *slot = ifd_pressure::PassiveFill { order_id, size };
+    }
+    let value = serde_json::json!({ "fills": all, "len": n, "dropped": 0, "dropped_size": 0 });
+    if let Ok(p) = serde_json::from_value(value) {
+        ev.passive = p;
+    }
+    ev
 }
 
 /// Strategy: one aggressor event on instruments `1..=max_iid`, any side (unknown

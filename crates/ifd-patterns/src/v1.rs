@@ -262,7 +262,26 @@ impl VolumeSpikeDetector {
                 baseline_days: None,
                 open_interest: oi,
             },
+            underlying_price: None,
+            underlying_source: None,
+            iv: None,
+            delta: None,
+            delta_notional: None,
+            vega_notional: None,
+            aggressiveness: None,
+            opening: None,
+            structure: None,
+            legs: None,
+            net_delta_notional: None,
         };
+        let mut signal = signal;
+        crate::detect::enrich(
+            &mut signal,
+            contract,
+            Some(ev.vwap_px),
+            crate::signal::Aggressiveness::of(ev.vwap_px, &ev.bbo_before),
+            view,
+        );
         self.stats.signals += 1;
         out.push(signal);
     }

@@ -4,7 +4,7 @@
 //! through these two small traits, which keeps this crate testable on hand-built inputs
 //! and lets an embedding system plug in its own sources.
 
-use ifd_pressure::OptionContract;
+use ifd_pressure::{Bbo, OptionContract, UnderlyingPrice, UnderlyingSource};
 
 /// The market state the detectors read: contracts, book health and completeness, the
 /// underlying price.
@@ -18,6 +18,27 @@ pub trait MarketView {
 
     /// The underlying future's price (fixed point 1e-9) for a contract, if known.
     fn underlying_price(&self, contract: &OptionContract) -> Option<i64>;
+
+    /// The underlying price of a contract as of `ts_recv`, with its source, for the
+    /// analytics of a signal raised at that time. The default wraps
+    /// [`MarketView::underlying_price`] as a [`UnderlyingSource::Caller`] price (the
+    /// view's implementer supplied it).
+    fn underlying_at(&self, contract: &OptionContract, ts_recv: u64) -> Option<UnderlyingPrice> {
+        self.underlying_price(contract)
+            .map(|price| UnderlyingPrice {
+                price,
+                source: UnderlyingSource::Caller,
+                ts_recv,
+            })
+    }
+
+    /// The instrument's best bid and offer now (read at an `F_LAST` boundary), for
+    /// implied volatility from the book mid when a print's own price gives none. The
+    /// default knows none.
+    fn bbo(&self, instrument_id: u32) -> Option<Bbo> {
+        let _ = instrument_id;
+        None
+    }
 
     /// True when the instrument's resting depth can be read at `ts_recv`: its book was
     /// rebuilt from a Clear `R` or a snapshot, or has warmed up after a mid-session start
@@ -33,12 +54,31 @@ pub trait MarketView {
         true
     }
 
+    /// The legs of an exchange-listed spread instrument (from its definitions' leg
+    /// fields), when `instrument_id` is one; trades on it become `spread_instrument`
+    /// packages. The default knows none.
+    fn spread_legs(&self, instrument_id: u32) -> Option<&[SpreadLegDef]> {
+        let _ = instrument_id;
+        None
+    }
+
     /// The instrument's open interest from the statistics records seen (contracts),
     /// when the stream carried one. The default knows none.
     fn open_interest(&self, instrument_id: u32) -> Option<u64> {
         let _ = instrument_id;
         None
     }
+}
+
+/// One leg of an exchange-listed spread instrument, from its definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpreadLegDef {
+    /// The leg's instrument.
+    pub instrument_id: u32,
+    /// Contracts of this leg per spread (the leg's quantity ratio, at least 1).
+    pub ratio: u32,
+    /// True when buying the spread buys this leg (`leg_side` `B`).
+    pub buy: bool,
 }
 
 /// The quantity a detector asks the baseline about.

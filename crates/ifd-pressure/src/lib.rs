@@ -128,6 +128,10 @@
 //! # Ok::<(), ifd_pressure::Error>(())
 //! ```
 //!
+//! ## Options analytics
+//! [`analytics`] holds undiscounted Black-76 implied volatility and greeks
+//! ([`OptionAnalytics::of`]); no NaN leaves it (`None` where no volatility fits).
+//!
 //! ## Invariants
 //! - Pure: no IO, no clock. Time comes only from the records' `ts_recv`/`ts_event`.
 //! - Records are `dbn`'s own types; there is no parallel event type.
@@ -139,6 +143,7 @@
 #![forbid(unsafe_code)]
 
 mod aggressor;
+pub mod analytics;
 mod book;
 mod chain;
 mod error;
@@ -155,6 +160,7 @@ pub use aggressor::{
     quote_rule, AggressorEvent, AggressorFolder, AggressorSide, AggressorStats, PassiveFill,
     PassiveFills, MAX_PASSIVE_FILLS,
 };
+pub use analytics::OptionAnalytics;
 pub use book::{
     Applied, Book, BookKey, BookStats, BookUpdate, Books, OrderInfo, QueuePosition, Skip,
 };

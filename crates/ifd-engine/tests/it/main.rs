@@ -8,6 +8,7 @@ use ifd_patterns::{DetectorVersion, FlowSide, Pattern, Signal};
 use ifd_sim::{self as sim, DecoyKind, Preset, SimConfig, SimDay, Simulator, Truth, TruthSide};
 use proptest::prelude::*;
 
+mod analytics;
 mod windows;
 
 /// The simulator's truth as the evaluation's known flow.

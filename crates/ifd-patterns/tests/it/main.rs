@@ -25,6 +25,8 @@ fn run_events(
     for ev in evs {
         det.on_event(ev, market, &NoReference, &mut out);
     }
+    // Events are held back for the package window; the end of the data releases them.
+    det.flush(market, &NoReference, &mut out);
     out
 }
 
@@ -251,6 +253,7 @@ fn baseline_p_values_gate_and_score() {
         &FixedReference(1e-6),
         &mut out,
     );
+    det.flush(&market, &FixedReference(1e-6), &mut out);
     assert_eq!(out.len(), 1);
     let s = &out[0];
     assert_eq!(s.p_value, Some(1e-6));
@@ -270,6 +273,7 @@ fn baseline_p_values_gate_and_score() {
         &FixedReference(0.2),
         &mut out,
     );
+    det.flush(&market, &FixedReference(0.2), &mut out);
     assert!(out.is_empty(), "ordinary for this strike per its baseline");
     assert_eq!(det.stats().baseline_rejected, 1);
 }
@@ -462,6 +466,17 @@ fn json_form_has_every_documented_field() {
         "q_value",
         "detector",
         "evidence",
+        "underlying_price",
+        "underlying_source",
+        "iv",
+        "delta",
+        "delta_notional",
+        "vega_notional",
+        "aggressiveness",
+        "opening",
+        "structure",
+        "legs",
+        "net_delta_notional",
     ] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
     }
@@ -505,6 +520,7 @@ proptest! {
                 det.on_event(ev, &market, &FixedReference(0.001), &mut out);
                 v1.on_event(ev, &market, &NoReference, &mut out);
             }
+            det.flush(&market, &FixedReference(0.001), &mut out);
             out
         };
         let a = run();
@@ -596,4 +612,489 @@ fn print_detectors_run_at_once_on_a_partial_book() {
     assert_eq!(out[0].instrument_id, 4);
     // The event on the partial book was scored without the resting-quote term.
     assert_eq!(det.stats().mm_without_resting, 1);
+}
+
+#[test]
+fn signals_carry_analytics_of_the_print() {
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    // Instrument 4: the 20925 put, out of the money with the underlying at 21000.
+    let out = run_events(
+        &mut det,
+        &market,
+        &[event(4, AggressorSide::Buy, 300, 1, T0)],
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.underlying_price.unwrap().to_string(), "21000");
+    assert_eq!(s.underlying_source, Some(ifd_patterns::PriceSource::Caller));
+    let (iv, delta) = (s.iv.unwrap(), s.delta.unwrap());
+    assert!(iv > 0.0 && iv.is_finite());
+    assert!(delta < 0.0 && delta > -1.0, "a put: {delta}");
+    // Bought put: negative delta notional, delta × size × 20 × 21000.
+    let dn: f64 = s.delta_notional.unwrap().to_string().parse().unwrap();
+    assert!((dn - delta * 300.0 * 20.0 * 21_000.0).abs() < 1.0, "{dn}");
+    assert!(s.vega_notional.unwrap() > rust_decimal::Decimal::ZERO);
+    assert_eq!(s.opening, None, "no open interest known");
+    assert_eq!(s.structure, None);
+    let v: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+    assert_eq!(v["underlying_source"], "caller");
+    assert_eq!(v["underlying_price"], "21000");
+    assert!(v["structure"].is_null() && v["legs"].is_null() && v["net_delta_notional"].is_null());
+}
+
+#[test]
+fn aggressiveness_reads_the_book_before_the_print() {
+    use ifd_patterns::Aggressiveness;
+    use ifd_pressure::{Bbo, Level};
+    let market = TestMarket::nq_chain(5);
+    let mut det = detector();
+    let mut ev = event(4, AggressorSide::Buy, 300, 1, T0);
+    // Book 9.50 / 9.75 before the print at 10.00: the buyer paid above the ask.
+    ev.bbo_before = Bbo {
+        bid: Some(Level {
+            price: 9_500_000_000,
+            size: 10,
+            count: 1,
+        }),
+        ask: Some(Level {
+            price: 9_750_000_000,
+            size: 10,
+            count: 1,
+        }),
+    };
+    let out = run_events(&mut det, &market, &[ev]);
+    assert_eq!(out[0].aggressiveness, Some(Aggressiveness::AboveAsk));
+    let v: serde_json::Value = serde_json::from_str(&out[0].to_json_line().unwrap()).unwrap();
+    assert_eq!(v["aggressiveness"], "above_ask");
+}
+
+#[test]
+fn cheap_wing_lots_are_not_a_block() {
+    let mut market = TestMarket::nq_chain(5);
+    // A 15000 put, 6000 points out of the money.
+    let mut wing = market.contracts[1].clone();
+    wing.instrument_id = 99;
+    wing.strike = 15_000 * 1_000_000_000;
+    wing.raw_symbol = "NQZ6 P15000".into();
+    market.contracts.push(wing);
+    let lottery = |iid, px: i64| {
+        let mut ev = event(iid, AggressorSide::Buy, 500, 1, T0);
+        ev.vwap_px = px;
+        ev.first_px = px;
+        ev.last_px = px;
+        // 500 × price × 20
+        ev.premium = rust_decimal::Decimal::from(500 * 20) * ifd_patterns::fixed_to_decimal(px);
+        ev
+    };
+    // 500 lots at 0.10: 1,000 USD of premium, a delta of about -0.02 or less.
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[lottery(99, 100_000_000)]);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(det.stats().small_risk, 1);
+    // The same 500 lots at 10.00 on a near-the-money put is a block.
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[lottery(4, 10_000_000_000)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(det.stats().small_risk, 0);
+}
+
+#[test]
+fn a_vertical_is_one_neutral_package_not_two_blocks() {
+    let market = TestMarket::nq_chain(5);
+    // Buy 200 of the 20900 call, sell 200 of the 20925 call, 1 ms apart.
+    let legs = [
+        event(1, AggressorSide::Buy, 200, 1, T0),
+        event(3, AggressorSide::Sell, 200, 1, T0 + 1_000_000),
+    ];
+    let mut det = detector();
+    let mut out = Vec::new();
+    for ev in &legs {
+        det.on_event(ev, &market, &NoReference, &mut out);
+    }
+    assert!(out.is_empty(), "held back for the package window");
+    assert_eq!(det.held_events(), 2);
+    // The stream's time passes the window: the package is released.
+    det.advance(T0 + 10_000_000, &market, &NoReference, &mut out);
+    assert_eq!(det.held_events(), 0);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.pattern, Pattern::Package);
+    assert_eq!(s.structure, Some(ifd_patterns::Structure::Vertical));
+    assert_eq!(s.size, 400);
+    assert_eq!(s.instruments, vec![1, 3]);
+    let legs_out = s.legs.as_ref().unwrap();
+    assert_eq!(legs_out.len(), 2);
+    assert_eq!(legs_out[0].side, FlowSide::Buy);
+    assert_eq!(legs_out[1].side, FlowSide::Sell);
+    assert_eq!(legs_out[1].price.unwrap().to_string(), "10");
+    assert_eq!(det.stats().packages, 1);
+    assert_eq!(det.stats().package_events, 2);
+    // Both calls priced below intrinsic here: no delta, so no material net delta.
+    assert_eq!(s.direction, Direction::Neutral);
+    let v: serde_json::Value = serde_json::from_str(&s.to_json_line().unwrap()).unwrap();
+    assert_eq!(v["pattern"], "package");
+    assert_eq!(v["direction"], "neutral");
+    assert_eq!(v["structure"], "vertical");
+    assert_eq!(v["legs"][0]["instrument_id"], 1);
+
+    // Without the package window the legs are two directional blocks.
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_window_ns: 0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out.iter().all(|s| s.pattern == Pattern::Block));
+}
+
+#[test]
+fn a_material_package_takes_the_direction_of_its_net_delta() {
+    let market = TestMarket::nq_chain(5);
+    // A risk reversal: buy the 21000 call (id 9), sell the 20900 put (id 2), both out
+    // of the money around 21000... the call at the money, the put below it.
+    let legs = [
+        event(9, AggressorSide::Buy, 300, 1, T0),
+        event(2, AggressorSide::Sell, 300, 1, T0 + 500_000),
+    ];
+    let out = run_events(&mut detector(), &market, &legs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.structure, Some(ifd_patterns::Structure::RiskReversal));
+    let net: f64 = s.net_delta_notional.unwrap().to_string().parse().unwrap();
+    assert!(net > 10_000_000.0, "long call, short put: {net}");
+    assert_eq!(s.direction, Direction::Bullish);
+    // A material threshold above it makes the same package neutral.
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_material_delta_notional: net + 1.0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out[0].direction, Direction::Neutral);
+}
+
+#[test]
+fn prints_outside_the_window_are_not_a_package() {
+    let market = TestMarket::nq_chain(5);
+    let legs = [
+        event(1, AggressorSide::Buy, 200, 1, T0),
+        event(3, AggressorSide::Sell, 200, 1, T0 + 50_000_000),
+    ];
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(det.stats().packages, 0);
+    assert!(out.iter().all(|s| s.pattern == Pattern::Block), "{out:?}");
+    assert_eq!(out.len(), 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Splitting the stream's time signal anywhere (advance calls between events)
+    /// gives the same signals as one flush at the end.
+    #[test]
+    fn hold_back_is_deterministic_under_advance(evs in event_sequence(10, 200), cut in 0usize..200) {
+        let market = TestMarket::nq_chain(5);
+        let run = |advance: bool| {
+            let mut det = detector();
+            let mut out = Vec::new();
+            for (i, ev) in evs.iter().enumerate() {
+                det.on_event(ev, &market, &NoReference, &mut out);
+                if advance && i >= cut {
+                    // The stream's time may reach the next event's before it arrives.
+                    let now = evs.get(i + 1).map_or(ev.ts_recv, |n| n.ts_recv);
+                    det.advance(now, &market, &NoReference, &mut out);
+                }
+            }
+            det.flush(&market, &NoReference, &mut out);
+            out.iter().map(|s| s.to_json_line().unwrap()).collect::<Vec<_>>()
+        };
+        prop_assert_eq!(run(false), run(true));
+    }
+}
+
+#[test]
+fn a_dealer_cross_is_not_a_block() {
+    use ifd_patterns::testing::with_passive;
+    use ifd_pressure::{Bbo, Level};
+    const PX: i64 = 1_000_000_000;
+    let market = TestMarket::nq_chain(5);
+    // Instrument 4 quoted 9.50 / 10.50; a 300-lot ask is posted inside at 10.00 and
+    // taken in full 2 ms later by one buyer; both sides quote again 1 ms after.
+    let run = |requote: bool| {
+        let mut det = detector();
+        let mut out = Vec::new();
+        let t = T0;
+        let recs = [
+            mbo(4, 1, Action::Add, Side::Bid, 19 * PX / 2, 20, t),
+            mbo(4, 2, Action::Add, Side::Ask, 21 * PX / 2, 20, t + 100),
+            mbo(4, 9, Action::Add, Side::Ask, 10 * PX, 300, t + 5 * SEC),
+            mbo(
+                4,
+                77,
+                Action::Trade,
+                Side::Bid,
+                10 * PX,
+                300,
+                t + 5 * SEC + 2_000_000,
+            ),
+            mbo(
+                4,
+                9,
+                Action::Fill,
+                Side::Ask,
+                10 * PX,
+                300,
+                t + 5 * SEC + 2_000_000,
+            ),
+            mbo(
+                4,
+                9,
+                Action::Cancel,
+                Side::Ask,
+                10 * PX,
+                300,
+                t + 5 * SEC + 2_000_000,
+            ),
+        ];
+        for r in &recs {
+            det.on_mbo(r, &market, &mut out);
+        }
+        let mut ev = with_passive(
+            event(4, AggressorSide::Buy, 300, 1, t + 5 * SEC + 2_000_000),
+            &[(9, 300)],
+        );
+        ev.bbo_before = Bbo {
+            bid: Some(Level {
+                price: 19 * PX / 2,
+                size: 20,
+                count: 1,
+            }),
+            ask: Some(Level {
+                price: 10 * PX,
+                size: 300,
+                count: 1,
+            }),
+        };
+        det.on_event(&ev, &market, &NoReference, &mut out);
+        if requote {
+            let ts = t + 5 * SEC + 3_000_000;
+            det.on_mbo(
+                &mbo(4, 20, Action::Add, Side::Bid, 19 * PX / 2, 20, ts),
+                &market,
+                &mut out,
+            );
+            det.on_mbo(
+                &mbo(4, 21, Action::Add, Side::Ask, 21 * PX / 2, 20, ts + 100),
+                &market,
+                &mut out,
+            );
+        }
+        det.advance(t + 6 * SEC, &market, &NoReference, &mut out);
+        (out, det.stats())
+    };
+    let (out, stats) = run(true);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(stats.dealer_cross, 1);
+    // Without the two-sided re-quote it is a block.
+    let (out, stats) = run(false);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(stats.dealer_cross, 0);
+}
+
+#[test]
+fn a_spread_instrument_trade_is_one_package_and_its_leg_prints_are_not_blocks() {
+    use ifd_patterns::{SpreadLegDef, Structure};
+    let mut market = TestMarket::nq_chain(5);
+    // Spread 500: buy the 20900 call (1), sell the 20950 call (5), 1:1.
+    market.spreads.push((
+        500,
+        vec![
+            SpreadLegDef {
+                instrument_id: 1,
+                ratio: 1,
+                buy: true,
+            },
+            SpreadLegDef {
+                instrument_id: 5,
+                ratio: 1,
+                buy: false,
+            },
+        ],
+    ));
+    let mut spread = event(500, AggressorSide::Sell, 200, 1, T0);
+    spread.vwap_px = 3_000_000_000;
+    // The seller of the spread sells leg 1 and buys leg 5; the legs print 1 ms later
+    // with sides that alone would be two blocks.
+    let evs = [
+        spread,
+        event(1, AggressorSide::Sell, 200, 1, T0 + 1_000_000),
+        event(5, AggressorSide::Buy, 200, 1, T0 + 1_000_000),
+    ];
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &evs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let s = &out[0];
+    assert_eq!(s.pattern, Pattern::Package);
+    assert_eq!(s.structure, Some(Structure::SpreadInstrument));
+    let legs = s.legs.as_ref().unwrap();
+    assert_eq!(legs.len(), 2);
+    assert_eq!(
+        (legs[0].instrument_id, legs[0].side, legs[0].size),
+        (1, FlowSide::Sell, 200)
+    );
+    assert_eq!(
+        (legs[1].instrument_id, legs[1].side, legs[1].size),
+        (5, FlowSide::Buy, 200)
+    );
+    assert_eq!(legs[0].price, None, "the leg printed after the spread");
+    // 3.00 × 200 × 20
+    assert_eq!(s.premium.to_string(), "12000");
+    assert_eq!(det.stats().package_events, 3);
+
+    // A spread on an unknown leg is counted, not signalled.
+    let mut market = TestMarket::nq_chain(5);
+    market.spreads.push((
+        501,
+        vec![SpreadLegDef {
+            instrument_id: 77,
+            ratio: 1,
+            buy: true,
+        }],
+    ));
+    let mut det = detector();
+    assert!(run_events(
+        &mut det,
+        &market,
+        &[event(501, AggressorSide::Buy, 50, 1, T0)]
+    )
+    .is_empty());
+    assert_eq!(det.stats().unknown_instrument, 1);
+}
+
+#[test]
+fn opening_compares_the_size_with_open_interest() {
+    let mut market = TestMarket::nq_chain(5);
+    market.open_interest = vec![(4, 250), (6, 1_000)];
+    let out = run_events(
+        &mut detector(),
+        &market,
+        &[
+            event(4, AggressorSide::Buy, 300, 1, T0),
+            event(6, AggressorSide::Buy, 300, 1, T0 + 10 * SEC),
+            event(8, AggressorSide::Buy, 300, 1, T0 + 20 * SEC),
+        ],
+    );
+    let opening: Vec<(u32, Option<bool>)> =
+        out.iter().map(|s| (s.instrument_id, s.opening)).collect();
+    assert_eq!(opening, vec![(4, Some(true)), (6, Some(false)), (8, None)]);
+}
+
+/// A two-leg structure planted at `ts`: (instrument a, side a, instrument b, side b, size).
+fn planted_pairs() -> impl Strategy<Value = Vec<(u32, bool, u32, bool, u64)>> {
+    // Calls odd, puts even; 5 strikes. Pairs that form a structure in TestMarket:
+    // vertical (calls, opposite sides), straddle (call+put same strike, same side),
+    // synthetic (call+put same strike, opposite sides).
+    let pair = (0u32..5, 0u32..5, 0u8..3, any::<bool>(), 150u64..600).prop_filter_map(
+        "distinct strikes for a vertical",
+        |(i, j, kind, buy, size)| {
+            let call = |k: u32| 1 + 2 * k;
+            let put = |k: u32| 2 + 2 * k;
+            match kind {
+                0 if i != j => Some((call(i), buy, call(j), !buy, size)),
+                1 => Some((call(i), buy, put(i), buy, size)),
+                2 => Some((call(i), buy, put(i), !buy, size)),
+                _ => None,
+            }
+        },
+    );
+    proptest::collection::vec(pair, 1..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Planted packages amid random background flow: each becomes one package signal
+    /// and none of its legs is signalled as a block, sweep or cross-strike.
+    #[test]
+    fn package_legs_are_never_directional_signals(
+        background in event_sequence(10, 150),
+        pairs in planted_pairs(),
+        gap in 0u64..4_000_000,
+    ) {
+        let market = TestMarket::nq_chain(5);
+        // Background in the first hour; packages after it, a minute apart.
+        let start = 2 * 3_600 * SEC;
+        let mut evs = background;
+        let mut windows = Vec::new();
+        for (n, &(a, buy_a, b, buy_b, size)) in pairs.iter().enumerate() {
+            let ts = start + n as u64 * 60 * SEC;
+            let side = |buy| if buy { AggressorSide::Buy } else { AggressorSide::Sell };
+            evs.push(event(a, side(buy_a), size, 1, ts));
+            evs.push(event(b, side(buy_b), size, 1, ts + gap));
+            windows.push((ts, ts + gap));
+        }
+        let mut det = detector();
+        let out = run_events(&mut det, &market, &evs);
+        let packages = out.iter().filter(|s| s.pattern == Pattern::Package).count();
+        prop_assert_eq!(packages, pairs.len());
+        for s in &out {
+            if s.pattern == Pattern::Package {
+                prop_assert_eq!(s.legs.as_ref().map(Vec::len), Some(2));
+                continue;
+            }
+            for &(lo, hi) in &windows {
+                prop_assert!(
+                    s.ts_recv < lo || s.ts_recv > hi,
+                    "a leg was signalled as {:?}: {}", s.pattern, s.to_json_line().unwrap()
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever the print's price and the underlying, signals carry finite analytics
+    /// or nulls, with a delta inside its kind's bounds.
+    #[test]
+    fn analytics_on_signals_are_finite_or_null(
+        evs in event_sequence(10, 120),
+        prices in proptest::collection::vec(any::<i64>(), 120),
+        underlying in proptest::option::of(prop_oneof![any::<i64>(), 15_000_000_000_000i64..25_000_000_000_000]),
+    ) {
+        let mut market = TestMarket::nq_chain(5);
+        market.underlying = underlying;
+        let evs: Vec<_> = evs
+            .into_iter()
+            .zip(prices)
+            .map(|(mut e, p)| {
+                e.vwap_px = p;
+                e
+            })
+            .collect();
+        let mut det = PatternDetector::new(DetectorConfig {
+            block_min_premium: 0.into(),
+            sweep_min_premium: 0.into(),
+            ..DetectorConfig::default()
+        })
+        .unwrap();
+        let out = run_events(&mut det, &market, &evs);
+        for s in &out {
+            prop_assert!(s.iv.is_none_or(|v| v.is_finite() && v > 0.0));
+            if let Some(d) = s.delta {
+                prop_assert!(d.is_finite());
+                match s.kind {
+                    ifd_patterns::ContractKind::Call => prop_assert!((0.0..=1.0).contains(&d)),
+                    ifd_patterns::ContractKind::Put => prop_assert!((-1.0..=0.0).contains(&d)),
+                }
+            }
+            prop_assert!(s.to_json_line().is_ok());
+        }
+    }
 }

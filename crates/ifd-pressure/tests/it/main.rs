@@ -1,5 +1,6 @@
 //! Integration tests of ifd-pressure through its public API.
 
+mod analytics;
 mod book;
 mod book_props;
 mod chain;

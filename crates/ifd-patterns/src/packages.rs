@@ -1,0 +1,321 @@
+//! Packages: prints on several instruments that are one multi-leg trade.
+//!
+//! A calendar roll, a vertical, a straddle or a conversion prints as separate aggressor
+//! events on each leg's instrument, milliseconds apart. Read one by one, each leg looks
+//! like a directional block or sweep; together they are one trade whose view on the
+//! underlying is its *net* delta, often close to none.
+//!
+//! # Recognition
+//! Aggressor events of option instruments of one underlying product (the underlying
+//! future's symbol without its month and year, so calendars across quarterly futures
+//! match) within [`DetectorConfig::package_window_ns`](crate::DetectorConfig) of the
+//! first are grouped into legs by (instrument, side): several events of one leg add
+//! up. Legs then match these structures (sizes exact):
+//!
+//! | structure | legs |
+//! |---|---|
+//! | `butterfly` | three strikes of one kind and expiry, sizes q:2q:q, the body on the other side from the wings |
+//! | `calendar` | same strike and kind, different expiries, equal sizes, opposite sides |
+//! | `vertical` | same expiry and kind, different strikes, equal sizes, opposite sides |
+//! | `ratio` | same expiry and kind, different strikes, sizes 1:2 or 1:3, opposite sides |
+//! | `straddle` | call and put of one strike and expiry, equal sizes, same side |
+//! | `strangle` | call and put of different strikes, one expiry, equal sizes, same side |
+//! | `synthetic` | call and put of one strike and expiry, equal sizes, opposite sides |
+//! | `risk_reversal` | call and put of one expiry, equal sizes, opposite sides, call strike above the put strike (both out of the money around the forward) |
+//!
+//! Three-leg structures are tried before two-leg ones, so the first two legs of a
+//! butterfly are not taken for a ratio spread.
+//!
+//! # The hold-back
+//! The block, sweep, cross-strike and accumulation detectors must not see a leg of a
+//! package. So every aggressor event that passes the market-maker gate is first held
+//! in a queue; its market-maker likelihood, the intraday typical size and whether it
+//! hit an iceberg are fixed on arrival, as if it had been scored at once. The oldest
+//! held event is released when the stream's time (`ts_recv` of a later event, or of
+//! any record through [`PatternDetector::advance`](crate::PatternDetector::advance))
+//! passes its `ts_recv + package_window_ns`: by then every event that could be a leg
+//! of its package has arrived. On release, the held events within its window are
+//! matched; a package containing it takes all its legs' events out of the queue and
+//! becomes one signal (`pattern: "package"`); otherwise the event alone goes on to the
+//! other detectors. Because release is keyed on the records' `ts_recv` only, replay is
+//! deterministic and a stream split anywhere gives the same signals. The cost is a
+//! delay of one package window (5 ms by default, in stream time) before a block or
+//! sweep is emitted, and a call to
+//! [`PatternDetector::flush`](crate::PatternDetector::flush) at the end of the data.
+//! A window of 0 turns packages and the hold-back off.
+//!
+//! # Direction
+//! A package's `delta_notional` and `net_delta_notional` are the sum over its legs of
+//! side × Δ × size × multiplier × underlying. A package is `"neutral"` unless that
+//! net is known and its magnitude exceeds
+//! [`DetectorConfig::package_material_delta_notional`](crate::DetectorConfig); then
+//! its direction is the sign of the net delta (positive: bullish).
+//!
+//! # Exchange-listed spreads
+//! A trade on a spread instrument (a definition with legs: class `T` option spreads,
+//! known through [`MarketView::spread_legs`](crate::MarketView::spread_legs)) is one
+//! package with structure `spread_instrument` whose legs are the definition's: leg
+//! side = the spread aggressor's side when buying the spread buys the leg, else the
+//! opposite; leg size = spread size × the leg's ratio. CME may also print the legs on
+//! their own instruments: held leg prints of matching instrument and size within the
+//! package window are taken into the package (their price becomes the leg's price),
+//! and those arriving later within the window are dropped on arrival, so the trade is
+//! counted once. A leg that did not print has a `null` price; its delta comes from its
+//! book mid. The premium is the spread's |price| × size × the largest leg's
+//! multiplier. A spread with a leg that is not an option of the chain is counted in
+//! `unknown_instrument`, not signalled.
+//!
+//! # Limits
+//! Futures legs (a conversion's or reversal's hedge) are not part of a package: a
+//! synthetic whose future leg traded separately reads as directional by its option
+//! delta.
+
+use ifd_pressure::{OptionContract, OptionKind};
+
+use crate::signal::{FlowSide, Structure};
+
+/// One leg: the held events of one (instrument, side) within a package window.
+#[derive(Debug, Clone)]
+pub(crate) struct PkgLeg<'a> {
+    pub(crate) contract: &'a OptionContract,
+    pub(crate) side: FlowSide,
+    pub(crate) size: u64,
+}
+
+/// The product of an underlying future's symbol: `"NQZ6"` → `"NQ"`, `"NQH27"` →
+/// `"NQ"`; symbols without a month-and-year tail are kept whole.
+pub(crate) fn product(symbol: &str) -> &str {
+    let stem = symbol.trim_end_matches(|c: char| c.is_ascii_digit());
+    if stem.len() == symbol.len() || stem.len() < 2 {
+        return symbol;
+    }
+    // Drop the month code.
+    &stem[..stem.len() - 1]
+}
+
+/// True when `a` and `b` are options on one underlying product.
+pub(crate) fn same_underlying(a: &OptionContract, b: &OptionContract) -> bool {
+    a.underlying_id == b.underlying_id || product(&a.underlying) == product(&b.underlying)
+}
+
+fn classify_pair(a: &PkgLeg<'_>, b: &PkgLeg<'_>) -> Option<Structure> {
+    let (ca, cb) = (a.contract, b.contract);
+    let opposite = a.side != b.side;
+    let equal = a.size == b.size;
+    if ca.kind == cb.kind {
+        if ca.strike == cb.strike && ca.expiration != cb.expiration && equal && opposite {
+            return Some(Structure::Calendar);
+        }
+        if ca.expiration == cb.expiration && ca.strike != cb.strike && opposite {
+            if equal {
+                return Some(Structure::Vertical);
+            }
+            let (lo, hi) = (a.size.min(b.size), a.size.max(b.size));
+            if lo > 0 && (hi == 2 * lo || hi == 3 * lo) {
+                return Some(Structure::Ratio);
+            }
+        }
+        return None;
+    }
+    if ca.expiration != cb.expiration || !equal {
+        return None;
+    }
+    if ca.strike == cb.strike {
+        return Some(if opposite {
+            Structure::Synthetic
+        } else {
+            Structure::Straddle
+        });
+    }
+    if !opposite {
+        return Some(Structure::Strangle);
+    }
+    let (call, put) = if ca.kind == OptionKind::Call {
+        (ca, cb)
+    } else {
+        (cb, ca)
+    };
+    (call.strike > put.strike).then_some(Structure::RiskReversal)
+}
+
+fn is_butterfly(legs: [&PkgLeg<'_>; 3]) -> bool {
+    let mut l = legs;
+    let c0 = l[0].contract;
+    if l.iter()
+        .any(|x| x.contract.kind != c0.kind || x.contract.expiration != c0.expiration)
+    {
+        return false;
+    }
+    l.sort_by_key(|x| x.contract.strike);
+    let (lo, body, hi) = (l[0], l[1], l[2]);
+    lo.contract.strike < body.contract.strike
+        && body.contract.strike < hi.contract.strike
+        && lo.size == hi.size
+        && lo.size > 0
+        && body.size == 2 * lo.size
+        && lo.side == hi.side
+        && body.side != lo.side
+}
+
+/// The first structure that contains leg `first` (three-leg structures before two-leg
+/// ones, then in leg order), with the indices of its legs.
+pub(crate) fn find_package(legs: &[PkgLeg<'_>], first: usize) -> Option<(Structure, Vec<usize>)> {
+    let f = legs.get(first)?;
+    let others: Vec<usize> = (0..legs.len())
+        .filter(|&i| i != first && same_underlying(legs[i].contract, f.contract))
+        .collect();
+    for (n, &i) in others.iter().enumerate() {
+        for &j in &others[n + 1..] {
+            if is_butterfly([f, &legs[i], &legs[j]]) {
+                return Some((Structure::Butterfly, vec![first, i, j]));
+            }
+        }
+    }
+    for &i in &others {
+        if let Some(s) = classify_pair(f, &legs[i]) {
+            return Some((s, vec![first, i]));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ifd_pressure::TickRule;
+
+    const PX: i64 = 1_000_000_000;
+    const EXP1: u64 = 1_797_800_000_000_000_000;
+    const EXP2: u64 = EXP1 + 7 * 86_400 * 1_000_000_000;
+
+    fn c(kind: OptionKind, strike: i64, expiration: u64) -> OptionContract {
+        OptionContract {
+            instrument_id: 0,
+            raw_symbol: String::new(),
+            underlying: "NQZ6".into(),
+            underlying_id: 9,
+            asset: "NQ".into(),
+            kind,
+            strike: strike * PX,
+            expiration,
+            multiplier: 20 * PX,
+            tick: TickRule::CME_EQUITY_INDEX_OPTION,
+            channel_id: 0,
+            ts_recv: 0,
+        }
+    }
+
+    fn leg(contract: &OptionContract, side: FlowSide, size: u64) -> PkgLeg<'_> {
+        PkgLeg {
+            contract,
+            side,
+            size,
+        }
+    }
+
+    use FlowSide::{Buy, Sell};
+    use OptionKind::{Call, Put};
+
+    #[test]
+    fn products() {
+        assert_eq!(product("NQZ6"), "NQ");
+        assert_eq!(product("NQH27"), "NQ");
+        assert_eq!(product("ES"), "ES");
+        assert_eq!(product("Z6"), "Z6");
+    }
+
+    #[test]
+    fn two_leg_structures() {
+        let c1 = c(Call, 21_000, EXP1);
+        let c1b = c(Call, 21_000, EXP2);
+        let c2 = c(Call, 21_100, EXP1);
+        let p1 = c(Put, 21_000, EXP1);
+        let p0 = c(Put, 20_800, EXP1);
+        let pair = |a, b| find_package(&[a, b], 0).map(|(s, _)| s);
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&c1b, Sell, 50)),
+            Some(Structure::Calendar)
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&c1b, Buy, 50)),
+            None,
+            "same side is no calendar"
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&c2, Sell, 50)),
+            Some(Structure::Vertical)
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&c2, Sell, 100)),
+            Some(Structure::Ratio)
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&c2, Sell, 150)),
+            Some(Structure::Ratio)
+        );
+        assert_eq!(pair(leg(&c1, Buy, 50), leg(&c2, Sell, 120)), None);
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&c2, Buy, 50)),
+            None,
+            "cross-strike, not a package"
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&p1, Buy, 50)),
+            Some(Structure::Straddle)
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&p1, Sell, 50)),
+            Some(Structure::Synthetic)
+        );
+        assert_eq!(
+            pair(leg(&c2, Sell, 50), leg(&p0, Sell, 50)),
+            Some(Structure::Strangle)
+        );
+        assert_eq!(
+            pair(leg(&c2, Buy, 50), leg(&p0, Sell, 50)),
+            Some(Structure::RiskReversal)
+        );
+        assert_eq!(
+            pair(leg(&p0, Sell, 50), leg(&c2, Buy, 50)),
+            Some(Structure::RiskReversal)
+        );
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&p1, Buy, 40)),
+            None,
+            "sizes differ"
+        );
+        let other = OptionContract {
+            underlying: "ESZ6".into(),
+            underlying_id: 10,
+            ..c(Put, 21_000, EXP1)
+        };
+        assert_eq!(
+            pair(leg(&c1, Buy, 50), leg(&other, Buy, 50)),
+            None,
+            "another underlying"
+        );
+    }
+
+    #[test]
+    fn butterfly_before_ratio() {
+        let a = c(Call, 20_900, EXP1);
+        let b = c(Call, 21_000, EXP1);
+        let d = c(Call, 21_100, EXP1);
+        let legs = [leg(&a, Buy, 10), leg(&b, Sell, 20), leg(&d, Buy, 10)];
+        assert_eq!(
+            find_package(&legs, 0),
+            Some((Structure::Butterfly, vec![0, 1, 2]))
+        );
+        // Without the third wing the first two are a 1:2 ratio spread.
+        assert_eq!(
+            find_package(&legs[..2], 0).map(|p| p.0),
+            Some(Structure::Ratio)
+        );
+        // Wings on opposite sides: no butterfly.
+        let bad = [leg(&a, Buy, 10), leg(&b, Sell, 20), leg(&d, Sell, 10)];
+        assert_ne!(
+            find_package(&bad, 0).map(|p| p.0),
+            Some(Structure::Butterfly)
+        );
+    }
+}
