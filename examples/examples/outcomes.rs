@@ -88,10 +88,13 @@ struct Collected {
     skipped_no_quote: u64,
 }
 
-fn view_of(d: FlowDirection) -> Direction {
+/// The signal's view of the underlying; `None` for a neutral (package) signal, which
+/// takes no view and gets no label.
+fn view_of(d: FlowDirection) -> Option<Direction> {
     match d {
-        FlowDirection::Bullish => Direction::Up,
-        FlowDirection::Bearish => Direction::Down,
+        FlowDirection::Bullish => Some(Direction::Up),
+        FlowDirection::Bearish => Some(Direction::Down),
+        FlowDirection::Neutral => None,
     }
 }
 
@@ -196,6 +199,9 @@ fn run_p(args: &Args, p: f64) -> anyhow::Result<Collected> {
 }
 
 fn on_signal(engine: &Engine, cfg: &SimConfig, c: &mut Collected, s: &Signal) {
+    let Some(view) = view_of(s.direction) else {
+        return;
+    };
     if s.revision != 0 {
         return;
     }
@@ -230,7 +236,7 @@ fn on_signal(engine: &Engine, cfg: &SimConfig, c: &mut Collected, s: &Signal) {
         pattern: format!("{:?}", s.pattern),
         confidence: s.confidence,
         fired_at: s.ts_recv,
-        view: view_of(s.direction),
+        view,
         option,
     });
 }

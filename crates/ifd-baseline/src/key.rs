@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn trading_day_is_the_exchange_one_on_ordinary_days() {
-        let cal = ifd_core::Calendar::cme_equity();
+        let cal = Calendar::cme_equity();
         // Every 30 minutes of an ordinary week (Sunday 2026-11-08 17:00 CT on), while
         // the market is open: the key's day is the exchange's trading date.
         let start = ns(2026, 11, 8, 23, 0);

@@ -63,6 +63,9 @@ pub struct Decile {
 pub struct Evaluation {
     /// Distinct signals (first revisions) of the detector.
     pub signals: u64,
+    /// Of those, neutral signals (packages): they take no side, so they are left out
+    /// of the directional precision, recall and calibration below.
+    pub neutral: u64,
     /// Overall precision.
     pub precision: Counts,
     /// Overall recall.
@@ -104,6 +107,10 @@ pub fn evaluate(
             .collect(),
         ..Evaluation::default()
     };
+    let (neutral, firsts): (Vec<&Signal>, Vec<&Signal>) = firsts
+        .into_iter()
+        .partition(|s| s.direction == crate::Direction::Neutral);
+    ev.neutral = neutral.len() as u64;
     for s in &firsts {
         let hit = flows.iter().any(|f| matches(s, f));
         let c = ev
