@@ -175,6 +175,25 @@ async fn live_flushes_every_output_on(signal: &str, seed: u64) {
     })
     .await
     .expect("join");
+    // The first record is a definition; wait until MBO records have reached the file
+    // (its buffer spilled once), so that the signal lands mid-stream with records both
+    // on disk and still buffered. Bounded polling of an observable, not a timed sleep.
+    let header_len = std::fs::metadata(&records).map_or(0, |m| m.len());
+    let spilled = {
+        let records = records.clone();
+        tokio::task::spawn_blocking(move || {
+            for _ in 0..600 {
+                if std::fs::metadata(&records).is_ok_and(|m| m.len() > header_len.max(4096)) {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        })
+        .await
+        .expect("join")
+    };
+    assert!(spilled, "live wrote no records within 60 s: {seen:#?}");
     let kill = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(child.id().to_string())

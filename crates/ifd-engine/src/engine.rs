@@ -440,6 +440,16 @@ impl Engine {
 
     /// The detectors' part of an MBO record, after the market applied it.
     fn after_mbo(&mut self, msg: &MboMsg, step: MboStep, out: &mut Vec<Signal>) {
+        let option = matches!(step.role, InstrumentRole::Option { .. });
+        self.settle(option.then_some(msg), Settle::Until(msg.ts_recv), out);
+    }
+
+    /// The one path from the market state to the detectors, after a record and at the
+    /// session's end: order life cycles see `msg` (an option's MBO record), the
+    /// market's completed events and closed windows go to both detectors, and the
+    /// events held back for the package window are released as far as `until` says
+    /// (see `ifd_patterns::packages`).
+    fn settle(&mut self, msg: Option<&MboMsg>, until: Settle, out: &mut Vec<Signal>) {
         if self.steps_dirty {
             if let Some(r) = &mut self.reference {
                 r.refresh_steps(self.market.chain());
@@ -450,7 +460,7 @@ impl Engine {
             market: &self.market,
             spreads: &self.spreads,
         };
-        if matches!(step.role, InstrumentRole::Option { .. }) {
+        if let Some(msg) = msg {
             self.detector.on_mbo(msg, &view, out);
         }
         dispatch(
@@ -460,13 +470,14 @@ impl Engine {
             self.reference.as_ref(),
             out,
         );
-        // Events held back for the package window are released as the stream's time
-        // passes their window (see ifd_patterns::packages).
         let reference: &dyn Reference = match self.reference.as_ref() {
             Some(r) => r,
             None => &NoReference,
         };
-        self.detector.advance(msg.ts_recv, &view, reference, out);
+        match until {
+            Settle::Until(ts_recv) => self.detector.advance(ts_recv, &view, reference, out),
+            Settle::End => self.detector.flush(&view, reference, out),
+        }
         self.collect_windows();
     }
 
@@ -490,23 +501,7 @@ impl Engine {
     pub fn on_session_end(&mut self, out: &mut Vec<Signal>) -> usize {
         let before = out.len();
         self.market.end_session();
-        let view = View {
-            market: &self.market,
-            spreads: &self.spreads,
-        };
-        dispatch(
-            &view,
-            &mut self.detector,
-            &mut self.v1,
-            self.reference.as_ref(),
-            out,
-        );
-        let reference: &dyn Reference = match self.reference.as_ref() {
-            Some(r) => r,
-            None => &NoReference,
-        };
-        self.detector.flush(&view, reference, out);
-        self.collect_windows();
+        self.settle(None, Settle::End, out);
         let added = out.len() - before;
         count_signals(&out[before..], &mut self.stats);
         added
@@ -659,6 +654,15 @@ impl Engine {
     pub fn latency_histogram(&self) -> &LatencyHistogram {
         &self.latency
     }
+}
+
+/// How far [`Engine::settle`] releases the events held back for the package window.
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    /// Up to the stream time of the record just applied (`ts_recv`).
+    Until(u64),
+    /// All of them: the session ended.
+    End,
 }
 
 /// Offers the completed aggressor events of the market's last step to the v3
