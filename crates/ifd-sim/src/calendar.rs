@@ -354,6 +354,43 @@ pub(crate) fn expiries(trade_date: NaiveDate, count: usize) -> Vec<Expiry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Over any trading date of the covered years (holidays, early closes and DST
+        /// switches included): deferred events land while the market is open and never
+        /// earlier than planned; planned times lie in the session and keep their order.
+        #[test]
+        fn the_session_clock_stays_inside_the_segments(
+            start_day in 0_u64..1_400,
+            n in 0_u32..5,
+            at in -3_600_i64..200_000,
+            h1 in 0.0_f64..45.0,
+            h2 in 0.0_f64..45.0,
+        ) {
+            let start = d(2024, 1, 1) + Days::new(start_day);
+            let date = nth_trading_date(start, n);
+            prop_assert!(cme().is_trading_day(date));
+            prop_assert!(date >= start);
+            prop_assert!(nth_trading_date(start, n + 1) > date);
+            let s = Session::new(date);
+            let ts = s.start.saturating_add_signed(at * 1_000_000_000);
+            match s.defer(ts) {
+                None => prop_assert!(ts >= s.end),
+                Some(t) => {
+                    prop_assert!(ts < s.end);
+                    prop_assert!(t >= ts);
+                    prop_assert!(s.contains(t), "{t} outside the segments of {date}");
+                }
+            }
+            let (lo, hi) = (h1.min(h2), h1.max(h2));
+            let (a, b) = (s.at_open_hours(lo), s.at_open_hours(hi));
+            prop_assert!(a <= b);
+            prop_assert!(s.contains(a) || a == s.end);
+            let day = s.at_day_hours(lo);
+            prop_assert!(s.contains(day));
+        }
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
