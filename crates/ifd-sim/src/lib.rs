@@ -374,6 +374,24 @@ pub struct SimConfig {
     /// Information carried by planted flows: the underlying drifts after an informed
     /// flow in its direction. `None` (the presets): the underlying ignores every flow.
     pub information: Option<Information>,
+    /// Market makers as auto-quoters (`None` in the presets, which keeps their streams
+    /// as they are): whenever the underlying has moved by `move_points` since the last
+    /// sweep, every market maker re-quotes the future and every option whose |delta|
+    /// lies in `[min_abs_delta, max_abs_delta]`, as real quoting engines do on every
+    /// move of the future. Near-the-money books then hold put–call parity to the
+    /// rounding of the premium grid, at the price of many more records.
+    pub auto_quote: Option<AutoQuote>,
+}
+
+/// Sweep re-quoting of the near-the-money books (see [`SimConfig::auto_quote`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoQuote {
+    /// Move of the underlying (index points) that triggers a sweep.
+    pub move_points: f64,
+    /// Smallest |delta| of an option swept.
+    pub min_abs_delta: f64,
+    /// Largest |delta| of an option swept.
+    pub max_abs_delta: f64,
 }
 
 /// The information planted flows carry (see [`SimConfig::information`]).
@@ -435,6 +453,7 @@ impl SimConfig {
             flows: FlowConfig::each(flows),
             decoys,
             information: None,
+            auto_quote: None,
         }
     }
 }

@@ -107,6 +107,8 @@ pub(crate) struct SessionGenerator<'a> {
     planned: Vec<(u64, TruthDirection)>,
     /// Per flow: whether it is informed (`None` without information).
     informed: Vec<Option<bool>>,
+    /// Underlying level at the last auto-quote sweep (`None` before the first).
+    last_sweep: Option<f64>,
 }
 
 impl<'a> SessionGenerator<'a> {
@@ -187,6 +189,7 @@ impl<'a> SessionGenerator<'a> {
             ice_caps: Vec::new(),
             planned: Vec::new(),
             informed: Vec::new(),
+            last_sweep: None,
         }
     }
 
@@ -274,6 +277,40 @@ impl<'a> SessionGenerator<'a> {
 
     fn slot(&self, mm: usize, inst: usize, side: BSide, level: usize) -> usize {
         ((mm * self.chain.insts.len() + inst) * 2 + side.idx()) * self.levels + level
+    }
+
+    /// With [`crate::AutoQuote`]: when the underlying has moved far enough since the
+    /// last sweep, every market maker re-quotes the future and the near-the-money
+    /// options at `t0` (no random draw, so the rest of the stream keeps its draws).
+    fn sweep(&mut self, t0: u64) {
+        let Some(auto) = self.cfg.auto_quote else {
+            return;
+        };
+        let f = self.fwd(t0);
+        if self
+            .last_sweep
+            .is_some_and(|last| (f - last).abs() < auto.move_points)
+        {
+            return;
+        }
+        self.last_sweep = Some(f);
+        let near: Vec<u32> = (0..self.chain.insts.len())
+            .filter(|&i| {
+                self.alive(i, t0)
+                    && (!self.chain.insts[i].is_option() || {
+                        let d = self.delta(i, t0).abs();
+                        d >= auto.min_abs_delta && d <= auto.max_abs_delta
+                    })
+            })
+            .map(|i| i as u32)
+            .collect();
+        for mm in 0..self.mm.len() {
+            for (k, &inst) in near.iter().enumerate() {
+                // A few microseconds apart, in a fixed order.
+                let dt = (mm * near.len() + k) as u64 * 2_000;
+                self.schedule(t0 + dt, Ev::Refresh { mm: mm as u8, inst });
+            }
+        }
     }
 
     fn schedule(&mut self, ts: u64, ev: Ev) {
@@ -505,6 +542,7 @@ impl<'a> SessionGenerator<'a> {
             } else {
                 1.0
             };
+            self.sweep(t0);
             let n_q = poisson(&mut self.rng, opt_refresh * a * surge);
             for _ in 0..n_q {
                 if let Some(inst) = self.pick_option() {
