@@ -178,12 +178,12 @@ async fn live_flushes_every_output_on(signal: &str, seed: u64) {
     // The first record is a definition; wait until MBO records have reached the file
     // (its buffer spilled once), so that the signal lands mid-stream with records both
     // on disk and still buffered. Bounded polling of an observable, not a timed sleep.
-    let header_len = std::fs::metadata(&records).map_or(0, |m| m.len());
     let spilled = {
         let records = records.clone();
         tokio::task::spawn_blocking(move || {
             for _ in 0..600 {
-                if std::fs::metadata(&records).is_ok_and(|m| m.len() > header_len.max(4096)) {
+                // The DBN header is far smaller than 4 KiB; the buffer spills at 8 KiB.
+                if std::fs::metadata(&records).is_ok_and(|m| m.len() >= 4096) {
                     return true;
                 }
                 std::thread::sleep(Duration::from_millis(100));
