@@ -10,6 +10,7 @@ use chrono::Timelike;
 use ifd_core::calendar::to_central;
 use ifd_engine::Engine;
 use ifd_patterns::{DetectorVersion, Direction, Pattern, Signal};
+use ifd_pressure::parse_option_symbol;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -35,7 +36,7 @@ const NS_PER_HOUR: f64 = 3.6e12;
 const FIXED: f64 = 1e9;
 
 /// A signal as the picture marks it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mark {
     /// Strike (dbn fixed point), the heatmap row.
     pub strike: i64,
@@ -49,6 +50,11 @@ pub struct Mark {
     pub detector: DetectorVersion,
     /// The underlying at the print (index points), where the signal knows it.
     pub underlying: Option<f64>,
+    /// The strikes of a package's legs (dbn fixed point), whose raw symbols parse; empty
+    /// for other signals.
+    pub leg_strikes: Vec<i64>,
+    /// A package's legs whose raw symbol does not parse (not drawn).
+    pub legs_unparsed: u32,
 }
 
 impl Mark {
@@ -60,7 +66,7 @@ impl Mark {
             .checked_mul(Decimal::from(1_000_000_000_i64))?
             .trunc()
             .to_i64()?;
-        Some(Self {
+        let mut mark = Self {
             strike,
             ts: signal.ts_recv,
             pattern: signal.pattern,
@@ -70,7 +76,16 @@ impl Mark {
                 .underlying_price
                 .and_then(|p| p.to_f64())
                 .filter(|p| p.is_finite()),
-        })
+            leg_strikes: Vec::new(),
+            legs_unparsed: 0,
+        };
+        for leg in signal.legs.iter().flatten() {
+            match parse_option_symbol(&leg.raw_symbol) {
+                Ok(parsed) => mark.leg_strikes.push(parsed.strike),
+                Err(_) => mark.legs_unparsed += 1,
+            }
+        }
+        Some(mark)
     }
 }
 
@@ -450,15 +465,50 @@ impl Heatmap {
                     .map(|r| PathElement::new(r, underlying_style)),
             )
             .map_err(err)?;
+        let row_of = |strike: i64| strikes.iter().position(|s| *s == strike);
+        // A package's legs joined by a line in its colour, a marker on each leg.
+        for m in &self.marks {
+            let rows: Vec<usize> = m.leg_strikes.iter().filter_map(|s| row_of(*s)).collect();
+            if let (Some(lo), Some(hi)) = (rows.iter().min(), rows.iter().max()) {
+                let x = self.x_of(m.ts);
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, *lo as f64 + 0.5), (x, *hi as f64 + 0.5)],
+                        direction_colour(m.direction).stroke_width(2),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        let mut off_heatmap = 0u64;
+        let mut legs_unplaced = 0u64;
         for m in self.marks_in_drawing_order() {
-            let Some(row) = strikes.iter().position(|s| *s == m.strike) else {
-                continue;
-            };
-            let at = chart.backend_coord(&(self.x_of(m.ts), row as f64 + 0.5));
-            draw_marker(root, at, m.pattern, m.direction, m.detector).map_err(err)?;
+            let x = self.x_of(m.ts);
+            let mut leg_rows = Vec::new();
+            for s in &m.leg_strikes {
+                match row_of(*s) {
+                    Some(r) => leg_rows.push(r),
+                    None => legs_unplaced += 1,
+                }
+            }
+            legs_unplaced += u64::from(m.legs_unparsed);
+            match row_of(m.strike) {
+                Some(r) if !leg_rows.contains(&r) => leg_rows.push(r),
+                Some(_) => {}
+                None => off_heatmap += 1,
+            }
+            for row in leg_rows {
+                let at = chart.backend_coord(&(x, row as f64 + 0.5));
+                draw_marker(root, at, m.pattern, m.direction, m.detector).map_err(err)?;
+            }
         }
 
-        draw_legend(&legend, text, unplaced, self.marks_dropped).map_err(err)?;
+        let unshown = Unshown {
+            off_price_panel: unplaced,
+            off_heatmap,
+            legs: legs_unplaced,
+            unmarked: self.marks_dropped,
+        };
+        draw_legend(&legend, text, &unshown).map_err(err)?;
         Ok(())
     }
 }
@@ -627,7 +677,7 @@ fn draw_marker<DB: DrawingBackend>(
     let r = if filled(detector) {
         MARKER_R
     } else {
-        MARKER_R + 4
+        MARKER_R + 3
     };
     let pts: Vec<(i32, i32)> = shape_points(pattern_shape(pattern), r)
         .into_iter()
@@ -644,13 +694,20 @@ fn draw_marker<DB: DrawingBackend>(
     area.draw(&PathElement::new(outline, line))
 }
 
+/// What the panels could not show, counted for the legend.
+struct Unshown {
+    off_price_panel: u64,
+    off_heatmap: u64,
+    legs: u64,
+    unmarked: u64,
+}
+
 /// The legend: one row per pattern (its shape), per direction (its colour), the two
 /// detectors (filled, hollow), the heatmap's colours and the underlying's line.
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: bool,
-    unplaced: u64,
-    marks_dropped: u64,
+    unshown: &Unshown,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let font = ("sans-serif", 15).into_font().color(&BLACK);
     let head = ("sans-serif", 16)
@@ -673,7 +730,11 @@ fn draw_legend<DB: DrawingBackend>(
     y += step;
     for p in Pattern::ALL {
         draw_marker(area, (x0, y), p, Direction::Bullish, DetectorVersion::V3)?;
-        label(p.as_str(), (x0, y), &font)?;
+        let name = match p {
+            Pattern::Package => "package (legs joined)",
+            _ => p.as_str(),
+        };
+        label(name, (x0, y), &font)?;
         y += step;
     }
     y += step / 2;
@@ -715,21 +776,16 @@ fn draw_legend<DB: DrawingBackend>(
     ))?;
     label("underlying", (x0, y), &font)?;
     y += step * 3 / 2;
-    if unplaced > 0 {
-        label(
-            &format!("{unplaced} signals without an"),
-            (x0 - 20, y),
-            &font,
-        )?;
-        label("underlying: heatmap only", (x0 - 20, y + 18), &font)?;
-        y += step * 2;
-    }
-    if marks_dropped > 0 {
-        label(
-            &format!("{marks_dropped} signals not marked"),
-            (x0 - 20, y),
-            &font,
-        )?;
+    for (n, what) in [
+        (unshown.off_price_panel, "without underlying: not on top"),
+        (unshown.off_heatmap, "strike without cells: not below"),
+        (unshown.legs, "package legs not drawn"),
+        (unshown.unmarked, "signals not marked (strike)"),
+    ] {
+        if n > 0 {
+            label(&format!("{n} {what}"), (x0 - 20, y), &font)?;
+            y += step;
+        }
     }
     Ok(())
 }
@@ -750,6 +806,8 @@ mod tests {
                 DetectorVersion::V1
             },
             underlying: None,
+            leg_strikes: Vec::new(),
+            legs_unparsed: 0,
         }
     }
 
@@ -848,6 +906,56 @@ mod tests {
         }
         // The underlying's line is drawn.
         assert!(count(RGBColor(40, 40, 40)) > count_empty(RGBColor(40, 40, 40)) + 100);
+    }
+
+    /// A package signal as the replay writes it (a risk reversal from the noflow
+    /// preset), with one leg whose symbol does not parse added.
+    const PACKAGE: &str = r#"{"signal_id":1,"revision":0,"ts_recv":1796130329825656808,"ts_event":1796130329825357424,"instrument_id":2010408860,"instruments":[2010408801,2010408860],"raw_symbol":"Q1BZ6 C22150","underlying":"NQZ6","expiration":"2026-12-01","strike":"22150","kind":"C","pattern":"package","side":"buy","direction":"bullish","size":418,"premium":"193325","confidence":0.93,"p_value":null,"q_value":null,"detector":"v3","evidence":{"events":2,"levels":1,"strikes":2,"orders":[],"window_start":1796130329823951772,"window_end":1796130329825656808,"threshold":10.0,"observed":209.0,"one_sidedness":0.5,"mm_likelihood":0.0},"underlying_price":"22093.25","underlying_source":"parity","iv":0.17,"delta":0.31,"delta_notional":"52894858.15","vega_notional":"694.3","aggressiveness":"at_ask","opening":null,"structure":"risk_reversal","legs":[{"instrument_id":2010408860,"raw_symbol":"Q1BZ6 C22150","side":"buy","size":209,"price":"22.25"},{"instrument_id":2010408801,"raw_symbol":"Q1BZ6 P22000","side":"sell","size":209,"price":"24"},{"instrument_id":7,"raw_symbol":"garbage","side":"sell","size":1,"price":"1"}],"net_delta_notional":"52894858.15"}"#;
+
+    #[test]
+    fn a_package_signal_marks_every_leg() {
+        let sig: Signal = serde_json::from_str(PACKAGE).expect("signal json");
+        let m = Mark::from_signal(&sig).expect("mark");
+        assert_eq!(m.strike, 22_150_000_000_000);
+        assert_eq!(m.ts, 1_796_130_329_825_656_808);
+        assert_eq!(m.pattern, Pattern::Package);
+        assert_eq!(m.direction, Direction::Bullish);
+        assert_eq!(m.detector, DetectorVersion::V3);
+        assert_eq!(m.underlying, Some(22_093.25));
+        assert_eq!(m.leg_strikes, vec![22_150_000_000_000, 22_000_000_000_000]);
+        assert_eq!(m.legs_unparsed, 1);
+        let mut map = Heatmap::new(0, 1, 1);
+        map.mark_signal(&sig);
+        assert_eq!((map.marks.len(), map.marks_dropped), (1, 0));
+    }
+
+    #[test]
+    fn package_legs_are_joined_on_the_heatmap() {
+        let blue = direction_colour(Direction::Neutral);
+        let render = |legs: Vec<i64>| {
+            let mut map = synthetic();
+            map.marks.clear();
+            let ts = map.start_ns + 36 * map.bin_ns;
+            let mut m = mark(
+                ts,
+                21_900_000_000_000,
+                Pattern::Package,
+                Direction::Neutral,
+                true,
+            );
+            m.leg_strikes = legs;
+            map.marks.push(m);
+            let mut buf = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+            map.draw_rgb(&mut buf, None).expect("draw");
+            buf.chunks_exact(3)
+                .filter(|p| p[0] == blue.0 && p[1] == blue.1 && p[2] == blue.2)
+                .count()
+        };
+        let alone = render(Vec::new());
+        let joined = render(vec![21_900_000_000_000, 22_100_000_000_000]);
+        // Two rows apart on a ~590-pixel panel of three rows: a line of hundreds of
+        // pixels and a second star.
+        assert!(joined > alone + 300, "{joined} blue pixels vs {alone}");
     }
 
     #[test]
