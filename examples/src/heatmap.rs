@@ -959,6 +959,52 @@ mod tests {
     }
 
     #[test]
+    fn the_sampler_takes_at_most_one_price_a_minute_and_counts_the_minutes_without() {
+        use ifd_mbo_client::file::FileSource;
+        use ifd_sim::{Feed, Preset, SimConfig, Simulator};
+        let mut cfg = SimConfig::preset(Preset::Quiet, 3);
+        cfg.history_days = 0;
+        let day = Simulator::new(cfg).flow_day();
+        let bytes = ifd_sim::feed_to_dbn_bytes(&day, Feed::Combined, false).expect("dbn");
+        let mut engine = Engine::builder().monotonic_clock().build().expect("engine");
+        let step = 60_000_000_000_u64;
+        let mut sampler = UnderlyingSampler::new(step);
+        let mut minutes = std::collections::BTreeSet::new();
+        let mut signals = Vec::new();
+        let mut src = FileSource::from_bytes(&bytes).expect("source");
+        src.for_each_batch(|batch, _| {
+            for rec in batch {
+                // A record the engine refuses does not move its clock; the sampler only
+                // reads the clock, so the count below still holds.
+                let _ = engine.on_record(rec, &mut signals);
+                sampler.sample(&engine);
+                let now = engine.market().now();
+                if now > 0 {
+                    minutes.insert(now / step);
+                }
+            }
+        })
+        .expect("replay");
+        assert!(
+            sampler.samples.len() > 100,
+            "{} samples",
+            sampler.samples.len()
+        );
+        assert_eq!(
+            sampler.samples.len() as u64 + sampler.steps_without_price,
+            minutes.len() as u64
+        );
+        for w in sampler.samples.windows(2) {
+            assert!(w[0].0 / step < w[1].0 / step, "two samples in one minute");
+        }
+        // The combined feed carries the future: every sample is a price near the first.
+        let first = sampler.samples[0].1 as f64;
+        for (_, p) in &sampler.samples {
+            assert!((*p as f64 / first - 1.0).abs() < 0.2, "{p} vs {first}");
+        }
+    }
+
+    #[test]
     fn prices_map_onto_strike_rows() {
         let s = [100, 200, 400];
         assert_eq!(row_of_price(&s, 50), None);
