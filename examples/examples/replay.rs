@@ -22,7 +22,7 @@ use clap::Parser;
 use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig};
 use ifd_engine::eval::{evaluate, Evaluation, KnownFlow};
 use ifd_engine::{Engine, EngineStats};
-use ifd_examples::heatmap::Heatmap;
+use ifd_examples::heatmap::{Heatmap, UnderlyingSampler};
 use ifd_examples::truth::known_flows;
 use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::persist::write_atomic;
@@ -126,6 +126,7 @@ struct Replay {
     records: u64,
     seconds: f64,
     heat: BTreeMap<(i64, u64), f64>,
+    underlying: UnderlyingSampler,
     engine: Engine,
 }
 
@@ -153,6 +154,7 @@ fn replay_source<R: std::io::Read>(
 ) -> Result<Replay> {
     let mut signals = Vec::new();
     let mut heat = BTreeMap::new();
+    let mut underlying = UnderlyingSampler::new(60_000_000_000);
     let mut records = 0u64;
     let start = now();
     for mut src in sources {
@@ -164,6 +166,7 @@ fn replay_source<R: std::io::Read>(
                 if let Err(e) = engine.on_record(rec, &mut signals) {
                     eprintln!("skipped a record: {e}");
                 }
+                underlying.sample(&engine);
                 if records % 65_536 == 0 {
                     pb.set_position(stats.input_bytes());
                     drain_heat(&mut engine, &mut heat);
@@ -186,6 +189,7 @@ fn replay_source<R: std::io::Read>(
         records,
         seconds,
         heat,
+        underlying,
         engine,
     })
 }
@@ -515,23 +519,14 @@ fn report(args: &Args, r: &Replay, flows: Option<&[KnownFlow]>, has_baseline: bo
         for ((strike, bin), v) in &r.heat {
             map.add(*strike, bin * HEAT_BIN_NS, *v);
         }
-        for sig in r
-            .signals
-            .iter()
-            .filter(|s| s.revision == 0 && s.detector == DetectorVersion::V3)
-        {
-            if let Some(c) = r.engine.chain().get(sig.instrument_id) {
-                map.marks.push((
-                    c.strike,
-                    sig.ts_recv,
-                    sig.side == ifd_patterns::FlowSide::Buy,
-                ));
-            }
+        map.underlying.clone_from(&r.underlying.samples);
+        for sig in r.signals.iter().filter(|s| s.revision == 0) {
+            map.mark_signal(sig);
         }
         let png = args.out_dir.join("heatmap.png");
         map.draw(
             &png,
-            "signed aggressor premium by strike (green buy, red sell; circles: v3 signals)",
+            "NQ options: underlying and signals (top), signed aggressor premium by strike (bottom)",
         )?;
         println!("heatmap written to {}", png.display());
     }
