@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use dbn::RecordRef;
 use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig, SessionsError};
 use ifd_engine::eval::{evaluate, Evaluation, KnownFlow};
 use ifd_engine::{Engine, EngineStats};
@@ -32,6 +33,8 @@ use ifd_examples::heatmap::Heatmap;
 use ifd_examples::truth::known_flows;
 use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::persist::write_atomic;
+use ifd_mbo_client::pipeline::DEFAULT_PIPELINE_BATCH;
+use ifd_mbo_client::FileStats;
 use ifd_patterns::{DetectorVersion, Pattern, Signal};
 use ifd_pressure::GroupKey;
 use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
@@ -54,6 +57,10 @@ struct Args {
     /// Threads learning the history days (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// When a session file is decompressed and decoded on a thread of its own, beside
+    /// the engine's.
+    #[arg(long, value_enum, default_value = "auto")]
+    pipeline: Pipeline,
     /// Where to write the signals (JSONL); default `target/ifd-demo/signals.jsonl`.
     #[arg(long, value_name = "PATH")]
     signals: Option<PathBuf>,
@@ -160,9 +167,21 @@ fn drain_heat(engine: &mut Engine, heat: &mut BTreeMap<(i64, u64), f64>) {
     }
 }
 
-fn replay_source<R: std::io::Read>(
+/// When the replay reads a file on a thread of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Pipeline {
+    /// Compressed files only (zstd decompression costs about as much as the engine).
+    Auto,
+    /// Every file.
+    Always,
+    /// No file: decoding and the engine share one thread.
+    Never,
+}
+
+fn replay_source<R: std::io::Read + Send>(
     mut engine: Engine,
     sources: Vec<FileSource<R>>,
+    pipeline: Pipeline,
     pb: &ProgressBar,
 ) -> Result<Replay> {
     let mut signals = Vec::new();
@@ -170,20 +189,37 @@ fn replay_source<R: std::io::Read>(
     let mut records = 0u64;
     let start = now();
     for mut src in sources {
-        // Batches of checked frames are the fast way through a whole file; the records
-        // and errors are those of `next_record`.
-        let read = src.for_each_batch(|batch, stats| {
-            for rec in batch {
-                records += 1;
-                if let Err(e) = engine.on_record(rec, &mut signals) {
-                    eprintln!("skipped a record: {e}");
-                }
-                if records % 65_536 == 0 {
-                    pb.set_position(stats.input_bytes());
-                    drain_heat(&mut engine, &mut heat);
-                }
+        let mut on_record = |rec: &RecordRef<'_>, stats: &FileStats| {
+            records += 1;
+            if let Err(e) = engine.on_record(rec, &mut signals) {
+                eprintln!("skipped a record: {e}");
             }
-        });
+            if records % 65_536 == 0 {
+                pb.set_position(stats.input_bytes());
+                drain_heat(&mut engine, &mut heat);
+            }
+        };
+        let pipelined = match pipeline {
+            Pipeline::Auto => src.compression() != dbn::Compression::None,
+            Pipeline::Always => true,
+            Pipeline::Never => false,
+        };
+        // Batches of checked frames are the fast way through a whole file; the records
+        // and errors are those of `next_record`. Pipelined, a second thread decompresses
+        // and decodes the next batches meanwhile.
+        let read = if pipelined {
+            src.for_each_batch_pipelined(DEFAULT_PIPELINE_BATCH, |batch, stats| {
+                for rec in batch {
+                    on_record(&rec.as_rec_ref(), stats);
+                }
+            })
+        } else {
+            src.for_each_batch(|batch, stats| {
+                for rec in batch {
+                    on_record(rec, stats);
+                }
+            })
+        };
         pb.set_position(src.stats().input_bytes());
         if let Err(e) = read {
             pb.finish_and_clear();
@@ -259,7 +295,12 @@ fn demo(args: &Args) -> Result<()> {
         .monotonic_clock()
         .build()?;
     let pb = progress(bytes.len() as u64, "session");
-    let replay = replay_source(engine, vec![FileSource::from_bytes(&bytes)?], &pb)?;
+    let replay = replay_source(
+        engine,
+        vec![FileSource::from_bytes(&bytes)?],
+        args.pipeline,
+        &pb,
+    )?;
     let flows: Vec<KnownFlow> = known_flows(&day.truth);
     report(args, &replay, Some(&flows), true)
 }
@@ -410,7 +451,7 @@ fn replay_files(args: &Args) -> Result<()> {
         sources.push(FileSource::open(p).with_context(|| format!("cannot open {}", p.display()))?);
     }
     let pb = progress(total, "replay");
-    let replay = replay_source(engine, sources, &pb)?;
+    let replay = replay_source(engine, sources, args.pipeline, &pb)?;
     report(args, &replay, None, has_baseline)
 }
 
