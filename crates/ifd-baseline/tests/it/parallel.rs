@@ -129,3 +129,21 @@ fn a_failing_session_stops_after_the_sessions_before_it() {
         assert!(got == sequential(&sessions[..3]).0, "{threads} threads");
     }
 }
+
+#[test]
+fn baselines_of_separate_days_merge_into_the_full_build() {
+    let days = days(6);
+    let sessions: Vec<(&SimDay, Part)> = days.iter().map(|d| (d, Part::Whole)).collect();
+    let (full, _) = sequential(&sessions);
+    let mut merged = Baseline::from_bytes(&sequential(&sessions[..2]).0).expect("valid");
+    for part in [&sessions[4..], &sessions[2..4]] {
+        let b = Baseline::from_bytes(&sequential(part).0).expect("valid");
+        merged.merge(&b).expect("new days");
+    }
+    assert!(merged.to_bytes() == full);
+    let again = Baseline::from_bytes(&sequential(&sessions[1..2]).0).expect("valid");
+    assert!(matches!(
+        merged.merge(&again),
+        Err(ifd_baseline::Error::DuplicateDay { .. })
+    ));
+}
