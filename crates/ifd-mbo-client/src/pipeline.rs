@@ -11,26 +11,65 @@
 //!
 //! Memory stays bounded whatever the file size: at most [`PIPELINE_DEPTH`] batches
 //! wait in the channel, one is being filled and one is being read (batch vectors are
-//! recycled, not reallocated). A batch of `n` records takes `n ×`
-//! [`dbn::MAX_RECORD_LEN`] bytes ([`DEFAULT_PIPELINE_BATCH`] records: about 2 MiB).
+//! recycled, not reallocated). A record of up to [`INLINE_RECORD_LEN`] bytes (MBO,
+//! statistics, status) is copied inline into its batch slot (88 bytes), a longer one
+//! (a definition) into a box of its own, so a batch of [`DEFAULT_PIPELINE_BATCH`]
+//! records takes about 0.7 MiB and copying a record costs about what decoding it does.
 
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 
-use dbn::RecordBuf;
+use dbn::{RecordBuf, RecordRef};
 
 use crate::error::{Error, Result};
 use crate::file::{FileSource, FileStats};
 
 /// Records per batch by default.
-pub const DEFAULT_PIPELINE_BATCH: usize = 4096;
+pub const DEFAULT_PIPELINE_BATCH: usize = 8192;
+/// Longest record held inline in a batch slot: an MBO record with a `ts_out` suffix
+/// (64 bytes) or a statistics record (80 bytes) fits.
+pub const INLINE_RECORD_LEN: usize = 80;
+
+/// One record of a pipelined batch, owned.
+#[derive(Clone)]
+pub enum BatchRecord {
+    /// A record of up to [`INLINE_RECORD_LEN`] bytes.
+    Inline(RecordBuf<INLINE_RECORD_LEN>),
+    /// A longer record (up to [`dbn::MAX_RECORD_LEN`] bytes).
+    Boxed(Box<RecordBuf>),
+}
+
+impl BatchRecord {
+    /// The record.
+    #[must_use]
+    pub fn as_rec_ref(&self) -> RecordRef<'_> {
+        match self {
+            Self::Inline(buf) => buf.as_rec_ref(),
+            Self::Boxed(buf) => buf.as_rec_ref(),
+        }
+    }
+
+    fn copy(record: RecordRef<'_>) -> dbn::Result<Self> {
+        if record.header().record_size() <= INLINE_RECORD_LEN {
+            RecordBuf::try_from(record).map(Self::Inline)
+        } else {
+            RecordBuf::try_from(record).map(|b| Self::Boxed(Box::new(b)))
+        }
+    }
+}
+
+impl std::fmt::Debug for BatchRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_rec_ref().fmt(f)
+    }
+}
 /// Largest batch accepted (longer requests are cut to it).
 pub const MAX_PIPELINE_BATCH: usize = 65_536;
 /// Full batches that may wait in the channel for the caller.
 pub const PIPELINE_DEPTH: usize = 2;
 
-type Batch = (Vec<RecordBuf>, Box<FileStats>);
+type Batch = (Vec<BatchRecord>, Box<FileStats>);
 
 impl<R: Read + Send> FileSource<R> {
     /// Calls `f` on every remaining record, in order, in batches of up to `batch_len`
@@ -48,11 +87,11 @@ impl<R: Read + Send> FileSource<R> {
     pub fn for_each_batch_pipelined(
         &mut self,
         batch_len: usize,
-        mut f: impl FnMut(&[RecordBuf], &FileStats),
+        mut f: impl FnMut(&[BatchRecord], &FileStats),
     ) -> Result<()> {
         let batch_len = batch_len.clamp(1, MAX_PIPELINE_BATCH);
         let (tx, rx) = mpsc::sync_channel::<Batch>(PIPELINE_DEPTH);
-        let (back_tx, back_rx) = mpsc::channel::<Vec<RecordBuf>>();
+        let (back_tx, back_rx) = mpsc::channel::<Vec<BatchRecord>>();
         std::thread::scope(|scope| {
             // Owned here, so that a panic in `f` drops it and the reader's next send
             // fails instead of waiting for ever.
@@ -78,14 +117,14 @@ impl<R: Read + Send> FileSource<R> {
         &mut self,
         batch_len: usize,
         tx: &mpsc::SyncSender<Batch>,
-        back: &mpsc::Receiver<Vec<RecordBuf>>,
+        back: &mpsc::Receiver<Vec<BatchRecord>>,
     ) -> Result<()> {
-        let mut current: Vec<RecordBuf> = Vec::with_capacity(batch_len);
+        let mut current: Vec<BatchRecord> = Vec::with_capacity(batch_len);
         let mut failed = None;
         let mut closed = false;
         let result = self.for_each_inner(&mut |records, stats| {
             for record in records {
-                match RecordBuf::try_from(*record) {
+                match BatchRecord::copy(*record) {
                     Ok(buf) => current.push(buf),
                     // Unreachable: frames longer than `dbn::MAX_RECORD_LEN`, the
                     // buffer's capacity, are refused before decoding.
@@ -138,6 +177,9 @@ mod tests {
         let mut plain = Vec::new();
         {
             let mut enc = DbnEncoder::new(&mut plain, &meta).expect("header");
+            // A definition (longer than a batch slot: boxed) before the MBO records.
+            enc.encode_record(&dbn::InstrumentDefMsg::default())
+                .expect("encode");
             for i in 0..n {
                 let msg = MboMsg {
                     hd: RecordHeader::new::<MboMsg>(rtype::MBO, 1, 7, 1_000 + i),
@@ -165,7 +207,7 @@ mod tests {
             ids.extend(
                 records
                     .iter()
-                    .filter_map(|r| r.get::<MboMsg>().map(|m| m.order_id)),
+                    .filter_map(|r| r.as_rec_ref().get::<MboMsg>().map(|m| m.order_id)),
             );
         });
         (ids, r)
@@ -182,12 +224,24 @@ mod tests {
                 .expect("clean end");
             let expected: Vec<u64> = expected.into_iter().flatten().collect();
             assert_eq!(expected.len(), 10_000);
+            let mut defs = 0;
+            FileSource::from_bytes(&bytes)
+                .expect("valid")
+                .for_each_batch_pipelined(64, |records, _| {
+                    defs += records
+                        .iter()
+                        .filter(|r| matches!(r, BatchRecord::Boxed(_)))
+                        .filter(|r| r.as_rec_ref().has::<dbn::InstrumentDefMsg>())
+                        .count();
+                })
+                .expect("clean end");
+            assert_eq!(defs, 1, "the definition arrives, boxed");
             for batch in [0, 1, 7, 4096, 1 << 20] {
                 let mut src = FileSource::from_bytes(&bytes).expect("valid");
                 let (ids, r) = order_ids(&mut src, batch);
                 r.expect("clean end");
                 assert_eq!(ids, expected, "batch {batch}, zstd {zstd}");
-                assert_eq!(src.stats().records(), 10_000);
+                assert_eq!(src.stats().records(), 10_001);
                 // The source is finished afterwards.
                 assert!(src.next_record().expect("done").is_none());
             }
@@ -201,7 +255,7 @@ mod tests {
             let cut = &bytes[..bytes.len() - 20];
             let mut reference = FileSource::from_bytes(cut).expect("header intact");
             let mut expected = 0;
-            let want = reference.for_each_record(|_| expected += 1);
+            let want = reference.for_each_record(|r| expected += usize::from(r.has::<MboMsg>()));
             assert!(want.is_err());
             let mut src = FileSource::from_bytes(cut).expect("header intact");
             let (ids, got) = order_ids(&mut src, 1000);
