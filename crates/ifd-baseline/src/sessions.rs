@@ -165,8 +165,13 @@ impl BaselineBuilder {
                 let tx = tx.clone();
                 let (read, base, next, stop) = (&read, &base, &next, &stop);
                 scope.spawn(move || loop {
+                    // Stop before taking an index, never after: every index taken is
+                    // learned and sent, so the merge gets each session before a failed one.
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= sessions || stop.load(Ordering::Relaxed) {
+                    if index >= sessions {
                         break;
                     }
                     let (version, chain) = {
