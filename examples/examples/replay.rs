@@ -61,6 +61,9 @@ struct Args {
     /// the engine's.
     #[arg(long, value_enum, default_value = "auto")]
     pipeline: Pipeline,
+    /// Records per batch handed from the reading thread to the engine's.
+    #[arg(long, default_value_t = DEFAULT_PIPELINE_BATCH)]
+    pipeline_batch: usize,
     /// Where to write the signals (JSONL); default `target/ifd-demo/signals.jsonl`.
     #[arg(long, value_name = "PATH")]
     signals: Option<PathBuf>,
@@ -181,7 +184,7 @@ enum Pipeline {
 fn replay_source<R: std::io::Read + Send>(
     mut engine: Engine,
     sources: Vec<FileSource<R>>,
-    pipeline: Pipeline,
+    (pipeline, batch_len): (Pipeline, usize),
     pb: &ProgressBar,
 ) -> Result<Replay> {
     let mut signals = Vec::new();
@@ -208,7 +211,7 @@ fn replay_source<R: std::io::Read + Send>(
         // and errors are those of `next_record`. Pipelined, a second thread decompresses
         // and decodes the next batches meanwhile.
         let read = if pipelined {
-            src.for_each_batch_pipelined(DEFAULT_PIPELINE_BATCH, |batch, stats| {
+            src.for_each_batch_pipelined(batch_len, |batch, stats| {
                 for rec in batch {
                     on_record(&rec.as_rec_ref(), stats);
                 }
@@ -298,7 +301,7 @@ fn demo(args: &Args) -> Result<()> {
     let replay = replay_source(
         engine,
         vec![FileSource::from_bytes(&bytes)?],
-        args.pipeline,
+        (args.pipeline, args.pipeline_batch),
         &pb,
     )?;
     let flows: Vec<KnownFlow> = known_flows(&day.truth);
@@ -451,7 +454,7 @@ fn replay_files(args: &Args) -> Result<()> {
         sources.push(FileSource::open(p).with_context(|| format!("cannot open {}", p.display()))?);
     }
     let pb = progress(total, "replay");
-    let replay = replay_source(engine, sources, args.pipeline, &pb)?;
+    let replay = replay_source(engine, sources, (args.pipeline, args.pipeline_batch), &pb)?;
     report(args, &replay, None, has_baseline)
 }
 
