@@ -9,8 +9,14 @@
 //! With files:
 //! `replay [--history PATH]... [--baseline PATH] [--signals PATH] [--definitions FILE] FILE...`
 //! where `--history` names DBN files or folders of them (one file per session day, in
-//! name order) used to build the baseline, `--baseline` loads a saved baseline (or saves
-//! the one built from `--history`), and each FILE is a session to analyse.
+//! name order) used to build the baseline, `--baseline` loads a saved baseline, and each
+//! FILE is a session to analyse. The history days are learned in parallel (`--threads`,
+//! all cores by default); the baseline is the same for any number of threads.
+//!
+//! With both `--baseline PATH` and `--history`, an existing PATH is extended by the
+//! history days it does not hold yet (the daily update: the oldest days beyond the 20
+//! kept drop out; the result equals a rebuild over the same last days) and written back
+//! atomically; a missing PATH (or `--rebuild`) is built from the history alone and saved.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -19,13 +25,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig};
+use dbn::RecordRef;
+use ifd_baseline::{Baseline, BaselineBuilder, BuilderConfig, SessionsError};
 use ifd_engine::eval::{evaluate, Evaluation, KnownFlow};
 use ifd_engine::{Engine, EngineStats};
 use ifd_examples::heatmap::{Heatmap, UnderlyingSampler};
 use ifd_examples::truth::known_flows;
 use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::persist::write_atomic;
+use ifd_mbo_client::pipeline::DEFAULT_PIPELINE_BATCH;
+use ifd_mbo_client::FileStats;
 use ifd_patterns::{DetectorVersion, Pattern, Signal};
 use ifd_pressure::GroupKey;
 use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
@@ -37,9 +46,24 @@ struct Args {
     /// DBN history files or folders of them (one file per session day, in name order).
     #[arg(long = "history", value_name = "PATH")]
     history: Vec<PathBuf>,
-    /// A saved baseline: loaded when no --history is given, written when one is.
+    /// A saved baseline: loaded when no --history is given; with --history, extended by
+    /// the history days it lacks (or built, when missing) and written back.
     #[arg(long, value_name = "PATH")]
     baseline: Option<PathBuf>,
+    /// With --history and --baseline: build from the history alone, replacing the saved
+    /// baseline instead of extending it.
+    #[arg(long)]
+    rebuild: bool,
+    /// Threads learning the history days (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// When a session file is decompressed and decoded on a thread of its own, beside
+    /// the engine's.
+    #[arg(long, value_enum, default_value = "auto")]
+    pipeline: Pipeline,
+    /// Records per batch handed from the reading thread to the engine's.
+    #[arg(long, default_value_t = DEFAULT_PIPELINE_BATCH)]
+    pipeline_batch: usize,
     /// Where to write the signals (JSONL); default `target/ifd-demo/signals.jsonl`.
     #[arg(long, value_name = "PATH")]
     signals: Option<PathBuf>,
@@ -147,9 +171,21 @@ fn drain_heat(engine: &mut Engine, heat: &mut BTreeMap<(i64, u64), f64>) {
     }
 }
 
-fn replay_source<R: std::io::Read>(
+/// When the replay reads a file on a thread of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Pipeline {
+    /// Compressed files only (zstd decompression costs about as much as the engine).
+    Auto,
+    /// Every file.
+    Always,
+    /// No file: decoding and the engine share one thread.
+    Never,
+}
+
+fn replay_source<R: std::io::Read + Send>(
     mut engine: Engine,
     sources: Vec<FileSource<R>>,
+    (pipeline, batch_len): (Pipeline, usize),
     pb: &ProgressBar,
 ) -> Result<Replay> {
     let mut signals = Vec::new();
@@ -158,21 +194,38 @@ fn replay_source<R: std::io::Read>(
     let mut records = 0u64;
     let start = now();
     for mut src in sources {
-        // Batches of checked frames are the fast way through a whole file; the records
-        // and errors are those of `next_record`.
-        let read = src.for_each_batch(|batch, stats| {
-            for rec in batch {
-                records += 1;
-                if let Err(e) = engine.on_record(rec, &mut signals) {
-                    eprintln!("skipped a record: {e}");
-                }
-                underlying.sample(&engine);
-                if records % 65_536 == 0 {
-                    pb.set_position(stats.input_bytes());
-                    drain_heat(&mut engine, &mut heat);
-                }
+        let mut on_record = |rec: &RecordRef<'_>, stats: &FileStats| {
+            records += 1;
+            if let Err(e) = engine.on_record(rec, &mut signals) {
+                eprintln!("skipped a record: {e}");
             }
-        });
+            underlying.sample(&engine);
+            if records % 65_536 == 0 {
+                pb.set_position(stats.input_bytes());
+                drain_heat(&mut engine, &mut heat);
+            }
+        };
+        let pipelined = match pipeline {
+            Pipeline::Auto => src.compression() != dbn::Compression::None,
+            Pipeline::Always => true,
+            Pipeline::Never => false,
+        };
+        // Batches of checked frames are the fast way through a whole file; the records
+        // and errors are those of `next_record`. Pipelined, a second thread decompresses
+        // and decodes the next batches meanwhile.
+        let read = if pipelined {
+            src.for_each_batch_pipelined(batch_len, |batch, stats| {
+                for rec in batch {
+                    on_record(&rec.as_rec_ref(), stats);
+                }
+            })
+        } else {
+            src.for_each_batch(|batch, stats| {
+                for rec in batch {
+                    on_record(rec, stats);
+                }
+            })
+        };
         pb.set_position(src.stats().input_bytes());
         if let Err(e) = read {
             pb.finish_and_clear();
@@ -205,15 +258,21 @@ fn demo(args: &Args) -> Result<()> {
     let t0 = now();
     let mut builder = BaselineBuilder::new(BuilderConfig::default())?;
     let pb = progress(u64::from(args.history_days), "history");
-    let mut history_records = 0u64;
-    for i in 0..args.history_days {
-        let day = sim.history_day(i);
-        history_records += day.record_count() as u64;
-        let bytes = sim::feed_to_dbn_bytes(&day, demo_feed(args), false)?;
-        builder.on_dbn_bytes(&bytes)?;
-        pb.inc(1);
-    }
+    // Each day is simulated and learned by one worker, its records streamed through
+    // the builder as they are generated (no day is held as DBN bytes).
+    let feed = demo_feed(args);
+    builder
+        .learn_sessions(args.history_days as usize, args.threads, |i, learner| {
+            let day = sim.history_day(u32::try_from(i).unwrap_or(u32::MAX));
+            for rec in day.feed_records(feed) {
+                learner.on_record(&rec);
+            }
+            pb.inc(1);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     pb.finish_and_clear();
+    let history_records = builder.stats().records;
     let adapter = builder.adapter_stats();
     let baseline = builder.finish()?;
     let baseline_path = args.out_dir.join("baseline.ifdb");
@@ -243,7 +302,12 @@ fn demo(args: &Args) -> Result<()> {
         .monotonic_clock()
         .build()?;
     let pb = progress(bytes.len() as u64, "session");
-    let replay = replay_source(engine, vec![FileSource::from_bytes(&bytes)?], &pb)?;
+    let replay = replay_source(
+        engine,
+        vec![FileSource::from_bytes(&bytes)?],
+        (args.pipeline, args.pipeline_batch),
+        &pb,
+    )?;
     let flows: Vec<KnownFlow> = known_flows(&day.truth);
     report(args, &replay, Some(&flows), true)
 }
@@ -273,7 +337,15 @@ fn dbn_files(path: &Path) -> Result<Vec<PathBuf>> {
 fn replay_files(args: &Args) -> Result<()> {
     let mut baseline: Option<Baseline> = None;
     if !args.history.is_empty() {
-        let mut builder = BaselineBuilder::new(BuilderConfig::default())?;
+        let saved = match &args.baseline {
+            Some(path) if !args.rebuild && path.exists() => Some(load_baseline(path)?),
+            _ => None,
+        };
+        let extending = saved.as_ref().map(|b| (b.days(), b.trading_days().last()));
+        let mut builder = match saved {
+            Some(b) => BaselineBuilder::extend(b, BuilderConfig::default())?,
+            None => BaselineBuilder::new(BuilderConfig::default())?,
+        };
         let mut files = Vec::new();
         for p in &args.history {
             files.extend(dbn_files(p)?);
@@ -282,15 +354,44 @@ fn replay_files(args: &Args) -> Result<()> {
         if let Some(defs) = &args.definitions {
             feed_builder(&mut builder, defs)?;
         }
-        for f in &files {
-            feed_builder(&mut builder, f)?;
-            pb.inc(1);
-        }
+        let t0 = now();
+        builder
+            .learn_sessions(files.len(), args.threads, |i, learner| {
+                let mut src = FileSource::open(&files[i])?;
+                src.for_each_batch(|batch, _| {
+                    for rec in batch {
+                        learner.on_record(rec);
+                    }
+                })?;
+                pb.inc(1);
+                Ok::<(), ifd_mbo_client::Error>(())
+            })
+            .map_err(|e| match e {
+                SessionsError::Source { index, source } => anyhow::Error::new(source)
+                    .context(format!("reading {}", files[index].display())),
+                other => other.into(),
+            })?;
         pb.finish_and_clear();
         let stats = builder.stats();
         let adapter = builder.adapter_stats();
         let b = builder.finish()?;
-        if usize::from(b.days()) < files.len() {
+        println!(
+            "history: {} files, {} records learned in {:.2} s",
+            files.len(),
+            stats.records,
+            t0.elapsed().as_secs_f64()
+        );
+        if let Some((held, last)) = extending {
+            println!(
+                "baseline: extended the saved {held} days (last {}) by the history: {} days                  now, last {}; {} observations of days already held skipped",
+                last.map_or_else(|| "none".to_owned(), |d| d.date().to_string()),
+                b.days(),
+                b.trading_days()
+                    .last()
+                    .map_or_else(|| "none".to_owned(), |d| d.date().to_string()),
+                stats.late_observations
+            );
+        } else if usize::from(b.days()) < files.len() {
             println!(
                 "baseline: history gave {} trading days from {} files ({} records, {} MBO, {} \
                  definitions; {} observations kept, {} windows dropped)",
@@ -323,10 +424,7 @@ fn replay_files(args: &Args) -> Result<()> {
             );
         }
     } else if let Some(path) = &args.baseline {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let b = Baseline::from_bytes(&bytes)
-            .with_context(|| format!("{} is not a usable baseline", path.display()))?;
+        let b = load_baseline(path)?;
         baseline = describe_baseline(b, &format!("loaded from {}", path.display()));
     }
     let mut builder = Engine::builder().monotonic_clock();
@@ -360,8 +458,14 @@ fn replay_files(args: &Args) -> Result<()> {
         sources.push(FileSource::open(p).with_context(|| format!("cannot open {}", p.display()))?);
     }
     let pb = progress(total, "replay");
-    let replay = replay_source(engine, sources, &pb)?;
+    let replay = replay_source(engine, sources, (args.pipeline, args.pipeline_batch), &pb)?;
     report(args, &replay, None, has_baseline)
+}
+
+fn load_baseline(path: &Path) -> Result<Baseline> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Baseline::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a usable baseline", path.display()))
 }
 
 fn feed_builder(builder: &mut BaselineBuilder, path: &Path) -> Result<()> {

@@ -470,6 +470,11 @@ pub struct BaselineBuilder {
     past: BuilderStats,
     past_adapter: AdapterStats,
     sessions: u64,
+    /// The chain every new session starts from: the definitions of the sessions that
+    /// had no MBO records (definition files), see [`BaselineBuilder::end_session`].
+    base_chain: Chain,
+    /// Bumped each time `base_chain` changes (parallel learning checks it).
+    base_version: u64,
     day: Option<(TradingDay, DayObservations)>,
     buf: Vec<WindowObservation>,
     late: u64,
@@ -513,6 +518,8 @@ impl BaselineBuilder {
             past: BuilderStats::default(),
             past_adapter: AdapterStats::default(),
             sessions: 0,
+            base_chain: Chain::new(),
+            base_version: 0,
             day: None,
             buf: Vec::new(),
             late: 0,
@@ -552,8 +559,16 @@ impl BaselineBuilder {
     }
 
     fn absorb(&mut self, buf: &mut Vec<WindowObservation>) -> Result<()> {
-        for w in buf.drain(..) {
-            let (day, obs) = (w.trading_day, w.observation);
+        self.absorb_iter(buf.drain(..).map(|w| (w.trading_day, w.observation)))
+    }
+
+    /// Adds observations in the order they were made: a day ends when an observation of
+    /// a later day arrives; observations of a day already ended are counted as late.
+    pub(crate) fn absorb_iter(
+        &mut self,
+        observations: impl IntoIterator<Item = (TradingDay, Observation)>,
+    ) -> Result<()> {
+        for (day, obs) in observations {
             match &mut self.day {
                 Some((d, _)) if *d == day => {}
                 Some((d, _)) if *d > day => {
@@ -587,11 +602,18 @@ impl BaselineBuilder {
     }
 
     /// Ends one session's records (one history file): closes its open windows and
-    /// starts the next session on a fresh pipeline (books, folding, underlying and
-    /// windows; the instrument definitions are kept), so that each session day is
-    /// learned from its own records, whatever came before it. A day built this way is the
-    /// same whether the history is fed in one run, extended day by day or split across
-    /// workers. [`BaselineBuilder::on_dbn_bytes`] calls it at the end of its bytes.
+    /// starts the next session on a fresh pipeline (books, folding, underlying, windows
+    /// and chain), so that each session day is learned from its own records, whatever
+    /// came before it.
+    ///
+    /// Definitions carry over only from sessions without MBO records (a file of
+    /// definitions, such as `replay --definitions`): every later session starts from
+    /// the chain such sessions built. A session with MBO records starts from that chain
+    /// and adds its own definitions for itself only, so history files must carry their
+    /// own definitions or have them given up front. A day built this way is therefore
+    /// the same whether the history is fed in one run, extended day by day or split
+    /// across workers ([`BaselineBuilder::learn_sessions`]).
+    /// [`BaselineBuilder::on_dbn_bytes`] calls it at the end of its bytes.
     ///
     /// # Errors
     /// [`Error::DuplicateDay`] as in [`on_record`](Self::on_record).
@@ -600,17 +622,48 @@ impl BaselineBuilder {
         self.feed.flush(&mut buf);
         let r = self.absorb(&mut buf);
         self.buf = buf;
-        let fresh = PressureFeed::with_chain(
+        let definitions_only = (self.feed.stats().mbo == 0).then(|| self.feed.chain().clone());
+        let fresh = self.session_feed(definitions_only.as_ref().unwrap_or(&self.base_chain))?;
+        let old = std::mem::replace(&mut self.feed, fresh);
+        self.end_session_stats(old.stats(), *old.adapter_stats(), definitions_only);
+        r
+    }
+
+    /// A fresh pipeline starting from `chain`.
+    fn session_feed(&self, chain: &Chain) -> Result<PressureFeed> {
+        let (window_ns, bucket_minutes, strike_step) = self.feed_params();
+        PressureFeed::with_chain(window_ns, bucket_minutes, strike_step, chain.clone())
+    }
+
+    /// Window length, bucket minutes and strike step of the session pipelines.
+    pub(crate) fn feed_params(&self) -> (u64, u16, Option<i64>) {
+        (
             self.config.window_ns,
             self.baseline.config().bucket_minutes,
             self.config.strike_step,
-            self.feed.chain().clone(),
-        )?;
-        let old = std::mem::replace(&mut self.feed, fresh);
-        self.past = self.past.plus(&old.stats());
-        self.past_adapter = self.past_adapter.plus(old.adapter_stats());
+        )
+    }
+
+    /// Counts an ended session; the chain of a session without MBO records becomes the
+    /// base chain of the sessions after it.
+    pub(crate) fn end_session_stats(
+        &mut self,
+        stats: BuilderStats,
+        adapter: AdapterStats,
+        definitions_only: Option<Chain>,
+    ) {
+        self.past = self.past.plus(&stats);
+        self.past_adapter = self.past_adapter.plus(&adapter);
         self.sessions += 1;
-        r
+        if let Some(chain) = definitions_only {
+            self.base_chain = chain;
+            self.base_version += 1;
+        }
+    }
+
+    /// The chain new sessions start from and its version.
+    pub(crate) fn base_chain(&self) -> (&Chain, u64) {
+        (&self.base_chain, self.base_version)
     }
 
     /// Sessions ended with [`BaselineBuilder::end_session`] so far.

@@ -586,6 +586,27 @@ impl Baseline {
         Ok(())
     }
 
+    /// Adds every day of `other` (for example one-day baselines learned on other
+    /// machines, see docs/scaling.md); as pushing those days one by one, so merging
+    /// the baselines of separately learned history days gives the baseline of one
+    /// build over all of them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the two configurations differ (nothing is added);
+    /// [`Error::DuplicateDay`] when a day of `other` is already held (the days before
+    /// it in `other` stay added).
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
+        if self.config != other.config {
+            return Err(Error::InvalidConfig {
+                reason: "merged baselines must have the same configuration",
+            });
+        }
+        for (day, obs) in &other.days {
+            self.push_day(*day, obs.clone())?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn raw_days(&self) -> &[(TradingDay, DayObservations)] {
         &self.days
     }

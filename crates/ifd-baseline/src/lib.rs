@@ -112,6 +112,7 @@ mod intraday;
 mod key;
 mod metric;
 mod persist;
+mod sessions;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -134,3 +135,4 @@ pub use key::{
 };
 pub use metric::{Metric, Tail, Transform, MAX_ABS_VALUE};
 pub use persist::{ENVELOPE, FORMAT_VERSION, MAGIC};
+pub use sessions::{SessionLearner, SessionsError};

@@ -26,6 +26,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::mem::size_of;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use dbn::decode::dbn::fsm::{DbnFsm, ProcessResult};
@@ -229,7 +230,7 @@ pub struct FileSource<R: Read = File> {
     /// Offset of the next record in the decompressed stream.
     offset: u64,
     stats: FileStats,
-    done: bool,
+    pub(crate) done: bool,
 }
 
 impl FileSource<File> {
@@ -484,12 +485,20 @@ impl<R: Read> FileSource<R> {
         &mut self,
         mut f: impl FnMut(&[RecordRef<'_>], &FileStats),
     ) -> Result<()> {
-        let result = self.for_each_inner(&mut f);
+        let result = self.for_each_inner(&mut |records, stats| {
+            f(records, stats);
+            ControlFlow::Continue(())
+        });
         self.done = true;
         result
     }
 
-    fn for_each_inner(&mut self, f: &mut impl FnMut(&[RecordRef<'_>], &FileStats)) -> Result<()> {
+    /// The loop of [`for_each_batch`](Self::for_each_batch); `f` may stop it early
+    /// (`Ok` then).
+    pub(crate) fn for_each_inner(
+        &mut self,
+        f: &mut impl FnMut(&[RecordRef<'_>], &FileStats) -> ControlFlow<()>,
+    ) -> Result<()> {
         if self.done {
             return Ok(());
         }
@@ -539,7 +548,9 @@ impl<R: Read> FileSource<R> {
                         self.offset += to_u64(length);
                     }
                     self.stats.dbn_bytes = self.offset;
-                    f(records, &self.stats);
+                    if f(records, &self.stats).is_break() {
+                        return Ok(());
+                    }
                 }
                 ProcessResult::Err(source) => {
                     return Err(Error::Record {

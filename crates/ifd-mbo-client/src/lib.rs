@@ -62,6 +62,7 @@ pub mod historical;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod persist;
+pub mod pipeline;
 
 pub use error::{DbnPart, Error, Result};
 pub use file::{FileSource, FileSourceOptions, FileStats, Records};
