@@ -14,12 +14,13 @@
 //!    depth-ready ([`MarketView::is_depth_ready`]: complete, or warm after a
 //!    mid-session start), while the detectors that read prints (block, sweep,
 //!    cross-strike, accumulation) run at once;
-//! 3. when a baseline can score it, its p-value is at most `max_p_value`; the q-value
+//! 3. when a baseline can score it, its p-value is at most `max_p_value`
+//!    (`event_max_p_value` for the size of a block or sweep); the q-value
 //!    reported is Benjamini–Hochberg over the family of tests in the same minute up to
 //!    that moment: for blocks and sweeps every non-market-making event is a test of its
 //!    size; for accumulation every window that reached the net-volume floor;
 //! 4. its confidence is at least `min_confidence`;
-//! 5. blocks, sweeps and accumulation are sized in risk terms too: their premium is
+//! 5. blocks, sweeps, icebergs and accumulation are sized in risk terms too: their premium is
 //!    at least the pattern's `*_min_premium` and, where the delta is known, their
 //!    |delta-adjusted notional| at least its `*_min_delta_notional` (so hundreds of
 //!    lots at a few ticks on a far wing are not a block);
@@ -74,8 +75,16 @@ pub struct DetectorConfig {
     pub mm_ignore_above: f64,
     /// Signals below this confidence are not raised (default 0.5).
     pub min_confidence: f64,
-    /// Largest baseline p-value a signal may have when a baseline scores it (default 0.01).
+    /// Largest baseline p-value a signal may have when a baseline scores it (default
+    /// 0.01), except for the event-size test of blocks and sweeps
+    /// (`event_max_p_value`).
     pub max_p_value: f64,
+    /// Largest baseline p-value of a block's or sweep's size (default 0.10). That test
+    /// compares one print with the *largest* print of each baseline window of its
+    /// bucket, which holds every outsized print of the history (lottery tickets,
+    /// package legs, crosses), so it is conservative; the block and sweep floors and
+    /// the risk-size minimums already stand between background prints and a signal.
+    pub event_max_p_value: f64,
     /// Block: smallest event size in contracts (default 150: NQ option retail and
     /// market-maker prints stay below it; institutional blocks run to hundreds).
     pub block_min_size: u64,
@@ -130,6 +139,12 @@ pub struct DetectorConfig {
     /// Accumulation: smallest |delta-adjusted notional| in USD where the delta is known
     /// (default 1,000,000).
     pub accum_min_delta_notional: f64,
+    /// Iceberg: smallest filled premium in USD (default 10,000: a chain of refills on
+    /// a contract worth a few ticks is a market maker's quote, not hidden size).
+    pub iceberg_min_premium: Decimal,
+    /// Iceberg: smallest |delta-adjusted notional| of the filled size in USD where the
+    /// delta is known (default 500,000).
+    pub iceberg_min_delta_notional: f64,
     /// Packages: prints of the legs must fall within this window of the first (ns of
     /// `ts_recv`; default 5 ms). Events are held back this long before the block,
     /// sweep, cross-strike and accumulation detectors see them; 0 turns packages and
@@ -178,6 +193,7 @@ impl Default for DetectorConfig {
             mm_ignore_above: 0.5,
             min_confidence: 0.5,
             max_p_value: 0.01,
+            event_max_p_value: 0.10,
             block_min_size: 150,
             block_typical_multiple: 8.0,
             sweep_min_levels: 3,
@@ -201,6 +217,8 @@ impl Default for DetectorConfig {
             block_min_delta_notional: 2_000_000.0,
             sweep_min_delta_notional: 500_000.0,
             accum_min_delta_notional: 1_000_000.0,
+            iceberg_min_premium: Decimal::from(10_000),
+            iceberg_min_delta_notional: 500_000.0,
             package_window_ns: 5_000_000,
             package_min_size: 10,
             package_material_delta_notional: 10_000_000.0,
@@ -228,6 +246,7 @@ impl DetectorConfig {
         unit("mm_ignore_above", self.mm_ignore_above)?;
         unit("min_confidence", self.min_confidence)?;
         unit("max_p_value", self.max_p_value)?;
+        unit("event_max_p_value", self.event_max_p_value)?;
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
         let pos = |field: &'static str, ok: bool, value: String| -> Result<()> {
             if ok {
@@ -264,6 +283,10 @@ impl DetectorConfig {
             ("block_min_delta_notional", self.block_min_delta_notional),
             ("sweep_min_delta_notional", self.sweep_min_delta_notional),
             ("accum_min_delta_notional", self.accum_min_delta_notional),
+            (
+                "iceberg_min_delta_notional",
+                self.iceberg_min_delta_notional,
+            ),
             (
                 "package_material_delta_notional",
                 self.package_material_delta_notional,
@@ -1423,7 +1446,7 @@ impl PatternDetector {
         self.raise(cand, view, out);
     }
 
-    /// False (and counted) when a block, sweep or accumulation candidate is too small
+    /// False (and counted) when a block, sweep, iceberg or accumulation candidate is too small
     /// in premium or, where its delta is known, in delta-adjusted notional.
     fn risk_sized<V: MarketView + ?Sized>(&mut self, c: &Candidate<'_>, view: &V) -> bool {
         let cfg = &self.config;
@@ -1431,6 +1454,7 @@ impl PatternDetector {
             Pattern::Block => (cfg.block_min_premium, cfg.block_min_delta_notional),
             Pattern::Sweep => (cfg.sweep_min_premium, cfg.sweep_min_delta_notional),
             Pattern::Accumulation => (cfg.accum_min_premium, cfg.accum_min_delta_notional),
+            Pattern::Iceberg => (cfg.iceberg_min_premium, cfg.iceberg_min_delta_notional),
             _ => return true,
         };
         let mut ok = c.premium >= min_premium;
@@ -1457,7 +1481,11 @@ impl PatternDetector {
             return;
         }
         if let Some((a, _)) = &c.assessment {
-            if !(a.p_value.is_finite() && a.p_value <= self.config.max_p_value) {
+            let max_p = match c.pattern {
+                Pattern::Block | Pattern::Sweep => self.config.event_max_p_value,
+                _ => self.config.max_p_value,
+            };
+            if !(a.p_value.is_finite() && a.p_value <= max_p) {
                 self.stats.baseline_rejected += 1;
                 return;
             }
