@@ -282,6 +282,17 @@ fn explain(signals: &[Signal], day: &SimDay) {
         let v = verdict(s, &day.truth, &day.decoys, SLACK_NS);
         if !v.is_hit() {
             println!("  false [{}] {}", v.source(), brief(s));
+            for d in day
+                .decoys
+                .iter()
+                .filter(|d| d.package.is_some() && on_decoy(s, d, SLACK_NS))
+            {
+                println!(
+                    "    on package {:?} ({} ms)",
+                    d.package,
+                    d.ts_end.saturating_sub(d.ts_start) / 1_000_000
+                );
+            }
         }
     }
     for t in &day.truth {

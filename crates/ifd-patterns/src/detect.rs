@@ -108,7 +108,9 @@ pub struct DetectorConfig {
     pub iceberg_min_filled: u64,
     /// Accumulation: bucket length (default 60 s).
     pub accum_bucket_ns: u64,
-    /// Accumulation: buckets in the rolling window (default 10).
+    /// Accumulation: buckets in the rolling window (default 30, half an hour: a slow
+    /// accumulation works its order a few lots every few minutes for an hour or more,
+    /// so ten minutes hold too few of its prints to tell it from noise).
     pub accum_buckets: usize,
     /// Accumulation: fewest buckets whose net flow has the window's sign (default 6).
     pub accum_min_active: usize,
@@ -146,7 +148,8 @@ pub struct DetectorConfig {
     /// delta is known (default 500,000).
     pub iceberg_min_delta_notional: f64,
     /// Packages: prints of the legs must fall within this window of the first (ns of
-    /// `ts_recv`; default 5 ms). Events are held back this long before the block,
+    /// `ts_recv`; default 10 ms: a package legged in by a broker prints one leg every
+    /// few milliseconds, so a three- or four-leg package spans up to about 10 ms). Events are held back this long before the block,
     /// sweep, cross-strike and accumulation detectors see them; 0 turns packages and
     /// the hold-back off.
     pub package_window_ns: u64,
@@ -204,7 +207,7 @@ impl Default for DetectorConfig {
             iceberg_min_refills: 3,
             iceberg_min_filled: 50,
             accum_bucket_ns: 60_000_000_000,
-            accum_buckets: 10,
+            accum_buckets: 30,
             accum_min_active: 6,
             accum_min_net: 100,
             accum_min_imbalance: 0.6,
@@ -219,7 +222,7 @@ impl Default for DetectorConfig {
             accum_min_delta_notional: 1_000_000.0,
             iceberg_min_premium: Decimal::from(10_000),
             iceberg_min_delta_notional: 500_000.0,
-            package_window_ns: 5_000_000,
+            package_window_ns: 10_000_000,
             package_min_size: 10,
             package_material_delta_notional: 10_000_000.0,
         }
