@@ -46,6 +46,16 @@
 //! `confidence = (1 − m/2) · f · (e + (1 − q)) / 2` with a baseline and
 //! `(1 − m/2) · f · e` without, where `f` is 0.8 when the aggressor side was inferred
 //! and 1 otherwise. Non-finite inputs are replaced before they can reach the output.
+//! That is the signal's *score*, which `min_confidence` gates.
+//!
+//! The confidence a signal carries is the score calibrated to the rate at which such
+//! signals were right: `0.92 + 0.14 (score − 0.5)` for scores from 0.5
+//! up (0.92 to 0.99), and `1.84 · score` below 0.5 (reached only with a lower
+//! `min_confidence`; no data behind it). The map is monotone, so it keeps the order of
+//! the scores; it was fitted on the tuning seeds (1, 2, 3, all presets) of
+//! `detection_quality`, where first revisions scoring 0.5 to 0.9 were right 95% of the
+//! time (isotonic fit, 74 signals) and those above 0.9, 100% (128), packages
+//! included. It is not refitted on the untouched seeds.
 
 use std::collections::VecDeque;
 
@@ -73,7 +83,8 @@ pub struct DetectorConfig {
     pub mm: MmConfig,
     /// Flow whose market-maker likelihood is at or above this is ignored (default 0.5).
     pub mm_ignore_above: f64,
-    /// Signals below this confidence are not raised (default 0.5).
+    /// Signals whose score (the confidence before calibration, see the module docs)
+    /// is below this are not raised (default 0.5).
     pub min_confidence: f64,
     /// Largest baseline p-value a signal may have when a baseline scores it (default
     /// 0.01), except for the event-size test of blocks and sweeps
@@ -1502,11 +1513,12 @@ impl PatternDetector {
             Some(st) => 0.5 * evidence_score + 0.5 * st,
             None => evidence_score,
         };
-        let confidence = finite_unit((1.0 - 0.5 * mm) * side_factor * raw);
-        if confidence < self.config.min_confidence {
+        let score = finite_unit((1.0 - 0.5 * mm) * side_factor * raw);
+        if score < self.config.min_confidence {
             self.stats.low_confidence += 1;
             return;
         }
+        let confidence = calibrate(score);
         let mut evidence = c.evidence;
         if let Some((a, _)) = &c.assessment {
             evidence.z_score = a.z_score.is_finite().then_some(a.z_score);
@@ -1637,6 +1649,17 @@ pub(crate) fn enrich<V: MarketView + ?Sized>(
         .map(|oi| s.size > oi);
 }
 
+/// The calibrated confidence of a score in [0, 1] (see the module docs): monotone,
+/// 0.92 at a score of 0.5, 0.99 at 1.
+pub(crate) fn calibrate(score: f64) -> f64 {
+    let s = finite_unit(score);
+    if s >= 0.5 {
+        finite_unit(0.92 + 0.14 * (s - 0.5))
+    } else {
+        finite_unit(1.84 * s)
+    }
+}
+
 /// Strength of an observation at or past its threshold: 0.5 at the threshold, toward 1.
 pub(crate) fn strength(observed: f64, threshold: f64) -> f64 {
     if !(observed.is_finite() && threshold.is_finite()) || observed <= 0.0 {
@@ -1670,4 +1693,23 @@ pub(crate) fn premium_of(price: i64, size: u64, multiplier: i64) -> Decimal {
 
 fn mix(a: u64, b: u64) -> u64 {
     (a ^ b.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calibrate;
+
+    #[test]
+    fn calibration_is_monotone_and_fitted() {
+        let mut last = calibrate(0.0);
+        assert!(last.abs() < 1e-12);
+        for i in 1..=1000 {
+            let c = calibrate(f64::from(i) / 1000.0);
+            assert!(c >= last && (0.0..=1.0).contains(&c), "{i}: {c}");
+            last = c;
+        }
+        assert!((calibrate(0.5) - 0.92).abs() < 1e-12);
+        assert!((calibrate(1.0) - 0.99).abs() < 1e-12);
+        assert!(calibrate(f64::NAN).abs() < 1e-12);
+    }
 }
