@@ -87,6 +87,10 @@ struct Args {
     /// Sessions replayed at once (threads); the figures do not depend on it.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// Also print every false v3 signal and every planted flow v3 missed (with the v3
+    /// signals on its instruments), to see where errors come from.
+    #[arg(long)]
+    explain: bool,
 }
 
 /// One confidence decile: signals, their summed confidence, hits.
@@ -245,9 +249,75 @@ fn score_set(args: &Args, seeds: &[u64], feed: Feed) -> Result<(Scores, Scores)>
             let (signals, day) = result?;
             let line = score_one(&mut v3, &mut v1, preset, seed, &signals, &day);
             println!("{line}");
+            if args.explain {
+                explain(&signals, &day);
+            }
         }
     }
     Ok((v3, v1))
+}
+
+/// Prints the false v3 signals of a session and the planted flows v3 missed.
+fn explain(signals: &[Signal], day: &SimDay) {
+    let firsts = first_revisions(signals, DetectorVersion::V3);
+    let brief = |s: &Signal| {
+        format!(
+            "{} {:?} {:?} {} size {} premium {} conf {:.3} mm {:.2} q {:?} dn {:?} delta {:?} levels {} at {}",
+            s.pattern.as_str(),
+            s.side,
+            s.direction,
+            s.raw_symbol,
+            s.size,
+            s.premium.round(),
+            s.confidence,
+            s.evidence.mm_likelihood,
+            s.q_value.map(|q| (q * 1000.0).round() / 1000.0),
+            s.delta_notional.map(|d| d.round()),
+            s.delta.map(|d| (d * 100.0).round() / 100.0),
+            s.evidence.levels,
+            s.ts_recv % 86_400_000_000_000 / 1_000_000_000,
+        )
+    };
+    for s in &firsts {
+        let v = verdict(s, &day.truth, &day.decoys, SLACK_NS);
+        if !v.is_hit() {
+            println!("  false [{}] {}", v.source(), brief(s));
+            for d in day
+                .decoys
+                .iter()
+                .filter(|d| d.package.is_some() && on_decoy(s, d, SLACK_NS))
+            {
+                println!(
+                    "    on package {:?} ({} ms)",
+                    d.package,
+                    d.ts_end.saturating_sub(d.ts_start) / 1_000_000
+                );
+            }
+        }
+    }
+    for t in &day.truth {
+        if firsts
+            .iter()
+            .any(|s| !is_package_signal(s) && finds_flow(s, t, SLACK_NS))
+        {
+            continue;
+        }
+        println!(
+            "  missed {} {:?} size {} instruments {:?} {}..{} s",
+            t.kind.as_str(),
+            t.side,
+            t.size,
+            t.instrument_ids,
+            t.ts_start % 86_400_000_000_000 / 1_000_000_000,
+            t.ts_end % 86_400_000_000_000 / 1_000_000_000,
+        );
+        for s in firsts
+            .iter()
+            .filter(|s| s.instruments.iter().any(|i| t.instrument_ids.contains(i)))
+        {
+            println!("    near: {}", brief(s));
+        }
+    }
 }
 
 /// Adds one session to the v3 and v1 scores; returns its one-line summary.

@@ -18,9 +18,11 @@
 //! A *dealer-to-dealer cross* ([`OrderLifecycles::is_dealer_cross`]) is market making
 //! too, whatever its size: one resting order, alone at its price level (posted inside
 //! the spread), taken in full by one aggressor of exactly its size within
-//! `cross_max_life_ns` of being posted, after which the instrument is quoted two-sided
-//! again (a quote pair added after the print, within the caller's look-ahead window):
-//! two quoting participants trading with each other and going back to quoting.
+//! `cross_fast_life_ns` of being posted, for a print of at least `cross_fast_min_size`
+//! contracts (too fast for anyone but the dealer it was posted for), or within `cross_max_life_ns` when the instrument is quoted two-sided
+//! again right after (a quote pair added after the print, within the caller's
+//! look-ahead window): two quoting participants trading with each other and going
+//! back to quoting.
 //!
 //! The iceberg tracker follows resting orders that are filled: an order that is filled
 //! for more than it ever showed holds hidden size, and an order that is exhausted and
@@ -56,8 +58,21 @@ pub struct MmConfig {
     /// An iceberg chain idle for longer than this is forgotten.
     pub chain_idle_ns: u64,
     /// Dealer cross: the resting order was taken in full at most this long after it
-    /// was posted (default 50 ms).
+    /// was posted, and the instrument was re-quoted two-sided right after (default
+    /// 50 ms).
     pub cross_max_life_ns: u64,
+    /// Dealer cross: a resting order taken in full by a print of at least
+    /// `cross_fast_min_size` at most this long after it was posted is a cross whether
+    /// or not a quote pair follows (default 5 ms: no
+    /// outside participant sees an order inside the spread and takes all of it within
+    /// 5 ms; a facilitation order for a negotiated block rests for longer, until the
+    /// institution's order arrives).
+    pub cross_fast_life_ns: u64,
+    /// Dealer cross: the smallest print the `cross_fast_life_ns` rule applies to
+    /// (default 150 contracts, the block floor: lifting a freshly re-quoted touch for a
+    /// few lots is an ordinary take, and only block-sized prints could pass for
+    /// institutional flow).
+    pub cross_fast_min_size: u64,
 }
 
 impl Default for MmConfig {
@@ -73,6 +88,8 @@ impl Default for MmConfig {
             refill_size_tolerance: 0.25,
             chain_idle_ns: 120_000_000_000,
             cross_max_life_ns: 50_000_000,
+            cross_fast_life_ns: 5_000_000,
+            cross_fast_min_size: 150,
         }
     }
 }
@@ -614,10 +631,11 @@ impl OrderLifecycles {
 
     /// True when `ev` is a dealer-to-dealer cross (see the module docs): its one
     /// passive order, alone at its level before the print, was taken in full by
-    /// exactly the event's size within `cross_max_life_ns` of its add, and a two-sided
-    /// quote pair was added on the instrument after the print and at most
-    /// `lookahead_ns` later. Call it once the records up to `ev.ts_recv + lookahead_ns`
-    /// were applied.
+    /// exactly the event's size, either within `cross_fast_life_ns` of its add (for
+    /// prints of at least `cross_fast_min_size`), or within `cross_max_life_ns` with a
+    /// two-sided quote pair added on the instrument after the print and at most
+    /// `lookahead_ns` later. Call it once the records up to
+    /// `ev.ts_recv + lookahead_ns` were applied.
     #[must_use]
     pub fn is_dealer_cross(&self, ev: &ifd_pressure::AggressorEvent, lookahead_ns: u64) -> bool {
         let [p] = ev.passive.as_slice() else {
@@ -640,12 +658,17 @@ impl OrderLifecycles {
             ev.bbo_before.ask
         };
         let alone = level.is_some_and(|l| l.count == 1 && l.size == ev.size && l.price == x.price);
-        let quick = x.filled == ev.size
-            && ev.ts_recv.saturating_sub(x.added) <= self.config.cross_max_life_ns;
+        if !alone || x.filled != ev.size {
+            return false;
+        }
+        let life = ev.ts_recv.saturating_sub(x.added);
+        if life <= self.config.cross_fast_life_ns && ev.size >= self.config.cross_fast_min_size {
+            return true;
+        }
         let requoted = self
             .activity(x.instrument_id)
             .is_some_and(|a| a.last_pair > ev.ts_recv && a.last_pair - ev.ts_recv <= lookahead_ns);
-        alone && quick && requoted
+        life <= self.config.cross_max_life_ns && requoted
     }
 
     /// Market-maker (hedging) likelihood of an aggressor event of `size` on

@@ -39,7 +39,7 @@
 //! becomes one signal (`pattern: "package"`); otherwise the event alone goes on to the
 //! other detectors. Because release is keyed on the records' `ts_recv` only, replay is
 //! deterministic and a stream split anywhere gives the same signals. The cost is a
-//! delay of one package window (5 ms by default, in stream time) before a block or
+//! delay of one package window (10 ms by default, in stream time) before a block or
 //! sweep is emitted, and a call to
 //! [`PatternDetector::flush`](crate::PatternDetector::flush) at the end of the data.
 //! A window of 0 turns packages and the hold-back off.

@@ -716,7 +716,7 @@ fn a_vertical_is_one_neutral_package_not_two_blocks() {
     assert!(out.is_empty(), "held back for the package window");
     assert_eq!(det.held_events(), 2);
     // The stream's time passes the window: the package is released.
-    det.advance(T0 + 10_000_000, &market, &NoReference, &mut out);
+    det.advance(T0 + 20_000_000, &market, &NoReference, &mut out);
     assert_eq!(det.held_events(), 0);
     assert_eq!(out.len(), 1, "{out:?}");
     let s = &out[0];
@@ -823,8 +823,9 @@ fn a_dealer_cross_is_not_a_block() {
     const PX: i64 = 1_000_000_000;
     let market = TestMarket::nq_chain(5);
     // Instrument 4 quoted 9.50 / 10.50; a 300-lot ask is posted inside at 10.00 and
-    // taken in full 2 ms later by one buyer; both sides quote again 1 ms after.
-    let run = |requote: bool| {
+    // taken in full `life` ns later by one buyer; with `requote`, both sides quote
+    // again 1 ms after.
+    let run = |requote: bool, life: u64| {
         let mut det = detector();
         let mut out = Vec::new();
         let t = T0;
@@ -839,7 +840,7 @@ fn a_dealer_cross_is_not_a_block() {
                 Side::Bid,
                 10 * PX,
                 300,
-                t + 5 * SEC + 2_000_000,
+                t + 5 * SEC + life,
             ),
             mbo(
                 4,
@@ -848,7 +849,7 @@ fn a_dealer_cross_is_not_a_block() {
                 Side::Ask,
                 10 * PX,
                 300,
-                t + 5 * SEC + 2_000_000,
+                t + 5 * SEC + life,
             ),
             mbo(
                 4,
@@ -857,14 +858,14 @@ fn a_dealer_cross_is_not_a_block() {
                 Side::Ask,
                 10 * PX,
                 300,
-                t + 5 * SEC + 2_000_000,
+                t + 5 * SEC + life,
             ),
         ];
         for r in &recs {
             det.on_mbo(r, &market, &mut out);
         }
         let mut ev = with_passive(
-            event(4, AggressorSide::Buy, 300, 1, t + 5 * SEC + 2_000_000),
+            event(4, AggressorSide::Buy, 300, 1, t + 5 * SEC + life),
             &[(9, 300)],
         );
         ev.bbo_before = Bbo {
@@ -881,7 +882,7 @@ fn a_dealer_cross_is_not_a_block() {
         };
         det.on_event(&ev, &market, &NoReference, &mut out);
         if requote {
-            let ts = t + 5 * SEC + 3_000_000;
+            let ts = t + 5 * SEC + life + 1_000_000;
             det.on_mbo(
                 &mbo(4, 20, Action::Add, Side::Bid, 19 * PX / 2, 20, ts),
                 &market,
@@ -896,11 +897,17 @@ fn a_dealer_cross_is_not_a_block() {
         det.advance(t + 6 * SEC, &market, &NoReference, &mut out);
         (out, det.stats())
     };
-    let (out, stats) = run(true);
+    // Taken 2 ms after it was posted: a cross, re-quoted or not (`cross_fast_life_ns`).
+    for requote in [true, false] {
+        let (out, stats) = run(requote, 2_000_000);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(stats.dealer_cross, 1);
+    }
+    // Taken 20 ms after: a cross only with the two-sided re-quote (`cross_max_life_ns`).
+    let (out, stats) = run(true, 20_000_000);
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(stats.dealer_cross, 1);
-    // Without the two-sided re-quote it is a block.
-    let (out, stats) = run(false);
+    let (out, stats) = run(false, 20_000_000);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Block);
     assert_eq!(stats.dealer_cross, 0);
