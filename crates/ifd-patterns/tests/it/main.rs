@@ -340,6 +340,68 @@ fn iceberg_fires_on_refills_at_one_price() {
     assert!(s.evidence.orders.len() >= 3);
 }
 
+/// Five refills of 20 lots at one price on instrument 2, taken in full each time.
+fn refill_rounds(det: &mut PatternDetector, market: &TestMarket, px: i64) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let mut ts = T0;
+    let mut oid = 5_000;
+    det.on_mbo(
+        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+        market,
+        &mut out,
+    );
+    for _ in 0..5 {
+        ts += 100_000_000;
+        det.on_mbo(
+            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
+            market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
+            market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
+            market,
+            &mut out,
+        );
+        ts += 20_000_000;
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            market,
+            &mut out,
+        );
+    }
+    out
+}
+
+#[test]
+fn an_iceberg_worth_a_few_hundred_dollars_is_not_raised() {
+    // The same refills at 0.10 a contract: 100 lots are $200 of premium, below the
+    // iceberg's premium minimum, so nothing is raised; without the risk minima the
+    // same records are an iceberg, so the minima are what hold it back.
+    let market = TestMarket::nq_chain(3);
+    let cheap = 100_000_000;
+    assert!(refill_rounds(&mut detector(), &market, cheap).is_empty());
+    let cfg = DetectorConfig {
+        iceberg_min_premium: rust_decimal::Decimal::ZERO,
+        iceberg_min_delta_notional: 0.0,
+        ..DetectorConfig::default()
+    };
+    let mut no_minima = PatternDetector::new(cfg).unwrap();
+    let out = refill_rounds(&mut no_minima, &market, cheap);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Iceberg);
+    // At 12.50 a contract the default minima let it through.
+    assert_eq!(
+        refill_rounds(&mut detector(), &market, 12_500_000_000).len(),
+        1
+    );
+}
+
 #[test]
 fn iceberg_ignores_two_sided_market_maker_quotes() {
     let market = TestMarket::nq_chain(3);
