@@ -21,15 +21,22 @@
 //!
 //! # The parity forward
 //! A strike contributes when both its call and its put books are two-sided and
-//! uncrossed, and both quotes were updated within [`ParityConfig::max_quote_age_ns`] of
-//! `now`. Among those, the [`ParityConfig::strikes`] strikes nearest the money are kept
+//! uncrossed, both quotes were updated within [`ParityConfig::max_quote_age_ns`] of
+//! `now`, and its older quote is within [`ParityConfig::max_quote_lag_ns`] of the
+//! freshest strike's (a strike nobody re-quotes while the chain moves is left behind).
+//! Among those, the [`ParityConfig::strikes`] strikes nearest the money are kept
 //! (nearest by `|C_mid − P_mid|`, which is smallest at the money and needs no prior
 //! price); a strike whose combined spread (call spread plus put spread) is more than
 //! [`ParityConfig::max_spread_multiple`] times the tightest kept one is dropped (a wide
-//! or stale quote moves its mid). The forward is the median of the remaining `F_k`
-//! (the lower median for an even count, so the result is one strike's own forward),
-//! and its `ts_recv` is the newest quote update among them. Crossed, one-sided and stale
-//! strikes never contribute.
+//! or stale quote moves its mid). Each kept strike bounds the forward by its quotes
+//! (`K + (C_bid − P_ask)/D ≤ F ≤ K + (C_ask − P_bid)/D`, else buying one side and
+//! selling the other at the touch would lock in a profit); the forward is the centre of
+//! the band where the bounds of every strike that admits the median `F_k` (the lower
+//! median for an even count) overlap. That band always holds the median strike's own
+//! forward, so the answer is at most half that strike's combined spread from it, and a
+//! strike whose bounds exclude the median (a stale or off-market quote) cannot move
+//! it. Its `ts_recv` is the newest quote update among the kept strikes. Crossed,
+//! one-sided and stale strikes never contribute.
 //!
 //! Pure: no IO, no clock; time is the `ts_recv` given with each update and query.
 
@@ -80,6 +87,13 @@ pub struct ParityConfig {
     /// Annual continuously compounded rate for `D = exp(−r·T)`; 0 gives `D = 1`
     /// (default 0).
     pub rate: f64,
+    /// A strike whose older quote (of its call and its put) was last updated more than
+    /// this long (ns) before the freshest strike's of the same expiry is dropped
+    /// (default 5 s). Market makers re-quote the strikes near the money with every move
+    /// of the future, so on a moving chain a strike left minutes behind is one nobody
+    /// re-quotes (deep in or out of the money, or abandoned); on a chain where nothing
+    /// moves, the freshest strike is old too and nothing is dropped.
+    pub max_quote_lag_ns: u64,
 }
 
 impl Default for ParityConfig {
@@ -89,6 +103,7 @@ impl Default for ParityConfig {
             max_spread_multiple: 3.0,
             max_quote_age_ns: 1_800 * 1_000_000_000,
             rate: 0.0,
+            max_quote_lag_ns: 5 * 1_000_000_000,
         }
     }
 }
@@ -281,8 +296,9 @@ impl UnderlyingResolver {
     ) -> Option<UnderlyingPrice> {
         let p = &self.config.parity;
         let strikes = self.chains.get(&(underlying_id, expiration))?;
-        // (|C - P|, combined spread, forward, newest ts)
-        let mut rows: Vec<(i128, i128, f64, u64)> = Vec::new();
+        // (|C - P|, combined spread, forward, newest ts, lower bound, upper bound,
+        // older quote's ts)
+        let mut rows: Vec<(i128, i128, f64, u64, f64, f64, u64)> = Vec::new();
         let discount = discount(p.rate, expiration, now);
         for (&strike, q) in strikes {
             let (Some(c), Some(put)) = (q.call, q.put) else {
@@ -299,11 +315,29 @@ impl UnderlyingResolver {
             )]
             let forward = strike as f64 + diff as f64 / discount;
             let ts = c.ts_recv.max(put.ts_recv);
-            rows.push((diff.abs(), c.spread() + put.spread(), forward, ts));
+            // Buying the call and selling the put at the touch, and the reverse, bound
+            // the forward these quotes admit: K + (C_bid − P_ask)/D ≤ F ≤ K + (C_ask − P_bid)/D.
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "prices in 1e-9 fit f64's 53 bits to well below a tick"
+            )]
+            let (lo, hi) = (
+                strike as f64 + (i128::from(c.bid) - i128::from(put.ask)) as f64 / discount,
+                strike as f64 + (i128::from(c.ask) - i128::from(put.bid)) as f64 / discount,
+            );
+            let older = c.ts_recv.min(put.ts_recv);
+            rows.push((
+                diff.abs(),
+                c.spread() + put.spread(),
+                forward,
+                ts,
+                lo,
+                hi,
+                older,
+            ));
         }
-        if rows.is_empty() {
-            return None;
-        }
+        let freshest = rows.iter().map(|r| r.6).max()?;
+        rows.retain(|r| freshest - r.6 <= p.max_quote_lag_ns);
         rows.sort_by_key(|r| r.0);
         rows.truncate(p.strikes);
         let tightest = rows.iter().map(|r| r.1).min()?;
@@ -318,7 +352,17 @@ impl UnderlyingResolver {
         )]
         rows.retain(|r| r.1 as f64 <= limit);
         rows.sort_by(|a, b| a.2.total_cmp(&b.2));
-        let (_, _, forward, _) = rows[(rows.len() - 1) / 2];
+        let median = rows[(rows.len() - 1) / 2].2;
+        // The band every strike consistent with the median admits: its own bounds
+        // contain the median (the median strike's always do), so the band is never
+        // empty, and its centre is at most half that strike's combined spread from it.
+        let (lo, hi) = rows
+            .iter()
+            .filter(|r| r.4 <= median && median <= r.5)
+            .fold((f64::NEG_INFINITY, f64::INFINITY), |(lo, hi), r| {
+                (lo.max(r.4), hi.min(r.5))
+            });
+        let forward = if lo <= hi { 0.5 * (lo + hi) } else { median };
         let ts_recv = rows.iter().map(|r| r.3).max()?;
         if !forward.is_finite() || !self.fresh(ts_recv, now) {
             return None;
@@ -506,6 +550,54 @@ mod tests {
         }
         assert_eq!(r.parity_forward(FUT, EXP, 10 * S), None);
         assert_eq!(r.resolve(FUT, EXP, 10 * S), None);
+    }
+
+    #[test]
+    fn strikes_left_behind_by_the_chain_are_dropped() {
+        // All five strikes quoted around 21,000; then two of them re-quoted 8 s later
+        // around 21,010 (the chain moved; the other three are nobody's current quotes).
+        let mut r = chain(21_000.0, 2 * S);
+        for (c, p, strike) in [(5, 6, 21_000.0), (7, 8, 21_050.0)] {
+            let intrinsic: f64 = 21_010.0 - strike;
+            let call = intrinsic.max(0.0) + 40.0;
+            let put = call - intrinsic;
+            r.on_bbo(c, &bbo(Some(call - 0.5), Some(call + 0.5)), 10 * S);
+            r.on_bbo(p, &bbo(Some(put - 0.5), Some(put + 0.5)), 10 * S);
+        }
+        // Within the 10 s quote age all five would count, and the median would be a
+        // stale 21,000; 8 s behind the freshest is past the 5 s lag.
+        let p = r.parity_forward(FUT, EXP, 10 * S).unwrap();
+        assert_eq!(p.price, 21_010 * PX);
+        // With a lag longer than the gap, the stale majority wins the median, as before.
+        let mut cfg = r.config;
+        cfg.parity.max_quote_lag_ns = 20 * S;
+        let mut wide = UnderlyingResolver::new(cfg).unwrap();
+        wide.options = r.options.clone();
+        wide.chains = r.chains.clone();
+        assert_eq!(
+            wide.parity_forward(FUT, EXP, 10 * S).unwrap().price,
+            21_000 * PX
+        );
+    }
+
+    #[test]
+    fn the_forward_is_the_centre_of_the_band_the_quotes_admit() {
+        // Each strike's quotes (half-spread 0.5 on the call and on the put) admit F
+        // within ±1 of its own forward. Re-quote three strikes around other forwards.
+        let mut r = chain(21_000.0, 10 * S);
+        for (k, f) in [(0u32, 20_999.75), (1, 21_000.5), (2, 21_001.0)] {
+            let strike = 20_900.0 + 50.0 * f64::from(k);
+            let call = (f - strike).max(0.0) + 40.0;
+            let put = call - (f - strike);
+            r.on_bbo(2 * k + 1, &bbo(Some(call - 0.5), Some(call + 0.5)), 10 * S);
+            r.on_bbo(2 * k + 2, &bbo(Some(put - 0.5), Some(put + 0.5)), 10 * S);
+        }
+        // Strikes 3 and 4 keep 21,000.0: forwards 20,999.75, 21,000.5, 21,001.0,
+        // 21,000.0, 21,000.0 → median 21,000.0; bands [20,998.75, 21,000.75],
+        // [20,999.5, 21,001.5], [21,000.0, 21,002.0], [20,999.0, 21,001.0] ×2 all hold
+        // it: overlap [21,000.0, 21,000.75], centre 21,000.375.
+        let p = r.parity_forward(FUT, EXP, 10 * S).unwrap();
+        assert_eq!(p.price, 21_000_375_000_000);
     }
 
     #[test]

@@ -350,8 +350,7 @@ pub struct SimConfig {
     /// Write statistics records: open interest of every contract before the open,
     /// settlement price and cleared volume after the close (`StatMsg`, stat types
     /// `OpenInterest`, `SettlementPrice`, `ClearedVolume`; `ts_ref` is the trading date
-    /// the value refers to). Off in the presets, so the default streams stay as they
-    /// were; real `NQ.OPT` data carries them.
+    /// the value refers to). On in the presets: real `NQ.OPT` data carries them.
     ///
     /// CME publishes a trading date's cleared volume the next morning; the simulator
     /// publishes it right after the session it counts, so it equals the session's
@@ -447,7 +446,7 @@ impl SimConfig {
             annual_vol: 0.22,
             jumps_per_day: 1.5,
             snapshot_start: false,
-            statistics: false,
+            statistics: true,
             start_offset_minutes: 0,
             history_days: 20,
             flows: FlowConfig::each(flows),
@@ -530,6 +529,11 @@ pub struct SimDay {
     pub order_owners: Vec<(u64, Participant)>,
     /// Counters of the generated session (before any mid-session cut).
     pub stats: SimStats,
+    /// The underlying's true level (index points) at each second from
+    /// [`SimDay::session_start`]: the forward the market makers quote the future and
+    /// the options around (see [`SimDay::true_underlying`]). Kept whole for a
+    /// mid-session start.
+    pub underlying_path: Vec<f64>,
     /// Instrument ids of the futures in the chain (one: the front quarterly).
     future_ids: Vec<u32>,
 }
@@ -654,6 +658,24 @@ impl SimDay {
         self.feed_records(Feed::Futures)
     }
 
+    /// The underlying's true level at `ts` (UNIX ns, an exchange time such as
+    /// `ts_event`), in dbn's fixed point: the second of [`SimDay::underlying_path`] that
+    /// holds `ts`, clamped to the session. `None` when the path is empty.
+    #[must_use]
+    pub fn true_underlying(&self, ts: u64) -> Option<i64> {
+        let second = ts.saturating_sub(self.session_start) / calendar::NS_PER_SEC;
+        let i = usize::try_from(second)
+            .unwrap_or(usize::MAX)
+            .min(self.underlying_path.len().checked_sub(1)?);
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "index levels times 1e9 are far inside i64"
+        )]
+        self.underlying_path
+            .get(i)
+            .map(|&f| (f * 1e9).round() as i64)
+    }
+
     /// Whether `instrument_id` is the chain's future.
     #[must_use]
     pub fn is_future(&self, instrument_id: u32) -> bool {
@@ -751,17 +773,18 @@ impl Simulator {
             definitions: Vec::new(),
             by_expiry: Vec::new(),
         });
-        let path_for_stats = if cfg.statistics {
-            path.clone()
-        } else {
-            Vec::new()
-        };
         let generated = if chain.insts.is_empty() {
             None
         } else {
             Some(
-                generator::SessionGenerator::new(cfg, &chain, session.clone(), path, day_index)
-                    .run(planted, day_index),
+                generator::SessionGenerator::new(
+                    cfg,
+                    &chain,
+                    session.clone(),
+                    path.clone(),
+                    day_index,
+                )
+                .run(planted, day_index),
             )
         };
         let mut g = generated.unwrap_or(generator::Generated {
@@ -770,9 +793,10 @@ impl Simulator {
             decoys: Vec::new(),
             owners: Vec::new(),
             stats: SimStats::default(),
+            path,
         });
         let mut statistics = if cfg.statistics {
-            stats::session_statistics(cfg, day_index, &chain, &session, &path_for_stats, &g.mbo)
+            stats::session_statistics(cfg, day_index, &chain, &session, &g.path, &g.mbo)
         } else {
             Vec::new()
         };
@@ -815,6 +839,7 @@ impl Simulator {
             decoys: g.decoys,
             order_owners: g.owners,
             stats: g.stats,
+            underlying_path: g.path,
             future_ids,
         }
     }

@@ -67,6 +67,9 @@ pub(crate) struct Generated {
     pub(crate) decoys: Vec<Decoy>,
     pub(crate) owners: Vec<(u64, Participant)>,
     pub(crate) stats: SimStats,
+    /// The underlying's level at each session second, as quoted around (after any
+    /// planted information).
+    pub(crate) path: Vec<f64>,
 }
 
 pub(crate) struct SessionGenerator<'a> {
@@ -691,6 +694,7 @@ impl<'a> SessionGenerator<'a> {
             decoys,
             owners,
             stats,
+            path: self.path,
         }
     }
 }

@@ -35,6 +35,8 @@ fn decode_mbo(bytes: &[u8]) -> (usize, Vec<MboMsg>) {
             mbo.push(m.clone());
         } else if rec.try_get::<dbn::InstrumentDefMsg>().is_ok() {
             defs += 1;
+        } else if rec.try_get::<dbn::StatMsg>().is_ok() {
+            // Statistics (open interest, settlement, cleared volume): not counted here.
         } else {
             panic!("unexpected rtype {}", rec.header().rtype);
         }
