@@ -277,11 +277,23 @@ fn demo(args: &Args) -> Result<()> {
     let baseline = builder.finish()?;
     let baseline_path = args.out_dir.join("baseline.ifdb");
     write_atomic(&baseline_path, &baseline.to_bytes())?;
+    let learned_s = t0.elapsed().as_secs_f64();
+
+    // The session is simulated and written before the baseline's models are fitted,
+    // and only its bytes and truth are kept: the simulated day, the models and the
+    // session's bytes are never all in memory at once.
+    let mut day = sim.flow_day();
+    let session_path = args.out_dir.join("session.dbn");
+    let bytes = sim::feed_to_dbn_bytes(&day, demo_feed(args), false)?;
+    let truth = std::mem::take(&mut day.truth);
+    drop(day);
+    write_atomic(&session_path, &bytes)?;
+    sim::write_truth_jsonl(&truth, args.out_dir.join("truth.jsonl"))?;
+
     println!(
-        "baseline: {} trading days, {} series, from {history_records} records in {:.1} s -> {}",
+        "baseline: {} trading days, {} series, from {history_records} records in {learned_s:.1} s -> {}",
         baseline.days(),
         baseline.series_count(),
-        t0.elapsed().as_secs_f64(),
         baseline_path.display()
     );
     println!(
@@ -291,12 +303,6 @@ fn demo(args: &Args) -> Result<()> {
         adapter.no_underlying_price,
         adapter.no_contract
     );
-
-    let day = sim.flow_day();
-    let session_path = args.out_dir.join("session.dbn");
-    let bytes = sim::feed_to_dbn_bytes(&day, demo_feed(args), false)?;
-    write_atomic(&session_path, &bytes)?;
-    sim::write_truth_jsonl(&day.truth, args.out_dir.join("truth.jsonl"))?;
     let engine = Engine::builder()
         .baseline(baseline)
         .monotonic_clock()
@@ -308,7 +314,7 @@ fn demo(args: &Args) -> Result<()> {
         (args.pipeline, args.pipeline_batch),
         &pb,
     )?;
-    let flows: Vec<KnownFlow> = known_flows(&day.truth);
+    let flows: Vec<KnownFlow> = known_flows(&truth);
     report(args, &replay, Some(&flows), true)
 }
 
