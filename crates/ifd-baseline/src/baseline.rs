@@ -1,6 +1,7 @@
 //! The rolling baseline of trading days and window scoring.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,56 @@ use crate::key::{BaselineKey, ExpiryClass, Right, TimeBucket, TradingDay};
 use crate::metric::{Metric, Tail, Transform};
 use crate::packed::{Cursor, PackedDay};
 use crate::stats::{RobustScale, ScaleMethod};
+
+/// A small multiply-rotate hasher for the models' series index: the keys are the
+/// crate's own small structs (no hash flooding to defend against), and a fixed hash
+/// keeps the index deterministic.
+#[derive(Debug, Default, Clone, Copy)]
+struct SeriesHasher(u64);
+
+impl SeriesHasher {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for SeriesHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.add(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The index slot of `id` in a table of `2^bits` slots (the hash's top bits: a
+/// multiply-based hash mixes upwards).
+fn slot(id: &SeriesId, bits: u32) -> usize {
+    let mut h = SeriesHasher::default();
+    id.hash(&mut h);
+    if bits == 0 {
+        0
+    } else {
+        (h.finish() >> (64 - bits)) as usize
+    }
+}
 
 /// Settings of a [`Baseline`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -330,19 +381,69 @@ impl Ranked<'_> {
     }
 }
 
+/// Marks an empty slot of [`Models::index`].
+const EMPTY: u32 = u32::MAX;
+
 /// The fitted models of every series, in flat arrays: series ids ascending, their
-/// figures, and their sorted values as runs.
+/// figures, and their sorted values as runs; an open-addressing hash index of `u32`
+/// positions (at most half full: 4 bytes a slot) finds a series in one or two probes.
 #[derive(Debug, Clone, Default)]
 struct Models {
     ids: Vec<SeriesId>,
     fits: Vec<Fit>,
     vals: Vec<f64>,
     cum: Vec<u32>,
+    /// `2^index_bits` slots holding positions in `ids`, [`EMPTY`] when free; empty
+    /// (lookups by binary search) only when there are `u32::MAX` series or more.
+    index: Vec<u32>,
+    index_bits: u32,
 }
 
 impl Models {
+    /// Builds the hash index over `ids`.
+    fn build_index(&mut self) {
+        let n = self.ids.len();
+        if u32::try_from(n).ok().is_none_or(|n| n == EMPTY) {
+            return;
+        }
+        let slots = (2 * n).max(1).next_power_of_two();
+        self.index_bits = slots.trailing_zeros();
+        self.index = vec![EMPTY; slots];
+        let mask = slots - 1;
+        for (i, id) in self.ids.iter().enumerate() {
+            let mut s = slot(id, self.index_bits);
+            while self.index.get(s).is_some_and(|&v| v != EMPTY) {
+                s = (s + 1) & mask;
+            }
+            if let Some(v) = self.index.get_mut(s) {
+                // i < n < u32::MAX, checked above.
+                *v = i as u32;
+            }
+        }
+    }
+
+    /// Position of `id` in `ids`.
+    fn find(&self, id: &SeriesId) -> Option<usize> {
+        if self.index.is_empty() {
+            return self.ids.binary_search(id).ok();
+        }
+        let mask = self.index.len() - 1;
+        let mut s = slot(id, self.index_bits);
+        // At most half the slots are taken, so a free one ends every probe sequence.
+        loop {
+            let i = *self.index.get(s)?;
+            if i == EMPTY {
+                return None;
+            }
+            if self.ids.get(i as usize)? == id {
+                return Some(i as usize);
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
     fn get(&self, id: &SeriesId) -> Option<SeriesModel<'_>> {
-        let i = self.ids.binary_search(id).ok()?;
+        let i = self.find(id)?;
         let fit = self.fits.get(i)?;
         let raw_end = fit.start + fit.raw_runs as usize;
         let tail_end = raw_end + fit.tail_runs as usize;
@@ -469,6 +570,7 @@ impl Models {
         models.fits.shrink_to_fit();
         models.vals.shrink_to_fit();
         models.cum.shrink_to_fit();
+        models.build_index();
         models
     }
 }
@@ -984,6 +1086,46 @@ mod tests {
                 crate::stats::quantile_sorted(&xs, p).map(f64::to_bits)
             );
         }
+    }
+
+    #[test]
+    fn index_finds_every_series_and_only_those() {
+        let mut b = Baseline::new(BaselineConfig::default()).expect("config");
+        for i in 0..3u32 {
+            let mut d = DayObservations::new();
+            for tb in 0..40u16 {
+                for steps in -6..=6i64 {
+                    let metric = Metric::ALL[(tb as usize + i as usize) % Metric::ALL.len()];
+                    let o = Observation {
+                        key: BaselineKey {
+                            moneyness: MoneynessBucket::from_steps(steps),
+                            ..key(tb)
+                        },
+                        strike: Some(20_000_000_000_000 + steps * 25_000_000_000),
+                        metric,
+                        value: if metric == Metric::SignedImbalance {
+                            0.5
+                        } else {
+                            f64::from(tb)
+                        },
+                    };
+                    d.add(o).expect("valid");
+                }
+            }
+            b.push_day(day(i), d).expect("push");
+        }
+        let m = b.models();
+        assert!(m.ids.len() > 1000);
+        assert!(m.index.len() >= 2 * m.ids.len());
+        for (i, id) in m.ids.iter().enumerate() {
+            assert_eq!(m.find(id), Some(i));
+        }
+        let absent = SeriesId {
+            scope: Scope::Bucket(key(41)),
+            metric: Metric::BuyVolume,
+        };
+        assert_eq!(m.find(&absent), None);
+        assert!(b.series(&absent).is_none());
     }
 
     #[test]
