@@ -400,6 +400,39 @@ mod tests {
     }
 
     #[test]
+    fn values_are_written_in_the_order_they_were_added() {
+        let mut b = Baseline::new(BaselineConfig::default()).expect("config");
+        let mut d = DayObservations::new();
+        let added = [3.0, 0.0, 1e12 + 0.5, 2.0, -0.0, 2.0];
+        for v in added {
+            d.add(Observation {
+                key: BaselineKey {
+                    right: Right::Put,
+                    expiry_class: ExpiryClass::SameDay,
+                    moneyness: MoneynessBucket::from_steps(2),
+                    time_bucket: TimeBucket(9),
+                },
+                strike: None,
+                metric: Metric::OrderFlowImbalance,
+                value: v,
+            })
+            .expect("valid");
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 2).expect("date");
+        b.push_day(TradingDay::new(date), d).expect("push");
+        let bytes = b.to_bytes();
+        let body = ENVELOPE.decode(&bytes).expect("valid");
+        // config, day count, date, series count, bucket scope (6), metric, value count
+        let at = CONFIG_LEN + 4 + 4 + 4 + 6 + 1 + 4;
+        let written: Vec<u64> = body[at..]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")).to_bits())
+            .collect();
+        let expected: Vec<u64> = added.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(written, expected);
+    }
+
+    #[test]
     fn series_out_of_order_are_malformed() {
         // Two copies of one series in a day: the second is not above the first.
         let mut b = Baseline::new(BaselineConfig::default()).expect("config");
