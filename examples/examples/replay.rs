@@ -277,11 +277,30 @@ fn demo(args: &Args) -> Result<()> {
     let baseline = builder.finish()?;
     let baseline_path = args.out_dir.join("baseline.ifdb");
     write_atomic(&baseline_path, &baseline.to_bytes())?;
+    let learned_s = t0.elapsed().as_secs_f64();
+
+    // The session is simulated and written to its file before the baseline's models
+    // are fitted, and only its truth is kept: the simulated day and the models are
+    // never in memory at once, and the replay streams the file back.
+    let mut day = sim.flow_day();
+    let session_path = args.out_dir.join("session.dbn");
+    let temp = args.out_dir.join(".session.dbn.tmp");
+    sim::write_feed_dbn(&day, demo_feed(args), &temp)?;
+    std::fs::rename(&temp, &session_path).with_context(|| {
+        format!(
+            "cannot rename {} to {}",
+            temp.display(),
+            session_path.display()
+        )
+    })?;
+    let truth = std::mem::take(&mut day.truth);
+    drop(day);
+    sim::write_truth_jsonl(&truth, args.out_dir.join("truth.jsonl"))?;
+
     println!(
-        "baseline: {} trading days, {} series, from {history_records} records in {:.1} s -> {}",
+        "baseline: {} trading days, {} series, from {history_records} records in {learned_s:.1} s -> {}",
         baseline.days(),
         baseline.series_count(),
-        t0.elapsed().as_secs_f64(),
         baseline_path.display()
     );
     println!(
@@ -291,24 +310,20 @@ fn demo(args: &Args) -> Result<()> {
         adapter.no_underlying_price,
         adapter.no_contract
     );
-
-    let day = sim.flow_day();
-    let session_path = args.out_dir.join("session.dbn");
-    let bytes = sim::feed_to_dbn_bytes(&day, demo_feed(args), false)?;
-    write_atomic(&session_path, &bytes)?;
-    sim::write_truth_jsonl(&day.truth, args.out_dir.join("truth.jsonl"))?;
     let engine = Engine::builder()
         .baseline(baseline)
         .monotonic_clock()
         .build()?;
-    let pb = progress(bytes.len() as u64, "session");
+    let session = FileSource::open(&session_path)?;
+    let size = std::fs::metadata(&session_path).map_or(0, |m| m.len());
+    let pb = progress(size, "session");
     let replay = replay_source(
         engine,
-        vec![FileSource::from_bytes(&bytes)?],
+        vec![session],
         (args.pipeline, args.pipeline_batch),
         &pb,
     )?;
-    let flows: Vec<KnownFlow> = known_flows(&day.truth);
+    let flows: Vec<KnownFlow> = known_flows(&truth);
     report(args, &replay, Some(&flows), true)
 }
 

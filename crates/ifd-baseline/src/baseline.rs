@@ -1,7 +1,7 @@
 //! The rolling baseline of trading days and window scoring.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -11,11 +11,12 @@ use crate::error::{Error, Result};
 use crate::fdr::benjamini_hochberg;
 use crate::key::{BaselineKey, ExpiryClass, Right, TimeBucket, TradingDay};
 use crate::metric::{Metric, Tail, Transform};
-use crate::stats::{quantile_sorted, RobustScale, ScaleMethod};
+use crate::packed::{Cursor, PackedDay};
+use crate::stats::{RobustScale, ScaleMethod};
 
-/// A small multiply-rotate hasher for the series maps: the keys are the crate's own
-/// small structs (no hash flooding to defend against), and a fixed hash keeps
-/// iteration deterministic.
+/// A small multiply-rotate hasher for the models' series index: the keys are the
+/// crate's own small structs (no hash flooding to defend against), and a fixed hash
+/// keeps the index deterministic.
 #[derive(Debug, Default, Clone, Copy)]
 struct SeriesHasher(u64);
 
@@ -51,7 +52,17 @@ impl Hasher for SeriesHasher {
     }
 }
 
-type SeriesMap<V> = HashMap<SeriesId, V, BuildHasherDefault<SeriesHasher>>;
+/// The index slot of `id` in a table of `2^bits` slots (the hash's top bits: a
+/// multiply-based hash mixes upwards).
+fn slot(id: &SeriesId, bits: u32) -> usize {
+    let mut h = SeriesHasher::default();
+    id.hash(&mut h);
+    if bits == 0 {
+        0
+    } else {
+        (h.finish() >> (64 - bits)) as usize
+    }
+}
 
 /// Settings of a [`Baseline`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,39 +291,222 @@ fn parent_of(id: &SeriesId) -> SeriesId {
     }
 }
 
-/// The fitted model of one series over the days held.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesModel {
+/// Location and scale of a tail model (the median and `sigma` of a [`RobustScale`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TailFit {
+    median: f64,
+    sigma: f64,
+}
+
+impl From<RobustScale> for TailFit {
+    fn from(s: RobustScale) -> Self {
+        Self {
+            median: s.median,
+            sigma: s.sigma,
+        }
+    }
+}
+
+/// The fitted figures of one series; its sorted values are runs in [`Models`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fit {
+    /// First run of the series in [`Models::vals`].
+    start: usize,
+    /// Runs of the raw values; the runs of the two-sided tail statistics follow them.
+    raw_runs: u32,
+    /// Runs of the two-sided tail statistics (0 for upper-tail metrics).
+    tail_runs: u32,
     days: u16,
-    raw_sorted: Vec<f64>,
+    metric: Metric,
     raw: RobustScale,
-    trans: RobustScale,
+    /// Median of the transformed values.
+    trans_median: f64,
     /// Location and scale of the tail model on the transformed axis: the active
     /// (positive) part for zero-inflated upper-tail metrics, everything otherwise;
     /// `None` when no value is active (no extrapolation beyond the sample then).
-    tail_fit: Option<RobustScale>,
-    /// Two-sided metrics: |transformed − median| ascending; empty for upper-tail
-    /// metrics (ranked on `raw_sorted`).
-    tail_sorted: Vec<f64>,
-    metric: Metric,
+    tail_fit: Option<TailFit>,
 }
 
-impl SeriesModel {
-    fn fit(
-        metric: Metric,
+/// An ascending sample stored as runs of equal values: `vals[i]` occurs
+/// `cum[i] − cum[i − 1]` times (`cum` counts the values up to and including run `i`).
+/// Windows are mostly empty and counts small, so the runs are about a quarter of the
+/// values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ranked<'a> {
+    vals: &'a [f64],
+    cum: &'a [u32],
+}
+
+impl Ranked<'_> {
+    /// Number of values.
+    fn len(&self) -> usize {
+        self.cum.last().map_or(0, |&c| c as usize)
+    }
+
+    /// Number of values below `x`.
+    fn count_below(&self, x: f64) -> usize {
+        let runs = self.vals.partition_point(|&v| v < x);
+        runs.checked_sub(1)
+            .and_then(|i| self.cum.get(i))
+            .map_or(0, |&c| c as usize)
+    }
+
+    /// The value of 0-based rank `i` in ascending order.
+    fn get(&self, i: usize) -> Option<f64> {
+        let run = self.cum.partition_point(|&c| c as usize <= i);
+        self.vals.get(run).copied()
+    }
+
+    fn last(&self) -> Option<f64> {
+        self.vals.last().copied()
+    }
+
+    /// Quantile, Hyndman–Fan type 7, as [`crate::stats::quantile_sorted`] on the
+    /// expanded sample.
+    fn quantile(&self, p: f64) -> Option<f64> {
+        let n = self.len();
+        if n == 0 || !(0.0..=1.0).contains(&p) {
+            return None;
+        }
+        let h = (n - 1) as f64 * p;
+        let lo = h.floor();
+        // `lo` is in [0, n-1] because p is in [0, 1].
+        let i = lo as usize;
+        let frac = h - lo;
+        let a = self.get(i)?;
+        match self.get(i + 1) {
+            Some(b) if frac > 0.0 => Some(a + frac * (b - a)),
+            _ => Some(a),
+        }
+    }
+}
+
+/// Marks an empty slot of [`Models::index`].
+const EMPTY: u32 = u32::MAX;
+
+/// The fitted models of every series, in flat arrays: series ids ascending, their
+/// figures, and their sorted values as runs; an open-addressing hash index of `u32`
+/// positions (at most half full: 4 bytes a slot) finds a series in one or two probes.
+#[derive(Debug, Clone, Default)]
+struct Models {
+    ids: Vec<SeriesId>,
+    fits: Vec<Fit>,
+    vals: Vec<f64>,
+    cum: Vec<u32>,
+    /// `2^index_bits` slots holding positions in `ids`, [`EMPTY`] when free; empty
+    /// (lookups by binary search) only when there are `u32::MAX` series or more.
+    index: Vec<u32>,
+    index_bits: u32,
+}
+
+impl Models {
+    /// Builds the hash index over `ids`.
+    fn build_index(&mut self) {
+        let n = self.ids.len();
+        if u32::try_from(n).ok().is_none_or(|n| n == EMPTY) {
+            return;
+        }
+        let slots = (2 * n).max(1).next_power_of_two();
+        self.index_bits = slots.trailing_zeros();
+        self.index = vec![EMPTY; slots];
+        let mask = slots - 1;
+        for (i, id) in self.ids.iter().enumerate() {
+            let mut s = slot(id, self.index_bits);
+            while self.index.get(s).is_some_and(|&v| v != EMPTY) {
+                s = (s + 1) & mask;
+            }
+            if let Some(v) = self.index.get_mut(s) {
+                // i < n < u32::MAX, checked above.
+                *v = i as u32;
+            }
+        }
+    }
+
+    /// Position of `id` in `ids`.
+    fn find(&self, id: &SeriesId) -> Option<usize> {
+        if self.index.is_empty() {
+            return self.ids.binary_search(id).ok();
+        }
+        let mask = self.index.len() - 1;
+        let mut s = slot(id, self.index_bits);
+        // At most half the slots are taken, so a free one ends every probe sequence.
+        loop {
+            let i = *self.index.get(s)?;
+            if i == EMPTY {
+                return None;
+            }
+            if self.ids.get(i as usize)? == id {
+                return Some(i as usize);
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
+    fn get(&self, id: &SeriesId) -> Option<SeriesModel<'_>> {
+        let i = self.find(id)?;
+        let fit = self.fits.get(i)?;
+        let raw_end = fit.start + fit.raw_runs as usize;
+        let tail_end = raw_end + fit.tail_runs as usize;
+        Some(SeriesModel {
+            fit,
+            raw: Ranked {
+                vals: self.vals.get(fit.start..raw_end)?,
+                cum: self.cum.get(fit.start..raw_end)?,
+            },
+            tail: Ranked {
+                vals: self.vals.get(raw_end..tail_end)?,
+                cum: self.cum.get(raw_end..tail_end)?,
+            },
+        })
+    }
+
+    /// Appends `sorted` (ascending by total order) as runs of bit-equal values;
+    /// returns the number of runs. Counts saturate at `u32::MAX` values per series.
+    fn push_runs(&mut self, sorted: &[f64]) -> u32 {
+        let mut runs = 0u32;
+        let mut count = 0u32;
+        let mut prev: Option<u64> = None;
+        for &v in sorted {
+            count = count.saturating_add(1);
+            if prev == Some(v.to_bits()) {
+                if let Some(c) = self.cum.last_mut() {
+                    *c = count;
+                }
+            } else {
+                self.vals.push(v);
+                self.cum.push(count);
+                runs = runs.saturating_add(1);
+                prev = Some(v.to_bits());
+            }
+        }
+        runs
+    }
+
+    /// Fits one series from its pooled values (any order; sorted here) and appends
+    /// it; nothing is added for an empty series.
+    fn push_series(
+        &mut self,
+        id: SeriesId,
         days: u16,
-        mut raw_sorted: Vec<f64>,
+        raw_sorted: &mut [f64],
         parent_fit: Option<RobustScale>,
-    ) -> Option<Self> {
+        scratch: &mut Vec<f64>,
+    ) {
+        let metric = id.metric;
         raw_sorted.sort_by(f64::total_cmp);
         let tr = metric.transform();
-        let raw = RobustScale::from_sorted(&raw_sorted, metric.resolution())?;
+        let Some(raw) = RobustScale::from_sorted(raw_sorted, metric.resolution()) else {
+            return;
+        };
         // Monotone transforms keep the order.
-        let trans_sorted: Vec<f64> = raw_sorted.iter().map(|&x| tr.apply(x)).collect();
-        let trans = RobustScale::from_sorted(&trans_sorted, tr.floor())?;
+        scratch.clear();
+        scratch.extend(raw_sorted.iter().map(|&x| tr.apply(x)));
+        let Some(trans) = RobustScale::from_sorted(scratch, tr.floor()) else {
+            return;
+        };
         let tail_fit = if zero_inflated(metric) {
-            let first_active = trans_sorted.partition_point(|&y| y <= 0.0);
-            let active = &trans_sorted[first_active..];
+            let first_active = scratch.partition_point(|&y| y <= 0.0);
+            let active = &scratch[first_active..];
             if active.len() >= MIN_ACTIVE {
                 RobustScale::from_sorted(active, tr.floor())
             } else {
@@ -321,97 +515,196 @@ impl SeriesModel {
         } else {
             Some(trans)
         };
-        let tail_sorted = match metric.tail() {
+        let start = self.vals.len();
+        let raw_runs = self.push_runs(raw_sorted);
+        let tail_runs = match metric.tail() {
             // Ranks are taken on the raw values (the transform is monotone).
-            Tail::Upper => Vec::new(),
+            Tail::Upper => 0,
             Tail::TwoSided => {
-                let mut d: Vec<f64> = trans_sorted
-                    .iter()
-                    .map(|y| (y - trans.median).abs())
-                    .collect();
-                d.sort_by(f64::total_cmp);
-                d
+                for y in scratch.iter_mut() {
+                    *y = (*y - trans.median).abs();
+                }
+                scratch.sort_by(f64::total_cmp);
+                self.push_runs(scratch)
             }
         };
-        Some(Self {
+        self.ids.push(id);
+        self.fits.push(Fit {
+            start,
+            raw_runs,
+            tail_runs,
             days,
-            raw_sorted,
-            raw,
-            trans,
-            tail_fit,
-            tail_sorted,
             metric,
-        })
+            raw,
+            trans_median: trans.median,
+            tail_fit: tail_fit.map(TailFit::from),
+        });
     }
 
+    /// Fits every series of `days`: the days' series are merged in ascending order,
+    /// one parent group (the series of one key over all time buckets, which are
+    /// contiguous in that order) at a time, so only one group's values are held
+    /// beside the models.
+    fn fit(days: &[(TradingDay, PackedDay)]) -> Self {
+        let mut models = Self::default();
+        let mut cursors: Vec<Cursor<'_>> = days.iter().map(|(_, d)| d.cursor()).collect();
+        let mut group = Group::default();
+        while let Some(id) = cursors.iter().filter_map(|c| c.head().map(|h| h.0)).min() {
+            let parent = parent_of(&id).scope;
+            if group.parent != Some(parent) {
+                group.flush(&mut models);
+                group.parent = Some(parent);
+            }
+            let start = group.vals.len();
+            let mut n_days = 0u16;
+            for c in &mut cursors {
+                if c.head().is_some_and(|h| h.0 == id) {
+                    c.take(&mut group.vals);
+                    n_days = n_days.saturating_add(1);
+                }
+            }
+            group.series.push((id, n_days, start));
+        }
+        group.flush(&mut models);
+        models.ids.shrink_to_fit();
+        models.fits.shrink_to_fit();
+        models.vals.shrink_to_fit();
+        models.cum.shrink_to_fit();
+        models.build_index();
+        models
+    }
+}
+
+/// The pooled values of the series of one parent scope, while they are fitted.
+#[derive(Debug, Default)]
+struct Group {
+    parent: Option<Scope>,
+    /// `(series, days with data, start of its values in vals)`, ascending.
+    series: Vec<(SeriesId, u16, usize)>,
+    vals: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+impl Group {
+    fn flush(&mut self, models: &mut Models) {
+        // The parent fits, one per zero-inflated metric: every active value of the
+        // key over all time buckets, on the transformed axis.
+        let mut parent_fits: BTreeMap<Metric, RobustScale> = BTreeMap::new();
+        let ends: Vec<usize> = self
+            .series
+            .iter()
+            .skip(1)
+            .map(|s| s.2)
+            .chain(std::iter::once(self.vals.len()))
+            .collect();
+        for metric in Metric::ALL.into_iter().filter(|&m| zero_inflated(m)) {
+            let tr = metric.transform();
+            self.scratch.clear();
+            for (&(id, _, start), &end) in self.series.iter().zip(&ends) {
+                if id.metric == metric {
+                    self.scratch.extend(
+                        self.vals[start..end]
+                            .iter()
+                            .filter(|&&x| x > 0.0)
+                            .map(|&x| tr.apply(x)),
+                    );
+                }
+            }
+            if self.scratch.len() >= MIN_ACTIVE {
+                self.scratch.sort_by(f64::total_cmp);
+                if let Some(f) = RobustScale::from_sorted(&self.scratch, tr.floor()) {
+                    parent_fits.insert(metric, f);
+                }
+            }
+        }
+        for (&(id, days, start), &end) in self.series.iter().zip(&ends) {
+            let parent = parent_fits.get(&id.metric).copied();
+            models.push_series(
+                id,
+                days,
+                &mut self.vals[start..end],
+                parent,
+                &mut self.scratch,
+            );
+        }
+        self.series.clear();
+        self.vals.clear();
+    }
+}
+
+/// The fitted model of one series over the days held (a view into the baseline's
+/// models).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesModel<'a> {
+    fit: &'a Fit,
+    raw: Ranked<'a>,
+    /// Two-sided metrics: |transformed − median| ascending; empty for upper-tail
+    /// metrics (ranked on the raw values).
+    tail: Ranked<'a>,
+}
+
+impl SeriesModel<'_> {
     /// Days with at least one value in this series.
     #[must_use]
     pub fn days(&self) -> u16 {
-        self.days
+        self.fit.days
     }
 
     /// Values pooled over those days.
     #[must_use]
     pub fn samples(&self) -> usize {
-        self.raw_sorted.len()
+        self.raw.len()
     }
 
     /// Median and scale on the raw axis.
     #[must_use]
     pub fn robust_scale(&self) -> RobustScale {
-        self.raw
+        self.fit.raw
     }
 
     /// Quantile of the pooled raw values (Hyndman–Fan type 7); `None` outside `[0, 1]`.
     #[must_use]
     pub fn quantile(&self, p: f64) -> Option<f64> {
-        quantile_sorted(&self.raw_sorted, p)
+        self.raw.quantile(p)
     }
 
     /// Robust z-score on the raw axis: `0.6745·(x − median)/MAD`, with the fallback
     /// chain of [`RobustScale`] when the MAD is zero.
     #[must_use]
     pub fn robust_z(&self, x: f64) -> f64 {
-        self.raw.z(x)
+        self.fit.raw.z(x)
     }
 
     /// p-value of `x` under this series (see the crate docs, "Scoring").
     #[must_use]
     pub fn p_value(&self, x: f64, max_tail_df: u16) -> f64 {
-        let tr = self.metric.transform();
+        let fit = self.fit;
+        let tr = fit.metric.transform();
         let y = tr.apply(x);
         // Upper tail: ranks and the largest value on the raw axis (the transform is
         // monotone). Two-sided: on the absolute deviations of the transformed values.
-        let (ranked, stat, largest) = match self.metric.tail() {
-            Tail::Upper => (
-                &self.raw_sorted,
-                x,
-                self.raw_sorted.last().map_or(y, |&v| tr.apply(v)),
-            ),
+        let (ranked, stat, largest) = match fit.metric.tail() {
+            Tail::Upper => (self.raw, x, self.raw.last().map_or(y, |v| tr.apply(v))),
             Tail::TwoSided => {
-                let stat = (y - self.trans.median).abs();
-                (
-                    &self.tail_sorted,
-                    stat,
-                    self.tail_sorted.last().copied().unwrap_or(stat),
-                )
+                let stat = (y - fit.trans_median).abs();
+                (self.tail, stat, self.tail.last().unwrap_or(stat))
             }
         };
         let n = ranked.len();
-        let at_or_above = n - ranked.partition_point(|&v| v < stat);
+        let at_or_above = n - ranked.count_below(stat);
         let n1 = (n + 1) as f64;
         if at_or_above > 0 {
             return ((at_or_above + 1) as f64 / n1).min(1.0);
         }
         // Beyond everything seen: the Student-t tail, anchored at the largest value.
-        let Some(fit) = self.tail_fit else {
+        let Some(tail) = fit.tail_fit else {
             return 1.0 / n1;
         };
-        let df = f64::from(self.days.saturating_sub(1).clamp(1, max_tail_df.max(1)));
-        let widen = (1.0 + 1.0 / f64::from(self.days.max(1))).sqrt();
-        let s = fit.sigma * widen;
-        let (t, t_max) = match self.metric.tail() {
-            Tail::Upper => ((y - fit.median) / s, (largest - fit.median) / s),
+        let df = f64::from(fit.days.saturating_sub(1).clamp(1, max_tail_df.max(1)));
+        let widen = (1.0 + 1.0 / f64::from(fit.days.max(1))).sqrt();
+        let s = tail.sigma * widen;
+        let (t, t_max) = match fit.metric.tail() {
+            Tail::Upper => ((y - tail.median) / s, (largest - tail.median) / s),
             Tail::TwoSided => (stat / s, largest / s),
         };
         let Ok(dist) = StudentsT::new(0.0, 1.0, df) else {
@@ -519,11 +812,18 @@ impl WindowScores {
 ///
 /// Days are kept sorted by date: the baseline always holds the latest `max_days`
 /// distinct trading days pushed, whatever the order they were pushed in.
+///
+/// Memory: each day is packed into one byte string (series keys written once per
+/// scope, whole-number values in one or two bytes; see `packed.rs`), and the models,
+/// fitted on first use, live in flat arrays (series ids ascending, their figures, and
+/// each series' sorted values as runs of equal values). Nothing is allocated per
+/// series. Two baselines are equal when their configurations and days are (values
+/// compared bit for bit).
 #[derive(Debug, Clone)]
 pub struct Baseline {
     config: BaselineConfig,
-    days: Vec<(TradingDay, DayObservations)>,
-    models: OnceLock<SeriesMap<SeriesModel>>,
+    days: Vec<(TradingDay, PackedDay)>,
+    models: OnceLock<Models>,
 }
 
 impl PartialEq for Baseline {
@@ -569,15 +869,27 @@ impl Baseline {
     ///
     /// # Errors
     /// [`Error::DuplicateDay`] when a day with the same date is already held.
-    pub fn push_day(&mut self, day: TradingDay, mut obs: DayObservations) -> Result<()> {
+    pub fn push_day(&mut self, day: TradingDay, obs: DayObservations) -> Result<()> {
+        if self.days.binary_search_by(|(d, _)| d.cmp(&day)).is_ok() {
+            return Err(Error::DuplicateDay { day });
+        }
+        let mut packed = PackedDay::new();
+        for (id, vals) in obs.series {
+            if self.config.per_strike || matches!(id.scope, Scope::Bucket(_)) {
+                // A BTreeMap iterates in ascending order, as packing needs.
+                packed.push_series(&id, vals);
+            }
+        }
+        packed.shrink_to_fit();
+        self.push_packed(day, packed)
+    }
+
+    /// Adds a packed day (its series already filtered by `per_strike`).
+    fn push_packed(&mut self, day: TradingDay, obs: PackedDay) -> Result<()> {
         let pos = match self.days.binary_search_by(|(d, _)| d.cmp(&day)) {
             Ok(_) => return Err(Error::DuplicateDay { day }),
             Err(p) => p,
         };
-        if !self.config.per_strike {
-            obs.series
-                .retain(|id, _| matches!(id.scope, Scope::Bucket(_)));
-        }
         self.days.insert(pos, (day, obs));
         while self.days.len() > usize::from(self.config.max_days) {
             self.days.remove(0);
@@ -602,19 +914,17 @@ impl Baseline {
             });
         }
         for (day, obs) in &other.days {
-            self.push_day(*day, obs.clone())?;
+            self.push_packed(*day, obs.clone())?;
         }
         Ok(())
     }
 
-    pub(crate) fn raw_days(&self) -> &[(TradingDay, DayObservations)] {
+    pub(crate) fn raw_days(&self) -> &[(TradingDay, PackedDay)] {
         &self.days
     }
 
-    pub(crate) fn from_parts(
-        config: BaselineConfig,
-        days: Vec<(TradingDay, DayObservations)>,
-    ) -> Self {
+    /// A baseline of `days` (sorted, distinct, at most `max_days`).
+    pub(crate) fn from_parts(config: BaselineConfig, days: Vec<(TradingDay, PackedDay)>) -> Self {
         Self {
             config,
             days,
@@ -622,54 +932,20 @@ impl Baseline {
         }
     }
 
-    fn models(&self) -> &SeriesMap<SeriesModel> {
-        self.models.get_or_init(|| {
-            let mut pooled: SeriesMap<(u16, Vec<f64>)> = SeriesMap::default();
-            for (_, day) in &self.days {
-                for (id, vals) in &day.series {
-                    let e = pooled.entry(*id).or_default();
-                    e.0 = e.0.saturating_add(1);
-                    e.1.extend_from_slice(vals);
-                }
-            }
-            let mut parents: SeriesMap<Vec<f64>> = SeriesMap::default();
-            for (id, (_, vals)) in &pooled {
-                if zero_inflated(id.metric) {
-                    let tr = id.metric.transform();
-                    parents
-                        .entry(parent_of(id))
-                        .or_default()
-                        .extend(vals.iter().filter(|&&x| x > 0.0).map(|&x| tr.apply(x)));
-                }
-            }
-            let parent_fits: SeriesMap<RobustScale> = parents
-                .into_iter()
-                .filter(|(_, v)| v.len() >= MIN_ACTIVE)
-                .filter_map(|(id, mut v)| {
-                    v.sort_by(f64::total_cmp);
-                    RobustScale::from_sorted(&v, id.metric.transform().floor()).map(|f| (id, f))
-                })
-                .collect();
-            pooled
-                .into_iter()
-                .filter_map(|(id, (days, vals))| {
-                    let parent = parent_fits.get(&parent_of(&id)).copied();
-                    SeriesModel::fit(id.metric, days, vals, parent).map(|m| (id, m))
-                })
-                .collect()
-        })
+    fn models(&self) -> &Models {
+        self.models.get_or_init(|| Models::fit(&self.days))
     }
 
     /// The fitted model of a series, if it has any data.
     #[must_use]
-    pub fn series(&self, id: &SeriesId) -> Option<&SeriesModel> {
+    pub fn series(&self, id: &SeriesId) -> Option<SeriesModel<'_>> {
         self.models().get(id)
     }
 
     /// Number of series with data.
     #[must_use]
     pub fn series_count(&self) -> usize {
-        self.models().len()
+        self.models().ids.len()
     }
 
     fn outcome_for(&self, obs: &Observation) -> (Outcome, Option<f64>) {
@@ -682,7 +958,7 @@ impl Baseline {
                         scope,
                         metric: obs.metric,
                     })
-                    .filter(|m| m.days >= min)
+                    .filter(|m| m.days() >= min)
             })
         } else {
             None
@@ -697,18 +973,18 @@ impl Baseline {
                 ScoredAgainst::Bucket,
             ),
         };
-        let Some(model) = model.filter(|m| m.days >= min) else {
-            let days = model.map_or(0, |m| m.days);
+        let Some(model) = model.filter(|m| m.days() >= min) else {
+            let days = model.map_or(0, |m| m.days());
             return (Outcome::Insufficient { days }, None);
         };
         let p = model.p_value(obs.value, self.config.max_tail_df);
         let scored = Scored {
             against,
-            days: model.days,
+            days: model.days(),
             samples: u32::try_from(model.samples()).unwrap_or(u32::MAX),
-            median: model.raw.median,
+            median: model.fit.raw.median,
             robust_z: model.robust_z(obs.value),
-            scale_method: model.raw.method,
+            scale_method: model.fit.raw.method,
             p_value: p,
             q_value: 1.0,
             confidence: 0.0,
@@ -777,6 +1053,79 @@ mod tests {
                 .and_then(|d| d.checked_add_days(chrono::Days::new(u64::from(i))))
                 .expect("date"),
         )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The runs answer ranks, order statistics and quantiles exactly as the
+        /// expanded sorted sample does.
+        #[test]
+        fn runs_rank_and_quantile_as_the_expanded_sample(
+            mut xs in prop::collection::vec(
+                prop_oneof![(0u8..6).prop_map(f64::from), -1e6f64..1e6, Just(-0.0)],
+                1..80,
+            ),
+            probe in prop_oneof![(0u8..7).prop_map(f64::from), -1e6f64..1e6],
+            p in 0.0f64..=1.0,
+        ) {
+            xs.sort_by(f64::total_cmp);
+            let mut m = Models::default();
+            let runs = m.push_runs(&xs);
+            prop_assert_eq!(runs as usize, m.vals.len());
+            let r = Ranked { vals: &m.vals, cum: &m.cum };
+            prop_assert_eq!(r.len(), xs.len());
+            prop_assert_eq!(r.count_below(probe), xs.partition_point(|&v| v < probe));
+            for (i, x) in xs.iter().enumerate() {
+                prop_assert_eq!(r.get(i).map(f64::to_bits), Some(x.to_bits()));
+            }
+            prop_assert_eq!(r.get(xs.len()), None);
+            prop_assert_eq!(r.last().map(f64::to_bits), xs.last().map(|x| x.to_bits()));
+            prop_assert_eq!(
+                r.quantile(p).map(f64::to_bits),
+                crate::stats::quantile_sorted(&xs, p).map(f64::to_bits)
+            );
+        }
+    }
+
+    #[test]
+    fn index_finds_every_series_and_only_those() {
+        let mut b = Baseline::new(BaselineConfig::default()).expect("config");
+        for i in 0..3u32 {
+            let mut d = DayObservations::new();
+            for tb in 0..40u16 {
+                for steps in -6..=6i64 {
+                    let metric = Metric::ALL[(tb as usize + i as usize) % Metric::ALL.len()];
+                    let o = Observation {
+                        key: BaselineKey {
+                            moneyness: MoneynessBucket::from_steps(steps),
+                            ..key(tb)
+                        },
+                        strike: Some(20_000_000_000_000 + steps * 25_000_000_000),
+                        metric,
+                        value: if metric == Metric::SignedImbalance {
+                            0.5
+                        } else {
+                            f64::from(tb)
+                        },
+                    };
+                    d.add(o).expect("valid");
+                }
+            }
+            b.push_day(day(i), d).expect("push");
+        }
+        let m = b.models();
+        assert!(m.ids.len() > 1000);
+        assert!(m.index.len() >= 2 * m.ids.len());
+        for (i, id) in m.ids.iter().enumerate() {
+            assert_eq!(m.find(id), Some(i));
+        }
+        let absent = SeriesId {
+            scope: Scope::Bucket(key(41)),
+            metric: Metric::BuyVolume,
+        };
+        assert_eq!(m.find(&absent), None);
+        assert!(b.series(&absent).is_none());
     }
 
     #[test]

@@ -111,6 +111,7 @@ mod fdr;
 mod intraday;
 mod key;
 mod metric;
+mod packed;
 mod persist;
 mod sessions;
 pub mod stats;

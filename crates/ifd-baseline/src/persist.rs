@@ -16,13 +16,15 @@
 //! version, then the body's own consistency. The CRC covers the header fields and the
 //! body, so every single-byte change and every truncation is reported as an error; the
 //! caller falls back to a previous copy or rebuilds from history.
+//!
+//! Writing sizes the output first and fills one buffer (no second copy of the body
+//! for the envelope); reading packs each day as it is decoded.
 
-use std::collections::BTreeMap;
-
-use crate::baseline::{Baseline, BaselineConfig, DayObservations, Scope, SeriesId};
+use crate::baseline::{Baseline, BaselineConfig, Scope, SeriesId};
 use crate::error::{Error, Result};
 use crate::key::{BaselineKey, ExpiryClass, MoneynessBucket, Right, TimeBucket, TradingDay};
 use crate::metric::Metric;
+use crate::packed::PackedDay;
 use ifd_core::envelope::{Envelope, EnvelopeError};
 
 /// Magic bytes at the start of a serialised baseline.
@@ -36,29 +38,47 @@ impl Baseline {
     /// Serialises the baseline (configuration and every day's values).
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut body = Vec::new();
-        let c = self.config();
-        put_u16(&mut body, c.max_days);
-        put_u16(&mut body, c.min_days);
-        put_u16(&mut body, c.bucket_minutes);
-        body.push(u8::from(c.per_strike));
-        put_u16(&mut body, c.max_tail_df);
-        body.extend_from_slice(&c.window_ns.to_le_bytes());
         let days = self.raw_days();
-        put_u32(&mut body, days.len() as u32);
+        let body_len = CONFIG_LEN
+            + 4
+            + days
+                .iter()
+                .map(|(_, d)| 4 + 4 + d.persisted_len())
+                .sum::<usize>();
+        // The envelope's layout (ifd_core::envelope), written in place: magic, version,
+        // body length, body, CRC32 of everything before it.
+        let mut out = Vec::with_capacity(ENVELOPE.overhead() + body_len);
+        out.extend_from_slice(ENVELOPE.magic());
+        put_u16(&mut out, ENVELOPE.version());
+        out.extend_from_slice(&(body_len as u64).to_le_bytes());
+        let body = &mut out;
+        let c = self.config();
+        put_u16(body, c.max_days);
+        put_u16(body, c.min_days);
+        put_u16(body, c.bucket_minutes);
+        body.push(u8::from(c.per_strike));
+        put_u16(body, c.max_tail_df);
+        body.extend_from_slice(&c.window_ns.to_le_bytes());
+        put_u32(body, days.len() as u32);
+        let mut vals = Vec::new();
         for (day, obs) in days {
             body.extend_from_slice(&day.days_from_ce().to_le_bytes());
-            put_u32(&mut body, obs.series.len() as u32);
-            for (id, vals) in &obs.series {
-                put_scope(&mut body, &id.scope);
+            put_u32(body, obs.series_count() as u32);
+            let mut cursor = obs.cursor();
+            while let Some((id, _)) = cursor.head() {
+                vals.clear();
+                cursor.take(&mut vals);
+                put_scope(body, &id.scope);
                 body.push(id.metric.code());
-                put_u32(&mut body, vals.len() as u32);
-                for v in vals {
+                put_u32(body, vals.len() as u32);
+                for v in &vals {
                     body.extend_from_slice(&v.to_le_bytes());
                 }
             }
         }
-        ENVELOPE.encode(&body)
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
     }
 
     /// Reads a baseline written by [`to_bytes`](Self::to_bytes).
@@ -93,6 +113,9 @@ impl Baseline {
     }
 }
 
+/// Bytes of the configuration at the start of the body.
+const CONFIG_LEN: usize = 2 + 2 + 2 + 1 + 2 + 8;
+
 fn put_u16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_le_bytes());
 }
@@ -116,7 +139,15 @@ fn expiry_code(e: ExpiryClass) -> u8 {
     }
 }
 
-fn put_scope(out: &mut Vec<u8>, scope: &Scope) {
+/// Bytes [`put_scope`] writes for `scope`.
+pub(crate) fn scope_len(scope: &Scope) -> usize {
+    match scope {
+        Scope::Bucket(_) => 1 + 1 + 1 + 1 + 2,
+        Scope::Strike { .. } => 1 + 1 + 1 + 8 + 2,
+    }
+}
+
+pub(crate) fn put_scope(out: &mut Vec<u8>, scope: &Scope) {
     match scope {
         Scope::Bucket(k) => {
             out.push(0);
@@ -140,12 +171,26 @@ fn put_scope(out: &mut Vec<u8>, scope: &Scope) {
     }
 }
 
-struct Reader<'a> {
+/// Reads the body's fields (and a packed day's, see [`crate::packed`]).
+#[derive(Debug)]
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         match end {
@@ -165,11 +210,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
 
-    fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(crate) fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
@@ -204,7 +249,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn scope(&mut self) -> Result<Scope> {
+    pub(crate) fn scope(&mut self) -> Result<Scope> {
         match self.u8()? {
             0 => {
                 let right = self.right()?;
@@ -258,7 +303,8 @@ fn decode_body(body: &[u8]) -> Result<Baseline> {
     if n_days > u32::from(config.max_days) {
         return Err(r.bad("more days than max_days"));
     }
-    let mut days: Vec<(TradingDay, DayObservations)> = Vec::new();
+    let mut days: Vec<(TradingDay, PackedDay)> = Vec::new();
+    let mut vals = Vec::new();
     for _ in 0..n_days {
         let raw = i32::from_le_bytes(r.arr()?);
         let day = TradingDay::from_days_from_ce(raw).ok_or(r.bad("date out of range"))?;
@@ -266,13 +312,13 @@ fn decode_body(body: &[u8]) -> Result<Baseline> {
             return Err(r.bad("days not strictly increasing"));
         }
         let n_series = r.u32()?;
-        let mut series = BTreeMap::new();
+        let mut series = PackedDay::new();
         for _ in 0..n_series {
             let scope = r.scope()?;
             let metric = Metric::from_code(r.u8()?).ok_or(r.bad("unknown metric"))?;
             let n = r.u32()? as usize;
             let bytes = r.take(n.checked_mul(8).ok_or(r.bad("too many values"))?)?;
-            let mut vals = Vec::with_capacity(n);
+            vals.clear();
             for chunk in bytes.chunks_exact(8) {
                 let mut a = [0u8; 8];
                 a.copy_from_slice(chunk);
@@ -282,11 +328,14 @@ fn decode_body(body: &[u8]) -> Result<Baseline> {
                 }
                 vals.push(v);
             }
-            if series.insert(SeriesId { scope, metric }, vals).is_some() {
-                return Err(r.bad("duplicate series"));
+            // Written in ascending order; a duplicate or a series out of order is
+            // not a body this format writes.
+            if !series.push_series(&SeriesId { scope, metric }, vals.iter().copied()) {
+                return Err(r.bad("series not in strictly increasing order"));
             }
         }
-        days.push((day, DayObservations { series }));
+        series.shrink_to_fit();
+        days.push((day, series));
     }
     if r.pos != body.len() {
         return Err(r.bad("unread bytes at the end of the body"));
@@ -297,7 +346,7 @@ fn decode_body(body: &[u8]) -> Result<Baseline> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::Observation;
+    use crate::baseline::{DayObservations, Observation};
 
     fn sample() -> Baseline {
         let mut b = Baseline::new(BaselineConfig::default()).expect("config");
@@ -335,6 +384,89 @@ mod tests {
         let back = Baseline::from_bytes(&bytes).expect("round trip");
         assert_eq!(back, b);
         assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn written_in_place_as_the_envelope_writes_it() {
+        let b = sample();
+        let bytes = b.to_bytes();
+        let body = ENVELOPE.decode(&bytes).expect("valid");
+        assert_eq!(ENVELOPE.encode(body), bytes);
+        // Sized exactly: no spare capacity was needed.
+        assert_eq!(bytes.len(), bytes.capacity());
+        let empty = Baseline::new(BaselineConfig::default()).expect("config");
+        let e = empty.to_bytes();
+        assert_eq!(ENVELOPE.encode(ENVELOPE.decode(&e).expect("valid")), e);
+    }
+
+    #[test]
+    fn values_are_written_in_the_order_they_were_added() {
+        let mut b = Baseline::new(BaselineConfig::default()).expect("config");
+        let mut d = DayObservations::new();
+        let added = [3.0, 0.0, 1e12 + 0.5, 2.0, -0.0, 2.0];
+        for v in added {
+            d.add(Observation {
+                key: BaselineKey {
+                    right: Right::Put,
+                    expiry_class: ExpiryClass::SameDay,
+                    moneyness: MoneynessBucket::from_steps(2),
+                    time_bucket: TimeBucket(9),
+                },
+                strike: None,
+                metric: Metric::OrderFlowImbalance,
+                value: v,
+            })
+            .expect("valid");
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 2).expect("date");
+        b.push_day(TradingDay::new(date), d).expect("push");
+        let bytes = b.to_bytes();
+        let body = ENVELOPE.decode(&bytes).expect("valid");
+        // config, day count, date, series count, bucket scope (6), metric, value count
+        let at = CONFIG_LEN + 4 + 4 + 4 + 6 + 1 + 4;
+        let written: Vec<u64> = body[at..]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")).to_bits())
+            .collect();
+        let expected: Vec<u64> = added.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(written, expected);
+    }
+
+    #[test]
+    fn series_out_of_order_are_malformed() {
+        // Two copies of one series in a day: the second is not above the first.
+        let mut b = Baseline::new(BaselineConfig::default()).expect("config");
+        let mut d = DayObservations::new();
+        d.add(Observation {
+            key: BaselineKey {
+                right: Right::Call,
+                expiry_class: ExpiryClass::Weekly,
+                moneyness: MoneynessBucket::from_steps(0),
+                time_bucket: TimeBucket(1),
+            },
+            strike: None,
+            metric: Metric::TradeCount,
+            value: 2.0,
+        })
+        .expect("valid");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 2).expect("date");
+        b.push_day(TradingDay::new(date), d).expect("push");
+        let bytes = b.to_bytes();
+        let mut body = ENVELOPE.decode(&bytes).expect("valid").to_vec();
+        // Body: config, day count, date, series count, then one series.
+        let series_at = CONFIG_LEN + 4 + 4;
+        let count_at = series_at;
+        body[count_at..count_at + 4].copy_from_slice(&2u32.to_le_bytes());
+        let one = body[series_at + 4..].to_vec();
+        body.extend_from_slice(&one);
+        let twice = ENVELOPE.encode(&body);
+        assert!(matches!(
+            Baseline::from_bytes(&twice),
+            Err(Error::Malformed {
+                reason: "series not in strictly increasing order",
+                ..
+            })
+        ));
     }
 
     #[test]
