@@ -350,7 +350,11 @@ pub struct SimConfig {
     /// Write statistics records: open interest of every contract before the open,
     /// settlement price and cleared volume after the close (`StatMsg`, stat types
     /// `OpenInterest`, `SettlementPrice`, `ClearedVolume`; `ts_ref` is the trading date
-    /// the value refers to). On in the presets: real `NQ.OPT` data carries them.
+    /// the value refers to). Real `NQ.OPT` data carries them, and `simulate` writes them
+    /// by default; the presets leave them out: with open interest, v1.0's rule (volume
+    /// ≥ 10 × open interest in a 5-minute window) never fires on the demo session (0
+    /// signals, against 5 from its baseline-relative rule without open interest), which
+    /// would leave v3 nothing to be compared with.
     ///
     /// CME publishes a trading date's cleared volume the next morning; the simulator
     /// publishes it right after the session it counts, so it equals the session's
@@ -446,7 +450,7 @@ impl SimConfig {
             annual_vol: 0.22,
             jumps_per_day: 1.5,
             snapshot_start: false,
-            statistics: true,
+            statistics: false,
             start_offset_minutes: 0,
             history_days: 20,
             flows: FlowConfig::each(flows),

@@ -172,10 +172,13 @@ impl<'a> SessionGenerator<'a> {
             mm,
             heap: BinaryHeap::new(),
             counter: 0,
+            // Twice the budget: a session lands near it, and a doubling copy of a full
+            // buffer would briefly hold three times its records. Pages never written
+            // are never resident.
             out: Vec::with_capacity(
                 usize::try_from(cfg.records_per_day)
                     .unwrap_or(0)
-                    .saturating_add(cfg.records_per_day as usize / 4),
+                    .saturating_mul(2),
             ),
             seq: 1_000_000 + day * 10,
             last_recv: open,

@@ -254,9 +254,8 @@ fn statistics_carry_open_interest_settlement_and_cleared_volume() {
 }
 
 #[test]
-fn statistics_are_on_by_default_and_leave_the_mbo_stream_as_without() {
-    assert!(!day_with(6, |_| {}).statistics.is_empty());
-    let day = day_with(6, |c| c.statistics = false);
+fn statistics_are_off_by_default_and_leave_the_stream_as_before() {
+    let day = day_with(6, |_| {});
     assert!(day.statistics.is_empty());
     let old_layout: Vec<Vec<u8>> = day
         .definitions
