@@ -59,7 +59,12 @@ fn run(bytes: &[u8], full_pressure: bool) -> (u64, usize, usize) {
     for (key, book) in e.books().iter() {
         feed(
             &mut h,
-            &format!("{key:?} {:?} {:?} {:?}", book.health(), book.health_stats(), book.stats()),
+            &format!(
+                "{key:?} {:?} {:?} {:?}",
+                book.health(),
+                book.health_stats(),
+                book.stats()
+            ),
         );
     }
     feed(&mut h, &format!("{:?}", e.aggressor_stats()));
