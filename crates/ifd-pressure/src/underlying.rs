@@ -140,18 +140,19 @@ impl Quote {
     }
 }
 
+/// Where a registered option's quote lives: its slot in [`UnderlyingResolver`]'s quote
+/// list (one slot per (underlying, expiration, strike, right), shared by options of the
+/// same key), so that the quote update at each `F_LAST` is one id lookup and one write.
 #[derive(Debug, Clone, Copy)]
 struct OptionKey {
-    underlying_id: u32,
-    expiration: u64,
-    strike: i64,
-    call: bool,
+    slot: u32,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct StrikeQuotes {
-    call: Option<Quote>,
-    put: Option<Quote>,
+/// The quote slots of one strike's call and put.
+#[derive(Debug, Clone, Copy)]
+struct StrikeSlots {
+    call: u32,
+    put: u32,
 }
 
 /// Counters of the resolver.
@@ -171,8 +172,11 @@ pub struct UnderlyingStats {
 pub struct UnderlyingResolver {
     config: UnderlyingConfig,
     options: IdMap<u32, OptionKey>,
-    /// Per (underlying id, expiration): strike to call/put quotes.
-    chains: BTreeMap<(u32, u64), BTreeMap<i64, StrikeQuotes>>,
+    /// Per (underlying id, expiration): strike to the slots of its call/put quotes.
+    chains: BTreeMap<(u32, u64), BTreeMap<i64, StrikeSlots>>,
+    /// The latest usable quote of each (underlying, expiration, strike, right) with a
+    /// registered option; `None` until one arrives or after an unusable one.
+    quotes: Vec<Option<Quote>>,
     /// Latest usable quote of each underlying future.
     futures: IdMap<u32, Option<Quote>>,
     caller: IdMap<u32, (i64, u64)>,
@@ -211,16 +215,37 @@ impl UnderlyingResolver {
 
     /// Registers an option (from the chain); its underlying future becomes known too.
     pub fn add_option(&mut self, contract: &OptionContract) {
-        self.options.insert(
-            contract.instrument_id,
-            OptionKey {
-                underlying_id: contract.underlying_id,
-                expiration: contract.expiration,
-                strike: contract.strike,
-                call: contract.kind == OptionKind::Call,
-            },
-        );
+        let quotes = &mut self.quotes;
+        let mut new_slot = || {
+            let slot = u32::try_from(quotes.len()).unwrap_or(u32::MAX);
+            quotes.push(None);
+            slot
+        };
+        let strike = self
+            .chains
+            .entry((contract.underlying_id, contract.expiration))
+            .or_default()
+            .entry(contract.strike)
+            .or_insert(StrikeSlots {
+                call: u32::MAX,
+                put: u32::MAX,
+            });
+        let slot = if contract.kind == OptionKind::Call {
+            &mut strike.call
+        } else {
+            &mut strike.put
+        };
+        if *slot == u32::MAX {
+            *slot = new_slot();
+        }
+        self.options
+            .insert(contract.instrument_id, OptionKey { slot: *slot });
         self.futures.entry(contract.underlying_id).or_insert(None);
+    }
+
+    /// The quote in `slot` (`None` for an unused slot).
+    fn quote(&self, slot: u32) -> Option<Quote> {
+        self.quotes.get(slot as usize).copied().flatten()
     }
 
     /// The best bid/offer of `instrument_id` at `ts_recv` (read at an `F_LAST`). Options
@@ -231,17 +256,9 @@ impl UnderlyingResolver {
         if quote.is_none() {
             self.stats.unusable_quotes += 1;
         }
-        if let Some(key) = self.options.get(&instrument_id).copied() {
-            let strike = self
-                .chains
-                .entry((key.underlying_id, key.expiration))
-                .or_default()
-                .entry(key.strike)
-                .or_default();
-            if key.call {
-                strike.call = quote;
-            } else {
-                strike.put = quote;
+        if let Some(key) = self.options.get(&instrument_id) {
+            if let Some(q) = self.quotes.get_mut(key.slot as usize) {
+                *q = quote;
             }
         } else if let Some(q) = self.futures.get_mut(&instrument_id) {
             *q = quote;
@@ -284,8 +301,8 @@ impl UnderlyingResolver {
         // (|C - P|, combined spread, forward, newest ts)
         let mut rows: Vec<(i128, i128, f64, u64)> = Vec::new();
         let discount = discount(p.rate, expiration, now);
-        for (&strike, q) in strikes {
-            let (Some(c), Some(put)) = (q.call, q.put) else {
+        for (&strike, slots) in strikes {
+            let (Some(c), Some(put)) = (self.quote(slots.call), self.quote(slots.put)) else {
                 continue;
             };
             let age = |t: u64| now.saturating_sub(t);
