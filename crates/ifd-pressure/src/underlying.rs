@@ -598,4 +598,81 @@ mod tests {
         r.on_bbo(77, &bbo(Some(1.0), Some(2.0)), now);
         assert_eq!(r.stats().unknown_instrument, 1);
     }
+
+    /// One step of the property test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// (Re)registers instrument `iid` as (expiry index, strike index, call).
+        Register(u32, usize, usize, bool),
+        /// A book update of `iid`: bid and ask in points, `None` for an empty side.
+        Quote(u32, Option<u8>, Option<u8>),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1 => (1u32..7, 0usize..2, 0usize..3, any::<bool>())
+                .prop_map(|(i, e, k, c)| Op::Register(i, e, k, c)),
+            4 => (1u32..9, proptest::option::of(90u8..110), proptest::option::of(90u8..110))
+                .prop_map(|(i, b, a)| Op::Quote(i, b, a)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of registrations, re-registrations under another key,
+        /// options sharing a key and unusable quotes, the resolver answers exactly as a
+        /// fresh resolver given only the latest quote of each (expiration, strike,
+        /// right), kept in a plain map as the records arrive: its answers depend on
+        /// nothing else.
+        #[test]
+        fn answers_depend_only_on_the_latest_quote_of_each_key(
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            const EXPS: [u64; 2] = [EXP, EXP + 86_400 * S];
+            const STRIKES: [i64; 3] = [20_950, 21_000, 21_050];
+            let mut r = UnderlyingResolver::new(UnderlyingConfig::default()).unwrap();
+            let mut keys: std::collections::HashMap<u32, (usize, usize, bool)> =
+                std::collections::HashMap::new();
+            let mut latest: BTreeMap<(usize, usize, bool), (Bbo, u64)> = BTreeMap::new();
+            let reg = |iid: u32, (e, k, call): (usize, usize, bool)| OptionContract {
+                expiration: EXPS[e],
+                ..contract(
+                    iid,
+                    if call { OptionKind::Call } else { OptionKind::Put },
+                    STRIKES[k],
+                )
+            };
+            for (t, op) in ops.iter().enumerate() {
+                let ts = 10 * S + t as u64 * S;
+                match *op {
+                    Op::Register(iid, e, k, call) => {
+                        r.add_option(&reg(iid, (e, k, call)));
+                        keys.insert(iid, (e, k, call));
+                    }
+                    Op::Quote(iid, b, a) => {
+                        let q = bbo(b.map(f64::from), a.map(f64::from));
+                        r.on_bbo(iid, &q, ts);
+                        if let Some(&key) = keys.get(&iid) {
+                            latest.insert(key, (q, ts));
+                        }
+                    }
+                }
+            }
+            let mut fresh = UnderlyingResolver::new(UnderlyingConfig::default()).unwrap();
+            for (n, (&key, (q, ts))) in latest.iter().enumerate() {
+                let iid = 100 + n as u32;
+                fresh.add_option(&reg(iid, key));
+                fresh.on_bbo(iid, q, *ts);
+            }
+            let now = 10 * S + ops.len() as u64 * S;
+            for exp in EXPS {
+                proptest::prop_assert_eq!(
+                    r.parity_forward(FUT, exp, now),
+                    fresh.parity_forward(FUT, exp, now)
+                );
+                proptest::prop_assert_eq!(r.resolve(FUT, exp, now), fresh.resolve(FUT, exp, now));
+            }
+            proptest::prop_assert_eq!(r.resolve_any(FUT, now), fresh.resolve_any(FUT, now));
+        }
+    }
 }
