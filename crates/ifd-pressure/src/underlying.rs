@@ -155,18 +155,19 @@ impl Quote {
     }
 }
 
+/// Where a registered option's quote lives: its slot in [`UnderlyingResolver`]'s quote
+/// list (one slot per (underlying, expiration, strike, right), shared by options of the
+/// same key), so that the quote update at each `F_LAST` is one id lookup and one write.
 #[derive(Debug, Clone, Copy)]
 struct OptionKey {
-    underlying_id: u32,
-    expiration: u64,
-    strike: i64,
-    call: bool,
+    slot: u32,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct StrikeQuotes {
-    call: Option<Quote>,
-    put: Option<Quote>,
+/// The quote slots of one strike's call and put.
+#[derive(Debug, Clone, Copy)]
+struct StrikeSlots {
+    call: u32,
+    put: u32,
 }
 
 /// Counters of the resolver.
@@ -186,8 +187,11 @@ pub struct UnderlyingStats {
 pub struct UnderlyingResolver {
     config: UnderlyingConfig,
     options: IdMap<u32, OptionKey>,
-    /// Per (underlying id, expiration): strike to call/put quotes.
-    chains: BTreeMap<(u32, u64), BTreeMap<i64, StrikeQuotes>>,
+    /// Per (underlying id, expiration): strike to the slots of its call/put quotes.
+    chains: BTreeMap<(u32, u64), BTreeMap<i64, StrikeSlots>>,
+    /// The latest usable quote of each (underlying, expiration, strike, right) with a
+    /// registered option; `None` until one arrives or after an unusable one.
+    quotes: Vec<Option<Quote>>,
     /// Latest usable quote of each underlying future.
     futures: IdMap<u32, Option<Quote>>,
     caller: IdMap<u32, (i64, u64)>,
@@ -226,16 +230,37 @@ impl UnderlyingResolver {
 
     /// Registers an option (from the chain); its underlying future becomes known too.
     pub fn add_option(&mut self, contract: &OptionContract) {
-        self.options.insert(
-            contract.instrument_id,
-            OptionKey {
-                underlying_id: contract.underlying_id,
-                expiration: contract.expiration,
-                strike: contract.strike,
-                call: contract.kind == OptionKind::Call,
-            },
-        );
+        let quotes = &mut self.quotes;
+        let mut new_slot = || {
+            let slot = u32::try_from(quotes.len()).unwrap_or(u32::MAX);
+            quotes.push(None);
+            slot
+        };
+        let strike = self
+            .chains
+            .entry((contract.underlying_id, contract.expiration))
+            .or_default()
+            .entry(contract.strike)
+            .or_insert(StrikeSlots {
+                call: u32::MAX,
+                put: u32::MAX,
+            });
+        let slot = if contract.kind == OptionKind::Call {
+            &mut strike.call
+        } else {
+            &mut strike.put
+        };
+        if *slot == u32::MAX {
+            *slot = new_slot();
+        }
+        self.options
+            .insert(contract.instrument_id, OptionKey { slot: *slot });
         self.futures.entry(contract.underlying_id).or_insert(None);
+    }
+
+    /// The quote in `slot` (`None` for an unused slot).
+    fn quote(&self, slot: u32) -> Option<Quote> {
+        self.quotes.get(slot as usize).copied().flatten()
     }
 
     /// The best bid/offer of `instrument_id` at `ts_recv` (read at an `F_LAST`). Options
@@ -246,17 +271,9 @@ impl UnderlyingResolver {
         if quote.is_none() {
             self.stats.unusable_quotes += 1;
         }
-        if let Some(key) = self.options.get(&instrument_id).copied() {
-            let strike = self
-                .chains
-                .entry((key.underlying_id, key.expiration))
-                .or_default()
-                .entry(key.strike)
-                .or_default();
-            if key.call {
-                strike.call = quote;
-            } else {
-                strike.put = quote;
+        if let Some(key) = self.options.get(&instrument_id) {
+            if let Some(q) = self.quotes.get_mut(key.slot as usize) {
+                *q = quote;
             }
         } else if let Some(q) = self.futures.get_mut(&instrument_id) {
             *q = quote;
@@ -300,8 +317,8 @@ impl UnderlyingResolver {
         // older quote's ts)
         let mut rows: Vec<(i128, i128, f64, u64, f64, f64, u64)> = Vec::new();
         let discount = discount(p.rate, expiration, now);
-        for (&strike, q) in strikes {
-            let (Some(c), Some(put)) = (q.call, q.put) else {
+        for (&strike, slots) in strikes {
+            let (Some(c), Some(put)) = (self.quote(slots.call), self.quote(slots.put)) else {
                 continue;
             };
             let age = |t: u64| now.saturating_sub(t);
@@ -672,5 +689,82 @@ mod tests {
         // Updates for unrelated instruments are counted.
         r.on_bbo(77, &bbo(Some(1.0), Some(2.0)), now);
         assert_eq!(r.stats().unknown_instrument, 1);
+    }
+
+    /// One step of the property test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// (Re)registers instrument `iid` as (expiry index, strike index, call).
+        Register(u32, usize, usize, bool),
+        /// A book update of `iid`: bid and ask in points, `None` for an empty side.
+        Quote(u32, Option<u8>, Option<u8>),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1 => (1u32..7, 0usize..2, 0usize..3, any::<bool>())
+                .prop_map(|(i, e, k, c)| Op::Register(i, e, k, c)),
+            4 => (1u32..9, proptest::option::of(90u8..110), proptest::option::of(90u8..110))
+                .prop_map(|(i, b, a)| Op::Quote(i, b, a)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of registrations, re-registrations under another key,
+        /// options sharing a key and unusable quotes, the resolver answers exactly as a
+        /// fresh resolver given only the latest quote of each (expiration, strike,
+        /// right), kept in a plain map as the records arrive: its answers depend on
+        /// nothing else.
+        #[test]
+        fn answers_depend_only_on_the_latest_quote_of_each_key(
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            const EXPS: [u64; 2] = [EXP, EXP + 86_400 * S];
+            const STRIKES: [i64; 3] = [20_950, 21_000, 21_050];
+            let mut r = UnderlyingResolver::new(UnderlyingConfig::default()).unwrap();
+            let mut keys: std::collections::HashMap<u32, (usize, usize, bool)> =
+                std::collections::HashMap::new();
+            let mut latest: BTreeMap<(usize, usize, bool), (Bbo, u64)> = BTreeMap::new();
+            let reg = |iid: u32, (e, k, call): (usize, usize, bool)| OptionContract {
+                expiration: EXPS[e],
+                ..contract(
+                    iid,
+                    if call { OptionKind::Call } else { OptionKind::Put },
+                    STRIKES[k],
+                )
+            };
+            for (t, op) in ops.iter().enumerate() {
+                let ts = 10 * S + t as u64 * S;
+                match *op {
+                    Op::Register(iid, e, k, call) => {
+                        r.add_option(&reg(iid, (e, k, call)));
+                        keys.insert(iid, (e, k, call));
+                    }
+                    Op::Quote(iid, b, a) => {
+                        let q = bbo(b.map(f64::from), a.map(f64::from));
+                        r.on_bbo(iid, &q, ts);
+                        if let Some(&key) = keys.get(&iid) {
+                            latest.insert(key, (q, ts));
+                        }
+                    }
+                }
+            }
+            let mut fresh = UnderlyingResolver::new(UnderlyingConfig::default()).unwrap();
+            for (n, (&key, (q, ts))) in latest.iter().enumerate() {
+                let iid = 100 + n as u32;
+                fresh.add_option(&reg(iid, key));
+                fresh.on_bbo(iid, q, *ts);
+            }
+            let now = 10 * S + ops.len() as u64 * S;
+            for exp in EXPS {
+                proptest::prop_assert_eq!(
+                    r.parity_forward(FUT, exp, now),
+                    fresh.parity_forward(FUT, exp, now)
+                );
+                proptest::prop_assert_eq!(r.resolve(FUT, exp, now), fresh.resolve(FUT, exp, now));
+            }
+            proptest::prop_assert_eq!(r.resolve_any(FUT, now), fresh.resolve_any(FUT, now));
+        }
     }
 }

@@ -324,3 +324,47 @@ fn statistics_records_reach_the_engine_state() {
     );
     assert_eq!(engine.market().statistics().open_interest(4243), None);
 }
+
+#[test]
+fn typed_entry_points_give_what_on_record_gives() {
+    // The hot path of `on_record` and the typed entry points (`on_definition`,
+    // `on_mbo`, `on_stat`) must stay one composition: same signals, same pressure
+    // windows (every window spec and grouping), same detector and book counters.
+    let day = quiet(11, 20).flow_day();
+    let build = || {
+        Engine::builder()
+            .pressure(Some(ifd_pressure::PressureConfig::default()))
+            .build()
+            .unwrap()
+    };
+    let (mut a, mut b) = (build(), build());
+    let (mut sa, mut sb) = (Vec::new(), Vec::new());
+    let (mut wa, mut wb) = (Vec::new(), Vec::new());
+    let mut typed = 0;
+    for rec in day.records() {
+        a.on_record(&rec, &mut sa).unwrap();
+        wa.extend(a.drain_pressure_windows());
+        if let Some(def) = rec.get::<dbn::InstrumentDefMsg>() {
+            b.on_definition(def);
+        } else if let Some(msg) = rec.get::<MboMsg>() {
+            b.on_mbo(msg, &mut sb);
+            typed += 1;
+        } else if let Some(stat) = rec.get::<dbn::StatMsg>() {
+            b.on_stat(stat);
+        }
+        wb.extend(b.drain_pressure_windows());
+    }
+    a.on_session_end(&mut sa);
+    b.on_session_end(&mut sb);
+    wa.extend(a.drain_pressure_windows());
+    wb.extend(b.drain_pressure_windows());
+    assert!(typed > 10_000, "a real day: {typed} MBO records");
+    assert!(!sa.is_empty() && !wa.is_empty());
+    assert_eq!(json(&sa), json(&sb));
+    assert_eq!(wa, wb);
+    assert_eq!(a.pattern_stats(), b.pattern_stats());
+    assert_eq!(a.v1_stats(), b.v1_stats());
+    assert_eq!(a.book_stats(), b.book_stats());
+    assert_eq!(a.aggressor_stats(), b.aggressor_stats());
+    assert_eq!(a.stats().signals_v3, b.stats().signals_v3);
+}
