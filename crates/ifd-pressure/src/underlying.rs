@@ -586,11 +586,8 @@ mod tests {
         let p = r.parity_forward(FUT, EXP, 10 * S).unwrap();
         assert_eq!(p.price, 21_010 * PX);
         // With a lag longer than the gap, the stale majority wins the median, as before.
-        let mut cfg = r.config;
-        cfg.parity.max_quote_lag_ns = 20 * S;
-        let mut wide = UnderlyingResolver::new(cfg).unwrap();
-        wide.options = r.options.clone();
-        wide.chains = r.chains.clone();
+        let mut wide = r.clone();
+        wide.config.parity.max_quote_lag_ns = 20 * S;
         assert_eq!(
             wide.parity_forward(FUT, EXP, 10 * S).unwrap().price,
             21_000 * PX
