@@ -735,6 +735,26 @@ mod tests {
     const P: i64 = 1_000_000_000;
 
     #[test]
+    fn an_order_posted_right_after_a_quote_pair_does_not_pair_with_it() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        // A market maker's two-sided re-quote, then an institution's offer 100 µs later:
+        // the re-quote's bid is the latest bid add, within the pair window and of a
+        // similar size, but it is already one side of a pair.
+        t.on_mbo(&rec(1, 10, Action::Add, Side::Bid, 5 * P, 10, 1_000));
+        t.on_mbo(&rec(1, 11, Action::Add, Side::Ask, 6 * P, 10, 11_000));
+        t.on_mbo(&rec(1, 12, Action::Add, Side::Ask, 6 * P, 15, 111_000));
+        assert_eq!(t.stats().pairs, 1);
+        assert!(t.order_likelihood(10) >= 0.4);
+        assert!(t.order_likelihood(11) >= 0.4);
+        assert!(t.order_likelihood(12) < 0.4, "{}", t.order_likelihood(12));
+        // The next two-sided re-quote pairs again.
+        t.on_mbo(&rec(1, 13, Action::Add, Side::Bid, 5 * P, 12, 5_000_000));
+        t.on_mbo(&rec(1, 14, Action::Add, Side::Ask, 6 * P, 12, 5_010_000));
+        assert_eq!(t.stats().pairs, 2);
+        assert!(t.order_likelihood(13) >= 0.4 && t.order_likelihood(14) >= 0.4);
+    }
+
+    #[test]
     fn pairs_are_market_making() {
         let mut t = OrderLifecycles::new(MmConfig::default());
         t.on_mbo(&rec(1, 10, Action::Add, Side::Bid, 5 * P, 10, 1_000));
