@@ -4,7 +4,7 @@
 //! the day without institutional flow, and the calibration of `confidence`.
 //!
 //! `cargo run --release --example detection_quality`
-//! (defaults: `--tune-seeds 1,2,3 --test-seeds 21,...,30 --presets quiet,normal,busy,noflow`)
+//! (defaults: `--tune-seeds 1,...,10 --test-seeds 21,...,30 --presets quiet,normal,busy,noflow`)
 //!
 //! For each (preset, seed) it builds a 20-day baseline from the history days, replays the
 //! flow day through the engine and scores the first revision of every signal
@@ -43,7 +43,7 @@ const SLACK_NS: u64 = 5_000_000_000;
 #[command(about = "Precision and recall of ifd's detectors on planted simulator flow")]
 struct Args {
     /// Seeds parameters may be tuned on (reported, not the headline).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8,9,10")]
     tune_seeds: Vec<u64>,
     /// Seeds never used for tuning: the headline table.
     #[arg(

@@ -87,8 +87,13 @@ pub struct DetectorConfig {
     /// is below this are not raised (default 0.5).
     pub min_confidence: f64,
     /// Largest baseline p-value a signal may have when a baseline scores it (default
-    /// 0.01), except for the event-size test of blocks and sweeps
-    /// (`event_max_p_value`).
+    /// 0.02), except for the event-size test of blocks and sweeps
+    /// (`event_max_p_value`). A 20-day baseline holds about a hundred windows per key,
+    /// and where it has no tail fit a value beyond every one of them gets the
+    /// empirical p-value 1/(n + 1), about 0.0105; a cut-off of 0.01 would reject the
+    /// most extreme value the history can show. 0.02 accepts a value at or beyond the
+    /// largest one or two windows of the history (in practice the accumulation test,
+    /// the only one that uses it).
     pub max_p_value: f64,
     /// Largest baseline p-value of a block's or sweep's size (default 0.10). That test
     /// compares one print with the *largest* print of each baseline window of its
@@ -206,7 +211,7 @@ impl Default for DetectorConfig {
             mm: MmConfig::default(),
             mm_ignore_above: 0.5,
             min_confidence: 0.5,
-            max_p_value: 0.01,
+            max_p_value: 0.02,
             event_max_p_value: 0.10,
             block_min_size: 150,
             block_typical_multiple: 8.0,

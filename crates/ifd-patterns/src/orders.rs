@@ -5,7 +5,7 @@
 //!
 //! | feature | why it marks market making | weight |
 //! |---|---|---|
-//! | *paired*: an add on the other side of the same instrument within `pair_window_ns`, size within `pair_size_ratio` | two-sided quoting around the mid | 0.40 |
+//! | *paired*: an add on the other side of the same instrument within `pair_window_ns`, size within `pair_size_ratio`, that is not already one side of a pair (an order posted right after a market maker's re-quote does not pair with it) | two-sided quoting around the mid | 0.40 |
 //! | *re-quoted*: the order was modified (price or size) at least once | re-quoting as the underlying moves | 0.20 |
 //! | *short-lived churn*: the instrument's cancelled size is at least `churn_ratio` × its filled size | high cancel-to-fill ratios | 0.20 |
 //! | *wide presence*: the instrument is one of many with paired quotes (`wide_presence` instruments) | two-sided presence across many strikes | 0.20 |
@@ -384,11 +384,14 @@ impl OrderLifecycles {
         }
         let pair_window_ns = self.config.pair_window_ns;
         let pair_size_ratio = self.config.pair_size_ratio;
+        let other = self.activity_mut(iid).last_add[usize::from(bid)];
+        // One order is the partner of at most one quote pair: an add right after a
+        // quote pair does not pair with it again.
+        let other_free = !self.orders.get(&other.order_id).is_some_and(|o| o.paired);
         let act = self.activity_mut(iid);
-        let other = act.last_add[usize::from(bid)];
         let mut paired = false;
         let mut first_pair = false;
-        if other.valid && ts.saturating_sub(other.ts) <= pair_window_ns {
+        if other.valid && other_free && ts.saturating_sub(other.ts) <= pair_window_ns {
             let (a, b) = (f64::from(rec.size), f64::from(other.size));
             if a.max(b) <= pair_size_ratio * a.min(b) {
                 paired = true;
@@ -769,6 +772,26 @@ mod tests {
     }
 
     const P: i64 = 1_000_000_000;
+
+    #[test]
+    fn an_order_posted_right_after_a_quote_pair_does_not_pair_with_it() {
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        // A market maker's two-sided re-quote, then an institution's offer 100 µs later:
+        // the re-quote's bid is the latest bid add, within the pair window and of a
+        // similar size, but it is already one side of a pair.
+        t.on_mbo(&rec(1, 10, Action::Add, Side::Bid, 5 * P, 10, 1_000));
+        t.on_mbo(&rec(1, 11, Action::Add, Side::Ask, 6 * P, 10, 11_000));
+        t.on_mbo(&rec(1, 12, Action::Add, Side::Ask, 6 * P, 15, 111_000));
+        assert_eq!(t.stats().pairs, 1);
+        assert!(t.order_likelihood(10) >= 0.4);
+        assert!(t.order_likelihood(11) >= 0.4);
+        assert!(t.order_likelihood(12) < 0.4, "{}", t.order_likelihood(12));
+        // The next two-sided re-quote pairs again.
+        t.on_mbo(&rec(1, 13, Action::Add, Side::Bid, 5 * P, 12, 5_000_000));
+        t.on_mbo(&rec(1, 14, Action::Add, Side::Ask, 6 * P, 12, 5_010_000));
+        assert_eq!(t.stats().pairs, 2);
+        assert!(t.order_likelihood(13) >= 0.4 && t.order_likelihood(14) >= 0.4);
+    }
 
     #[test]
     fn pairs_are_market_making() {

@@ -11,6 +11,7 @@ use super::decoys::{DecoyPlan, DecoyRun};
 use super::model::stream_rng;
 use super::{Ev, SessionGenerator, LIVE_LAST};
 use crate::pick_u32;
+use crate::pricing::{ceil_to_grid, floor_to_grid};
 use crate::truth::{PackageLeg, PackageStructure, Participant, TruthSide};
 
 /// The random stream of the real-world prints' plans.
@@ -77,6 +78,11 @@ impl SessionGenerator<'_> {
             let Some((structure, legs)) = self.package_legs(ts, structure) else {
                 return;
             };
+            // A package trades whole or not at all: one with a leg on an expired
+            // contract is not traded rather than printed in part.
+            if !legs.iter().all(|&(inst, _, _)| self.alive(inst, ts)) {
+                return;
+            }
             let unit = pick_u32(&mut self.rng, &self.cfg.decoys.package_size).max(1);
             let d = &mut self.decoys[decoy];
             d.plan = DecoyPlan::Package { structure };
@@ -264,7 +270,21 @@ impl SessionGenerator<'_> {
         self.requote_stale(ts, inst);
         let aggr = BSide::aggressor_of(side);
         let rest = aggr.opposite();
-        let best = self.books[inst].best(rest)?;
+        // A package's legs are priced together, so a leg prints even where the outright
+        // book has no touch on its side (a wing nobody bids): the market maker taking
+        // the other side of the package posts it at fair value on the grid.
+        let best = match self.books[inst].best(rest) {
+            Some(b) => b,
+            None if self.chain.insts[inst].is_option() => {
+                let fair = self.fair(inst, ts);
+                let p = match rest {
+                    BSide::Bid => floor_to_grid(fair),
+                    BSide::Ask => ceil_to_grid(fair),
+                };
+                p.max(self.min_price(inst))
+            }
+            None => return None,
+        };
         let top = self.top_qty(inst, rest);
         let mut topup = None;
         if top < qty {

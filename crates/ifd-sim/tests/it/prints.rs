@@ -81,9 +81,9 @@ fn packages_print_every_structure_as_legs_within_milliseconds() {
                 PackageStructure::Butterfly => 3,
                 _ => 2,
             };
-            if opts.len() != expected {
-                continue; // a leg could not print (e.g. an empty book); the rest are checked
-            }
+            // A package prints all its legs or none (a leg with no resting touch is
+            // posted by the market maker taking the package's other side).
+            assert_eq!(opts.len(), expected, "every option leg printed: {p:?}");
             let c: Vec<&SimContract> = opts
                 .iter()
                 .map(|l| contract(&day, l.instrument_id))
@@ -286,4 +286,31 @@ fn busy_is_exactly_three_times_normal_and_noflow_plants_nothing() {
     ] {
         assert!(kinds.contains(&k), "{k:?} on the noflow day");
     }
+}
+
+/// On the no-flow day (24 packages a session) every package prints every option leg:
+/// the flow days of seeds 3 and 4 printed a vertical, a risk reversal and a butterfly
+/// in part before the generator posted a missing touch for the package's legs.
+#[test]
+fn noflow_packages_print_every_option_leg() {
+    let mut cfg = SimConfig::preset(Preset::NoFlow, 3);
+    cfg.history_days = 20;
+    let day = Simulator::new(cfg).flow_day();
+    let future = day.contracts[0].instrument_id;
+    let mut packages = 0;
+    for d in day.decoys.iter().filter(|d| d.kind == DecoyKind::Package) {
+        let p = d
+            .package
+            .as_ref()
+            .expect("a package decoy lists its package");
+        let options = p.legs.iter().filter(|l| l.instrument_id != future).count();
+        let expected = if p.structure == PackageStructure::Butterfly {
+            3
+        } else {
+            2
+        };
+        assert_eq!(options, expected, "{p:?}");
+        packages += 1;
+    }
+    assert!(packages >= 15, "{packages} packages");
 }
