@@ -17,6 +17,10 @@ fuzz_target!(|data: &[u8]| {
         let reloaded = Baseline::from_bytes(&again).expect("what to_bytes writes loads");
         assert_eq!(reloaded.days(), b.days());
         assert_eq!(reloaded.series_count(), b.series_count());
-        assert_eq!(reloaded.to_bytes(), again, "a loaded baseline writes back its bytes");
+        assert_eq!(
+            reloaded.to_bytes(),
+            again,
+            "a loaded baseline writes back its bytes"
+        );
     }
 });
