@@ -111,6 +111,9 @@ struct Scores {
     /// Directional signals and planted flows, all patterns.
     directional_precision: Counts,
     directional_recall: Counts,
+    /// Directional recall over the planted flows that started at or after the data's
+    /// start (all of them unless sessions start mid-session: `--start-minutes`).
+    recall_after_start: Counts,
     /// False signals by where they came from (a decoy kind or `background`).
     false_by_source: BTreeMap<String, u64>,
     deciles: [Decile; 10],
@@ -166,6 +169,9 @@ impl Scores {
                 found,
             );
             bump(&mut self.directional_recall, found);
+            if t.ts_start >= day.data_start {
+                bump(&mut self.recall_after_start, found);
+            }
         }
         for d in day.decoys.iter().filter(|d| d.kind == DecoyKind::Package) {
             let found = firsts
@@ -389,6 +395,16 @@ fn print_tables(title: &str, v3: &Scores, v1: &Scores) {
         fmt(Some(&v1.directional_precision)),
         fmt(Some(&v1.directional_recall)),
     );
+    if v3.recall_after_start.total < v3.directional_recall.total {
+        println!(
+            "{:<16} {:<18} {:<18} {:<18} {:<18}   (flows that began after the data's start; the others began before the cut)",
+            "  after start",
+            "",
+            fmt(Some(&v3.recall_after_start)),
+            "",
+            fmt(Some(&v1.recall_after_start)),
+        );
+    }
     if v3.noflow_days > 0 {
         println!(
             "days without institutional flow: {} — directional signals v3 {} (at most {} a day), v1 {} (at most {} a day); target ≤ 1 a day",

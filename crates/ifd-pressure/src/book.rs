@@ -389,20 +389,24 @@ impl Book {
                 matches!(
                     r,
                     Applied::ImplicitAdd | Applied::Skipped(Skip::UnknownOrder)
-                ),
+                )
+                .then_some(msg.order_id),
                 &self.config,
             );
             self.last_was_clear = false;
             r
         } else if action == b'A' {
             let r = self.add(msg);
-            self.health.on_book_op(false, &self.config);
+            self.health.on_add(msg.order_id);
+            self.health.on_book_op(None, &self.config);
             self.last_was_clear = false;
             r
         } else if action == b'C' {
             let r = self.cancel(msg);
-            self.health
-                .on_book_op(r == Applied::Skipped(Skip::UnknownOrder), &self.config);
+            self.health.on_book_op(
+                (r == Applied::Skipped(Skip::UnknownOrder)).then_some(msg.order_id),
+                &self.config,
+            );
             self.last_was_clear = false;
             r
         } else {

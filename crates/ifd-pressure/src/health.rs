@@ -33,8 +33,15 @@
 //!
 //! While a book is partial and not yet warm, its unknown-order references are expected
 //! (each reveals or removes an order from before the start): they are counted in the
-//! book's stats but do not make it suspect. Once it is complete or warm they count
-//! toward [`SuspectReason::UnknownOrders`] as on any book.
+//! book's stats but do not make it suspect. Once it is complete they count toward
+//! [`SuspectReason::UnknownOrders`] as on any book. Once it is warm but not complete,
+//! a reference to an order id below every id added since the book's first record is
+//! still one of the orders that rested before the start (venue order ids grow with
+//! entry time, as CME's do): a resting quote cancelled hours after a mid-session start
+//! is normal, so such references are counted as expected too, and only the others (an
+//! order added after the start whose add the stream lost) count toward suspicion.
+//! Where a venue's ids do not grow with time, fewer references are recognised as old
+//! and the book is suspected as it would be without the rule.
 
 /// Why a book is suspect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -152,8 +159,9 @@ pub struct HealthStats {
     pub gaps: u64,
     /// Records with `F_MAYBE_BAD_BOOK` that marked this book.
     pub maybe_bad_book: u64,
-    /// Unknown-order references while the book was partial and not yet warm (expected
-    /// there; they did not count toward suspicion).
+    /// Unknown-order references expected of a book that started partial: while it was
+    /// not yet warm, and after, to order ids older than every id added since its start
+    /// (they did not count toward suspicion).
     pub partial_unknown_refs: u64,
 }
 
@@ -166,6 +174,8 @@ pub(crate) struct HealthTracker {
     warm: bool,
     /// `ts_recv` of the first record, once one was seen.
     first_ts_recv: Option<u64>,
+    /// The smallest order id added (`A`) since the first record, while not complete.
+    min_added_id: Option<u64>,
     recovering: bool,
     /// A gap was reported and no Clear `R` has rebuilt the book since.
     gapped: bool,
@@ -247,14 +257,23 @@ impl HealthTracker {
         self.stats.maybe_bad_book += 1;
     }
 
-    /// One book-changing record (`A`/`C`/`M`); `unknown_order` when it named an order id
-    /// not in the book. The common case is one add and one compare.
+    /// An add (`A`) of `order_id`: on a book that is not complete, remembers the
+    /// smallest id added since the start.
     #[inline]
-    pub(crate) fn on_book_op(&mut self, unknown_order: bool, cfg: &HealthConfig) {
+    pub(crate) fn on_add(&mut self, order_id: u64) {
+        if !self.complete {
+            self.min_added_id = Some(self.min_added_id.map_or(order_id, |m| m.min(order_id)));
+        }
+    }
+
+    /// One book-changing record (`A`/`C`/`M`); `unknown_order` is the order id when it
+    /// named one not in the book. The common case is one add and one compare.
+    #[inline]
+    pub(crate) fn on_book_op(&mut self, unknown_order: Option<u64>, cfg: &HealthConfig) {
         // `window_ops` is below the window before this record, so it cannot overflow.
         self.window_ops += 1;
-        if unknown_order {
-            self.on_unknown_order(cfg);
+        if let Some(order_id) = unknown_order {
+            self.on_unknown_order(order_id, cfg);
         }
         if self.window_ops >= cfg.unknown_order_window.max(1) {
             self.end_window(cfg);
@@ -262,8 +281,9 @@ impl HealthTracker {
     }
 
     #[cold]
-    fn on_unknown_order(&mut self, cfg: &HealthConfig) {
-        if !self.complete && !self.warm {
+    fn on_unknown_order(&mut self, order_id: u64, cfg: &HealthConfig) {
+        let before_start = || self.min_added_id.is_none_or(|m| order_id < m);
+        if !self.complete && (!self.warm || before_start()) {
             self.stats.partial_unknown_refs += 1;
             return;
         }
@@ -359,14 +379,14 @@ mod tests {
         assert_eq!(t.health(), Health::Ok);
         assert_eq!((t.stats().crossings, t.stats().crossed_ns), (1, 60));
         for _ in 0..2 {
-            t.on_book_op(true, &cfg);
+            t.on_book_op(Some(1), &cfg);
         }
         assert_eq!(t.health(), Health::Ok);
-        t.on_book_op(true, &cfg);
+        t.on_book_op(Some(1), &cfg);
         assert_eq!(t.health(), Health::Suspect(SuspectReason::UnknownOrders));
         // The rest of that window, then a clean window: the suspicion lifts.
         for _ in 0..17 {
-            t.on_book_op(false, &cfg);
+            t.on_book_op(None, &cfg);
         }
         assert_eq!(t.health(), Health::Ok);
         t.on_gap();
@@ -397,7 +417,7 @@ mod partial_tests {
         t.on_record(1_000, &cfg);
         // Unknown references of a partial book are expected: counted, never suspect.
         for _ in 0..10 {
-            t.on_book_op(true, &cfg);
+            t.on_book_op(Some(1), &cfg);
         }
         assert_eq!(t.health(), Health::Ok);
         assert_eq!(t.stats().partial_unknown_refs, 10);
@@ -413,9 +433,18 @@ mod partial_tests {
         t.on_record(1_100, &cfg);
         assert_eq!(t.completeness(), Completeness::Warm);
         assert!(t.completeness().depth_ready());
-        // Warm: unknown references count again.
-        for _ in 0..3 {
-            t.on_book_op(true, &cfg);
+        // Warm, with orders 500 and 700 added since the start (ids grow with entry
+        // time): references to older ids are orders that rested before the start,
+        // still expected; references to newer unknown ids count again.
+        t.on_add(700);
+        t.on_add(500);
+        for id in [100, 200, 300, 499] {
+            t.on_book_op(Some(id), &cfg);
+        }
+        assert_eq!(t.health(), Health::Ok);
+        assert_eq!(t.stats().partial_unknown_refs, 14);
+        for id in [600, 800, 900] {
+            t.on_book_op(Some(id), &cfg);
         }
         assert_eq!(t.health(), Health::Suspect(SuspectReason::UnknownOrders));
 

@@ -5,6 +5,7 @@ mod book;
 mod book_props;
 mod chain;
 mod flow;
+mod midsession;
 mod parity;
 mod samples;
 mod statistics;
