@@ -31,29 +31,27 @@ fn run(bytes: &[u8], full_pressure: bool) -> (u64, usize, usize) {
     let mut e = builder.build().expect("default config");
     let mut h = DefaultHasher::new();
     let mut signals = Vec::new();
-    let mut windows = 0usize;
-    let mut n_signals = 0usize;
+    // Hashes and counts the signals raised and the windows closed so far.
+    let drain =
+        |e: &mut Engine, signals: &mut Vec<_>, h: &mut DefaultHasher, n: &mut (usize, usize)| {
+            for s in signals.drain(..) {
+                feed(h, &format!("{s:?}"));
+                n.0 += 1;
+            }
+            for w in e.drain_pressure_windows() {
+                feed(h, &format!("{w:?}"));
+                n.1 += 1;
+            }
+        };
+    let mut counts = (0usize, 0usize);
     for_each_record(bytes, |r| {
         let res = e.on_record(r, &mut signals);
         feed(&mut h, &format!("{res:?}"));
-        for s in signals.drain(..) {
-            feed(&mut h, &format!("{s:?}"));
-            n_signals += 1;
-        }
-        for w in e.drain_pressure_windows() {
-            feed(&mut h, &format!("{w:?}"));
-            windows += 1;
-        }
+        drain(&mut e, &mut signals, &mut h, &mut counts);
     });
     e.on_session_end(&mut signals);
-    for s in signals.drain(..) {
-        feed(&mut h, &format!("{s:?}"));
-        n_signals += 1;
-    }
-    for w in e.drain_pressure_windows() {
-        feed(&mut h, &format!("{w:?}"));
-        windows += 1;
-    }
+    drain(&mut e, &mut signals, &mut h, &mut counts);
+    let (n_signals, windows) = counts;
     feed(&mut h, &format!("{:?}", e.stats()));
     feed(&mut h, &format!("{:?}", e.book_stats()));
     for (key, book) in e.books().iter() {

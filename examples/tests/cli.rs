@@ -236,6 +236,22 @@ async fn live_flushes_every_output_on(signal: &str, seed: u64) {
     assert!(signals.exists());
 }
 
+/// Runs `live` against the fake gateway at `addr` (`--gateway addr`, then `args`) with
+/// the gateway's API key, on a blocking thread, and returns what it printed and its
+/// status.
+#[cfg(feature = "live")]
+async fn live_output(addr: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let mut cmd = Command::new(example("live"));
+    cmd.arg("--gateway")
+        .arg(addr)
+        .args(args)
+        .env("DATABENTO_API_KEY", gateway::KEY)
+        .env("RUST_LOG", "error");
+    tokio::task::spawn_blocking(move || cmd.output().expect("run live"))
+        .await
+        .expect("join")
+}
+
 #[cfg(feature = "live")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_flushes_and_summarises_when_the_key_is_rejected() {
@@ -244,24 +260,16 @@ async fn live_flushes_and_summarises_when_the_key_is_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
     let records = dir.path().join("records.dbn");
     let gaps = dir.path().join("gaps.txt");
-    let addr = gw.addr.clone();
-    let records_arg = records.clone();
-    let gaps_arg = gaps.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(example("live"))
-            .arg("--gateway")
-            .arg(&addr)
-            .arg("--records-out")
-            .arg(&records_arg)
-            .arg("--gaps-out")
-            .arg(&gaps_arg)
-            .env("DATABENTO_API_KEY", gateway::KEY)
-            .env("RUST_LOG", "error")
-            .output()
-            .expect("run live")
-    })
-    .await
-    .expect("join");
+    let output = live_output(
+        &gw.addr,
+        &[
+            "--records-out".as_ref(),
+            records.as_os_str(),
+            "--gaps-out".as_ref(),
+            gaps.as_os_str(),
+        ],
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success(),
@@ -285,29 +293,18 @@ async fn live_flushes_and_summarises_on_a_fatal_gateway_error() {
     let records = dir.path().join("records.dbn");
     let signals = dir.path().join("signals.jsonl");
     let gaps = dir.path().join("gaps.txt");
-    let (addr, records_arg, signals_arg, gaps_arg) = (
-        gw.addr.clone(),
-        records.clone(),
-        signals.clone(),
-        gaps.clone(),
-    );
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(example("live"))
-            .arg("--gateway")
-            .arg(&addr)
-            .arg("--records-out")
-            .arg(&records_arg)
-            .arg("--signals")
-            .arg(&signals_arg)
-            .arg("--gaps-out")
-            .arg(&gaps_arg)
-            .env("DATABENTO_API_KEY", gateway::KEY)
-            .env("RUST_LOG", "error")
-            .output()
-            .expect("run live")
-    })
-    .await
-    .expect("join");
+    let output = live_output(
+        &gw.addr,
+        &[
+            "--records-out".as_ref(),
+            records.as_os_str(),
+            "--signals".as_ref(),
+            signals.as_os_str(),
+            "--gaps-out".as_ref(),
+            gaps.as_os_str(),
+        ],
+    )
+    .await;
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success(),

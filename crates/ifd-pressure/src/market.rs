@@ -646,16 +646,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_to_events_and_windows() {
-        let mut m = MarketState::new(MarketConfig {
+    /// A market with one tumbling one-second pressure window.
+    fn one_second_windows() -> MarketState {
+        MarketState::new(MarketConfig {
             pressure: Some(PressureConfig {
                 windows: vec![WindowSpec::tumbling(NS_PER_SEC)],
                 ..PressureConfig::default()
             }),
             ..MarketConfig::default()
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn records_to_events_and_windows() {
+        let mut m = one_second_windows();
         let t0 = 10 * NS_PER_SEC;
         let snap = dbn::flags::SNAPSHOT | dbn::flags::BAD_TS_RECV;
         let setup = [
@@ -734,14 +739,7 @@ mod tests {
 
     #[test]
     fn a_record_without_capture_time_moves_no_clock() {
-        let mut m = MarketState::new(MarketConfig {
-            pressure: Some(PressureConfig {
-                windows: vec![WindowSpec::tumbling(NS_PER_SEC)],
-                ..PressureConfig::default()
-            }),
-            ..MarketConfig::default()
-        })
-        .unwrap();
+        let mut m = one_second_windows();
         let t0 = 10 * NS_PER_SEC;
         m.on_mbo(&rec(t0, b'A', b'A', 1, 101 * PX, 5, LAST));
         // A trade whose records carry no ts_recv (UNDEF_TIMESTAMP): the book follows
