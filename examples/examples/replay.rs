@@ -296,6 +296,7 @@ fn demo(args: &Args) -> Result<()> {
     let truth = std::mem::take(&mut day.truth);
     drop(day);
     sim::write_truth_jsonl(&truth, args.out_dir.join("truth.jsonl"))?;
+    baseline.fit_models(args.threads);
 
     println!(
         "baseline: {} trading days, {} series, from {history_records} records in {learned_s:.1} s -> {}",
@@ -396,6 +397,9 @@ fn replay_files(args: &Args) -> Result<()> {
             stats.records,
             t0.elapsed().as_secs_f64()
         );
+        // The models are fitted on the same threads as the history (the same models
+        // for any number); otherwise the first lookup would fit them on one.
+        b.fit_models(args.threads);
         if let Some((held, last)) = extending {
             println!(
                 "baseline: extended the saved {held} days (last {}) by the history: {} days                  now, last {}; {} observations of days already held skipped",

@@ -541,31 +541,37 @@ impl Models {
         });
     }
 
+    /// Fits every series of `days` on this thread (see [`Models::fit_with`]).
+    fn fit(days: &[(TradingDay, PackedDay)]) -> Self {
+        Self::fit_with(days, 1)
+    }
+
     /// Fits every series of `days`: the days' series are merged in ascending order,
     /// one parent group (the series of one key over all time buckets, which are
-    /// contiguous in that order) at a time, so only one group's values are held
-    /// beside the models.
-    fn fit(days: &[(TradingDay, PackedDay)]) -> Self {
-        let mut models = Self::default();
-        let mut cursors: Vec<Cursor<'_>> = days.iter().map(|(_, d)| d.cursor()).collect();
-        let mut group = Group::default();
-        while let Some(id) = cursors.iter().filter_map(|c| c.head().map(|h| h.0)).min() {
-            let parent = parent_of(&id).scope;
-            if group.parent != Some(parent) {
-                group.flush(&mut models);
-                group.parent = Some(parent);
+    /// contiguous in that order) at a time. A group's fits depend on its own values
+    /// only, so with `threads > 1` this thread merges the days and hands batches of
+    /// whole groups to `threads` workers (a bounded queue, so only a few batches are
+    /// held beside the models), and the workers' models are joined in batch order:
+    /// the result is the same, field for field, whatever the number of threads.
+    fn fit_with(days: &[(TradingDay, PackedDay)], threads: usize) -> Self {
+        Self::fit_batched(days, threads, FIT_BATCH_VALUES)
+    }
+
+    /// [`Models::fit_with`] with `batch_values` values per worker batch.
+    fn fit_batched(days: &[(TradingDay, PackedDay)], threads: usize, batch_values: usize) -> Self {
+        let mut groups = Groups::new(days);
+        let mut models = if threads <= 1 {
+            // One group at a time, so only one group's values are held beside the models.
+            let mut models = Self::default();
+            let mut scratch = Vec::new();
+            let mut batch = Batch::default();
+            while groups.next_batch(&mut batch, 0) {
+                batch.fit_into(&mut models, &mut scratch);
             }
-            let start = group.vals.len();
-            let mut n_days = 0u16;
-            for c in &mut cursors {
-                if c.head().is_some_and(|h| h.0 == id) {
-                    c.take(&mut group.vals);
-                    n_days = n_days.saturating_add(1);
-                }
-            }
-            group.series.push((id, n_days, start));
-        }
-        group.flush(&mut models);
+            models
+        } else {
+            Self::fit_parallel(&mut groups, threads, batch_values)
+        };
         models.ids.shrink_to_fit();
         models.fits.shrink_to_fit();
         models.vals.shrink_to_fit();
@@ -573,23 +579,145 @@ impl Models {
         models.build_index();
         models
     }
+
+    fn fit_parallel(groups: &mut Groups<'_>, threads: usize, batch_values: usize) -> Self {
+        use std::sync::{mpsc, Mutex};
+        let (job_tx, job_rx) = mpsc::sync_channel::<(usize, Batch)>(threads);
+        let job_rx = Mutex::new(job_rx);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Models)>();
+        let mut models = Self::default();
+        // Parts that arrived before an earlier one, by batch index; each part is
+        // appended (and freed) as soon as every earlier one is.
+        let mut pending: BTreeMap<usize, Models> = BTreeMap::new();
+        let mut next = 0usize;
+        let mut join = |models: &mut Self, (index, part): (usize, Models)| {
+            pending.insert(index, part);
+            while let Some(part) = pending.remove(&next) {
+                models.append(part);
+                next += 1;
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let done_tx = done_tx.clone();
+                let job_rx = &job_rx;
+                scope.spawn(move || {
+                    let mut scratch = Vec::new();
+                    loop {
+                        // A poisoned lock means another worker panicked, which the scope
+                        // re-raises when it ends: stop.
+                        let job = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((index, mut batch)) = job else { return };
+                        let mut part = Models::default();
+                        batch.fit_into(&mut part, &mut scratch);
+                        if done_tx.send((index, part)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut sent = 0usize;
+            loop {
+                let mut batch = Batch::default();
+                if !groups.next_batch(&mut batch, batch_values)
+                    || job_tx.send((sent, batch)).is_err()
+                {
+                    break;
+                }
+                sent += 1;
+                while let Ok(done) = done_rx.try_recv() {
+                    join(&mut models, done);
+                }
+            }
+            drop(job_tx);
+            // Every worker ends once the queue is empty and closed.
+            for done in done_rx.iter() {
+                join(&mut models, done);
+            }
+        });
+        models
+    }
+
+    /// Appends the series of `part` (whose ids all follow this one's).
+    fn append(&mut self, part: Models) {
+        let offset = self.vals.len();
+        self.ids.extend(part.ids);
+        self.fits.extend(part.fits.into_iter().map(|mut f| {
+            f.start += offset;
+            f
+        }));
+        self.vals.extend(part.vals);
+        self.cum.extend(part.cum);
+    }
 }
 
-/// The pooled values of the series of one parent scope, while they are fitted.
+/// Values per batch of groups handed to a fitting worker: large enough that the queue
+/// is not the cost, small enough that a few batches in flight stay a few MiB.
+const FIT_BATCH_VALUES: usize = 1 << 16;
+
+/// The days' series merged in ascending order and cut into parent groups.
+struct Groups<'a> {
+    cursors: Vec<Cursor<'a>>,
+}
+
+impl<'a> Groups<'a> {
+    fn new(days: &'a [(TradingDay, PackedDay)]) -> Self {
+        Self {
+            cursors: days.iter().map(|(_, d)| d.cursor()).collect(),
+        }
+    }
+
+    /// Reads the next whole groups into the (empty) `batch`: one group, and more while
+    /// the batch holds fewer than `min_values` values; `false` when every day is read.
+    fn next_batch(&mut self, batch: &mut Batch, min_values: usize) -> bool {
+        let mut parent = None;
+        while let Some(id) = self
+            .cursors
+            .iter()
+            .filter_map(|c| c.head().map(|h| h.0))
+            .min()
+        {
+            let scope = parent_of(&id).scope;
+            if parent != Some(scope) {
+                // A new group starts: stop here when the batch is full enough.
+                if parent.is_some() && batch.vals.len() >= min_values {
+                    break;
+                }
+                parent = Some(scope);
+                batch.group_starts.push(batch.series.len());
+            }
+            let start = batch.vals.len();
+            let mut n_days = 0u16;
+            for c in &mut self.cursors {
+                if c.head().is_some_and(|h| h.0 == id) {
+                    c.take(&mut batch.vals);
+                    n_days = n_days.saturating_add(1);
+                }
+            }
+            batch.series.push((id, n_days, start));
+        }
+        !batch.series.is_empty()
+    }
+}
+
+/// The pooled values of whole parent groups, ready to be fitted.
 #[derive(Debug, Default)]
-struct Group {
-    parent: Option<Scope>,
+struct Batch {
     /// `(series, days with data, start of its values in vals)`, ascending.
     series: Vec<(SeriesId, u16, usize)>,
+    /// Index in `series` of the first series of each group.
+    group_starts: Vec<usize>,
     vals: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
-impl Group {
-    fn flush(&mut self, models: &mut Models) {
-        // The parent fits, one per zero-inflated metric: every active value of the
-        // key over all time buckets, on the transformed axis.
-        let mut parent_fits: BTreeMap<Metric, RobustScale> = BTreeMap::new();
+impl Batch {
+    /// Fits the batch's series, group by group, appends them to `models` and empties
+    /// the batch.
+    fn fit_into(&mut self, models: &mut Models, scratch: &mut Vec<f64>) {
         let ends: Vec<usize> = self
             .series
             .iter()
@@ -597,37 +725,46 @@ impl Group {
             .map(|s| s.2)
             .chain(std::iter::once(self.vals.len()))
             .collect();
-        for metric in Metric::ALL.into_iter().filter(|&m| zero_inflated(m)) {
-            let tr = metric.transform();
-            self.scratch.clear();
-            for (&(id, _, start), &end) in self.series.iter().zip(&ends) {
-                if id.metric == metric {
-                    self.scratch.extend(
-                        self.vals[start..end]
-                            .iter()
-                            .filter(|&&x| x > 0.0)
-                            .map(|&x| tr.apply(x)),
-                    );
+        let bounds: Vec<usize> = self
+            .group_starts
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.series.len()))
+            .collect();
+        for w in bounds.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let series = &self.series[lo..hi];
+            let ends = &ends[lo..hi];
+            // The parent fits, one per zero-inflated metric: every active value of the
+            // key over all time buckets, on the transformed axis.
+            let mut parent_fits: BTreeMap<Metric, RobustScale> = BTreeMap::new();
+            for metric in Metric::ALL.into_iter().filter(|&m| zero_inflated(m)) {
+                let tr = metric.transform();
+                scratch.clear();
+                for (&(id, _, start), &end) in series.iter().zip(ends) {
+                    if id.metric == metric {
+                        scratch.extend(
+                            self.vals[start..end]
+                                .iter()
+                                .filter(|&&x| x > 0.0)
+                                .map(|&x| tr.apply(x)),
+                        );
+                    }
+                }
+                if scratch.len() >= MIN_ACTIVE {
+                    scratch.sort_by(f64::total_cmp);
+                    if let Some(f) = RobustScale::from_sorted(scratch, tr.floor()) {
+                        parent_fits.insert(metric, f);
+                    }
                 }
             }
-            if self.scratch.len() >= MIN_ACTIVE {
-                self.scratch.sort_by(f64::total_cmp);
-                if let Some(f) = RobustScale::from_sorted(&self.scratch, tr.floor()) {
-                    parent_fits.insert(metric, f);
-                }
+            for (&(id, days, start), &end) in series.iter().zip(ends) {
+                let parent = parent_fits.get(&id.metric).copied();
+                models.push_series(id, days, &mut self.vals[start..end], parent, scratch);
             }
-        }
-        for (&(id, days, start), &end) in self.series.iter().zip(&ends) {
-            let parent = parent_fits.get(&id.metric).copied();
-            models.push_series(
-                id,
-                days,
-                &mut self.vals[start..end],
-                parent,
-                &mut self.scratch,
-            );
         }
         self.series.clear();
+        self.group_starts.clear();
         self.vals.clear();
     }
 }
@@ -815,7 +952,8 @@ impl WindowScores {
 ///
 /// Memory: each day is packed into one byte string (series keys written once per
 /// scope, whole-number values in one or two bytes; see `packed.rs`), and the models,
-/// fitted on first use, live in flat arrays (series ids ascending, their figures, and
+/// fitted on first use (or ahead of it on several threads: [`Baseline::fit_models`]),
+/// live in flat arrays (series ids ascending, their figures, and
 /// each series' sorted values as runs of equal values). Nothing is allocated per
 /// series. Two baselines are equal when their configurations and days are (values
 /// compared bit for bit).
@@ -934,6 +1072,24 @@ impl Baseline {
 
     fn models(&self) -> &Models {
         self.models.get_or_init(|| Models::fit(&self.days))
+    }
+
+    /// Fits the models now, with up to `threads` threads (`0`: as many as the machine
+    /// has cores), unless they are fitted already; returns the number of series with
+    /// data. Without it the models are fitted on one thread at the first lookup. The
+    /// models are the same whatever the number of threads: each series is fitted from
+    /// its own values and those of its parent key, and the workers' parts are joined
+    /// in series order.
+    pub fn fit_models(&self, threads: usize) -> usize {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        } else {
+            threads
+        };
+        self.models
+            .get_or_init(|| Models::fit_with(&self.days, threads))
+            .ids
+            .len()
     }
 
     /// The fitted model of a series, if it has any data.
@@ -1085,6 +1241,70 @@ mod tests {
                 r.quantile(p).map(f64::to_bits),
                 crate::stats::quantile_sorted(&xs, p).map(f64::to_bits)
             );
+        }
+    }
+
+    fn assert_same_models(a: &Models, b: &Models) {
+        assert_eq!(a.ids, b.ids);
+        assert_eq!(a.fits, b.fits);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a.vals), bits(&b.vals));
+        assert_eq!(a.cum, b.cum);
+        assert_eq!(a.index, b.index);
+        assert_eq!(a.index_bits, b.index_bits);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Fitting in parallel, in batches of any size, gives the models of the
+        /// sequential fit field for field.
+        #[test]
+        fn parallel_fit_equals_the_sequential_fit(
+            seed in any::<u64>(),
+            n_days in 1u32..5,
+            threads in 2usize..5,
+            batch_values in 1usize..400,
+        ) {
+            let mut b = Baseline::new(BaselineConfig::default()).expect("config");
+            let mut x = seed | 1;
+            let mut next = move || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            for i in 0..n_days {
+                let mut d = DayObservations::new();
+                for _ in 0..(200 + next() % 400) {
+                    let steps = (next() % 13) as i64 - 6;
+                    let metric = Metric::ALL[(next() % Metric::ALL.len() as u64) as usize];
+                    let raw = (next() % 50) as f64;
+                    let value = if metric == Metric::SignedImbalance {
+                        raw / 50.0 - 0.5
+                    } else if next() % 3 == 0 {
+                        0.0
+                    } else {
+                        raw
+                    };
+                    let o = Observation {
+                        key: BaselineKey {
+                            moneyness: MoneynessBucket::from_steps(steps),
+                            right: if next() % 2 == 0 { Right::Call } else { Right::Put },
+                            ..key((next() % 30) as u16)
+                        },
+                        strike: Some(20_000_000_000_000 + steps * 25_000_000_000),
+                        metric,
+                        value,
+                    };
+                    d.add(o).expect("valid");
+                }
+                b.push_day(day(i), d).expect("push");
+            }
+            let sequential = Models::fit(b.raw_days());
+            prop_assert!(!sequential.ids.is_empty());
+            let parallel = Models::fit_batched(b.raw_days(), threads, batch_values);
+            assert_same_models(&sequential, &parallel);
+            prop_assert_eq!(b.fit_models(threads), sequential.ids.len());
         }
     }
 
