@@ -366,7 +366,9 @@ impl OrderLifecycles {
     /// Applies one MBO record. Unknown orders and unusable bytes are counted and skipped.
     pub fn on_mbo(&mut self, rec: &MboMsg) {
         self.stats.records += 1;
-        let Ok(action) = rec.action() else {
+        // The bytes' enums through `try_from`, not `MboMsg::action`/`side`, whose
+        // formatted errors make them out-of-line calls on every record.
+        let Ok(action) = Action::try_from(rec.action as u8) else {
             self.stats.bad_records += 1;
             return;
         };
@@ -387,7 +389,7 @@ impl OrderLifecycles {
                 self.on_fill(rec, i, ts);
             }
             Action::Trade => {
-                if let Ok(side) = rec.side() {
+                if let Ok(side) = Side::try_from(rec.side as u8) {
                     let idx = match side {
                         Side::Bid => 0,
                         Side::Ask => 1,
@@ -403,7 +405,7 @@ impl OrderLifecycles {
     }
 
     fn on_add(&mut self, rec: &MboMsg, iid: u32, ts: u64) {
-        let bid = match rec.side() {
+        let bid = match Side::try_from(rec.side as u8) {
             Ok(Side::Bid) => true,
             Ok(Side::Ask) => false,
             _ => {
