@@ -32,6 +32,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::hash::BuildHasherDefault;
+use std::num::NonZeroU32;
 
 use dbn::{Action, MboMsg, Side};
 
@@ -95,20 +96,37 @@ impl Default for MmConfig {
     }
 }
 
+/// A resting order's life (its instrument is the map it sits in). 40 bytes, so that a
+/// map bucket with its id takes 48 (of a 64-byte line) where it took 56.
 #[derive(Debug, Clone, Copy)]
 struct OrderInfo {
-    instrument_id: u32,
-    bid: bool,
     price: i64,
-    size: u32,
-    peak: u32,
     filled: u64,
-    modifies: u16,
-    paired: bool,
-    /// Index of the iceberg chain this order belongs to, if any.
-    chain: Option<u32>,
     /// `ts_recv` of the add.
     added: u64,
+    size: u32,
+    peak: u32,
+    /// One more than the index of the iceberg chain this order belongs to; `None` when
+    /// it belongs to none (see [`OrderInfo::chain`]).
+    chain_plus_one: Option<NonZeroU32>,
+    modifies: u16,
+    bid: bool,
+    paired: bool,
+}
+
+impl OrderInfo {
+    /// Index of the iceberg chain this order belongs to, if any.
+    #[inline]
+    fn chain(&self) -> Option<u32> {
+        self.chain_plus_one.map(|c| c.get() - 1)
+    }
+
+    /// Links the order to chain `c` (or to none). A chain index of `u32::MAX` cannot be
+    /// stored and unlinks the order: the tracker would need 2^32 chains to get there.
+    #[inline]
+    fn set_chain(&mut self, c: Option<u32>) {
+        self.chain_plus_one = c.and_then(|c| NonZeroU32::new(c.wrapping_add(1)));
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -456,21 +474,19 @@ impl OrderLifecycles {
             }
         }
         let chain = self.match_refill(iid, bid, rec.price, rec.size, ts, rec.order_id);
-        self.orders[i].insert(
-            rec.order_id,
-            OrderInfo {
-                instrument_id: iid,
-                bid,
-                price: rec.price,
-                size: rec.size,
-                peak: rec.size,
-                filled: 0,
-                modifies: 0,
-                paired,
-                chain,
-                added: ts,
-            },
-        );
+        let mut info = OrderInfo {
+            price: rec.price,
+            filled: 0,
+            added: ts,
+            size: rec.size,
+            peak: rec.size,
+            chain_plus_one: None,
+            modifies: 0,
+            bid,
+            paired,
+        };
+        info.set_chain(chain);
+        self.orders[i].insert(rec.order_id, info);
     }
 
     /// Links a new add to a recently exhausted order at the same price and side.
@@ -541,12 +557,12 @@ impl OrderLifecycles {
             if filled_recently {
                 self.exhausted.push_back(Exhausted {
                     order_id: rec.order_id,
-                    instrument_id: o.instrument_id,
+                    instrument_id: rec.hd.instrument_id,
                     bid: o.bid,
                     price: o.price,
                     shown: o.peak,
                     ts,
-                    chain: o.chain,
+                    chain: o.chain(),
                     paired: o.paired,
                     filled: o.filled,
                     added: o.added,
@@ -572,18 +588,18 @@ impl OrderLifecycles {
         let reload = rec.price == o.price && rec.size > o.size && o.filled > 0;
         if rec.price != o.price {
             o.filled = 0;
-            o.chain = None;
+            o.set_chain(None);
         }
         o.price = rec.price;
         o.size = rec.size;
         o.peak = o.peak.max(rec.size);
         if reload {
-            let chain_id = match o.chain {
+            let chain_id = match o.chain() {
                 Some(c) => c,
                 None => {
                     let c = new_chain_in(
                         &mut self.chains,
-                        o.instrument_id,
+                        rec.hd.instrument_id,
                         o.bid,
                         o.price,
                         o.peak,
@@ -591,7 +607,7 @@ impl OrderLifecycles {
                         o.paired,
                     );
                     self.chains[c as usize].orders.push(rec.order_id);
-                    o.chain = Some(c);
+                    o.set_chain(Some(c));
                     c
                 }
             };
@@ -611,13 +627,13 @@ impl OrderLifecycles {
         let fill = u64::from(rec.size);
         o.filled += fill;
         let hidden = fill.saturating_sub(u64::from(o.size));
-        let iid = o.instrument_id;
-        if hidden > 0 && o.chain.is_none() {
+        let iid = rec.hd.instrument_id;
+        if hidden > 0 && o.chain().is_none() {
             let c = new_chain_in(&mut self.chains, iid, o.bid, o.price, o.peak, ts, o.paired);
             self.chains[c as usize].orders.push(rec.order_id);
-            o.chain = Some(c);
+            o.set_chain(Some(c));
         }
-        if let Some(c) = o.chain {
+        if let Some(c) = o.chain() {
             let ch = &mut self.chains[c as usize];
             ch.filled += fill;
             ch.hidden_fills += hidden;
@@ -653,7 +669,7 @@ impl OrderLifecycles {
     #[must_use]
     pub fn is_iceberg_order(&self, instrument_id: u32, order_id: u64) -> bool {
         self.order(instrument_id, order_id)
-            .is_some_and(|o| o.chain.is_some())
+            .is_some_and(|o| o.chain().is_some())
             || self
                 .exhausted
                 .iter()
@@ -668,7 +684,7 @@ impl OrderLifecycles {
         let Some(o) = self.order(instrument_id, order_id) else {
             return 0.0;
         };
-        let act = self.activity(o.instrument_id).copied().unwrap_or_default();
+        let act = self.activity(instrument_id).copied().unwrap_or_default();
         self.likelihood(o.paired, o.modifies > 0, &act)
     }
 
@@ -886,6 +902,33 @@ mod tests {
         assert_eq!(chains.len(), 1);
         assert_eq!(chains[0].hidden_fills, 20);
         assert!(!chains[0].bid);
+    }
+
+    #[test]
+    fn an_order_keeps_its_chain_index() {
+        let mut o = OrderInfo {
+            price: P,
+            filled: 0,
+            added: 0,
+            size: 1,
+            peak: 1,
+            chain_plus_one: None,
+            modifies: 0,
+            bid: true,
+            paired: false,
+        };
+        assert_eq!(o.chain(), None);
+        for c in [0, 1, 7, u32::MAX - 1] {
+            o.set_chain(Some(c));
+            assert_eq!(o.chain(), Some(c));
+        }
+        // The one index that cannot be stored unlinks the order rather than wrap.
+        o.set_chain(Some(u32::MAX));
+        assert_eq!(o.chain(), None);
+        o.set_chain(Some(3));
+        o.set_chain(None);
+        assert_eq!(o.chain(), None);
+        assert_eq!(size_of::<OrderInfo>(), 40);
     }
 
     #[test]
