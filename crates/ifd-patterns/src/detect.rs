@@ -723,7 +723,7 @@ impl PatternDetector {
             .passive
             .as_slice()
             .iter()
-            .any(|p| self.orders.is_iceberg_order(p.order_id));
+            .any(|p| self.orders.is_iceberg_order(ev.instrument_id, p.order_id));
         if against_iceberg {
             self.stats.iceberg_counterparty += 1;
         }

@@ -381,7 +381,8 @@ impl AggressorFolder {
         out: &mut Vec<AggressorEvent>,
         stats: &mut AggressorStats,
     ) {
-        let Ok(side) = rec.side() else {
+        // `Side::try_from`, not `MboMsg::side`: no formatted error on a bad byte.
+        let Ok(side) = Side::try_from(rec.side as u8) else {
             stats.bad_side += 1;
             return;
         };

@@ -529,7 +529,9 @@ impl MarketState {
         let update = self.books.apply(msg);
         let i = self.slot(update.key, update.index);
         let role = self.role(i);
-        let action = msg.action().ok();
+        // The byte's enum, without `MboMsg::action`'s formatted error on a bad byte
+        // (an out-of-line call on every record).
+        let action = Action::try_from(msg.action as u8).ok();
         match action {
             None => self.stats.bad_action += 1,
             Some(action) => {
