@@ -23,7 +23,10 @@
 //! 5. blocks, sweeps, icebergs and accumulation are sized in risk terms too: their premium is
 //!    at least the pattern's `*_min_premium` and, where the delta is known, their
 //!    |delta-adjusted notional| at least its `*_min_delta_notional` (so hundreds of
-//!    lots at a few ticks on a far wing are not a block);
+//!    lots at a few ticks on a far wing are not a block); a block or sweep also needs
+//!    the contract's |delta| at least `block_min_abs_delta` where it is known (a
+//!    thousand lots of a 0.03-delta wing pass the notional by size alone, and are a
+//!    lottery ticket, not a directional position);
 //! 6. it is not a repeat of a flow already signalled (see [`crate::flows`]).
 //!
 //! Aggressor events are held back for the package window before the block, sweep,
@@ -176,6 +179,12 @@ pub struct DetectorConfig {
     /// exceeds this, in USD (default 10,000,000, about 24 NQ futures at 21,000);
     /// otherwise it is `neutral`.
     pub package_material_delta_notional: f64,
+    /// Block and sweep: smallest |delta| of the contract where it is known (default
+    /// 0.08). A print of hundreds or thousands of lots on a far wing (a "lottery
+    /// ticket") can pass the delta-notional minimum by its size alone; a trader does not
+    /// read a position of a few deltas per contract as a directional block. Counted in
+    /// [`PatternStats::lottery`].
+    pub block_min_abs_delta: f64,
 }
 
 /// Merge gap per pattern (ns).
@@ -241,6 +250,7 @@ impl Default for DetectorConfig {
             package_window_ns: 10_000_000,
             package_min_size: 10,
             package_material_delta_notional: 10_000_000.0,
+            block_min_abs_delta: 0.08,
         }
     }
 }
@@ -267,6 +277,7 @@ impl DetectorConfig {
         unit("max_p_value", self.max_p_value)?;
         unit("event_max_p_value", self.event_max_p_value)?;
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
+        unit("block_min_abs_delta", self.block_min_abs_delta)?;
         let pos = |field: &'static str, ok: bool, value: String| -> Result<()> {
             if ok {
                 Ok(())
@@ -369,6 +380,9 @@ pub struct PatternStats {
     /// Aggressor events recognised as dealer-to-dealer crosses (market making; see
     /// [`OrderLifecycles::is_dealer_cross`]) and not offered to the other detectors.
     pub dealer_cross: u64,
+    /// Block and sweep candidates dropped as lottery tickets: the contract's |delta|
+    /// was below [`DetectorConfig::block_min_abs_delta`].
+    pub lottery: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -1477,11 +1491,17 @@ impl PatternDetector {
             _ => return true,
         };
         let mut ok = c.premium >= min_premium;
-        if ok && min_dn > 0.0 {
+        let lottery_gate =
+            matches!(c.pattern, Pattern::Block | Pattern::Sweep) && cfg.block_min_abs_delta > 0.0;
+        if ok && (min_dn > 0.0 || lottery_gate) {
             let a = view
                 .underlying_at(c.contract, c.ts_recv)
                 .and_then(|u| analytics_at(c.contract, c.price, u.price, c.ts_recv, view));
             if let Some(a) = a {
+                if lottery_gate && a.delta.abs() < cfg.block_min_abs_delta {
+                    self.stats.lottery += 1;
+                    return false;
+                }
                 ok = a.delta_notional(1, c.size, c.contract.multiplier).abs() >= min_dn;
             }
         }

@@ -9,6 +9,8 @@ use ifd_patterns::{
 use ifd_pressure::{AggressorSide, OptionContract};
 use proptest::prelude::*;
 
+mod ood;
+
 const SEC: u64 = 1_000_000_000;
 const T0: u64 = 1_765_000_000 * SEC;
 

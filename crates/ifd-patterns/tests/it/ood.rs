@@ -1,0 +1,72 @@
+//! Rules found on the perturbed worlds of `detection_quality --perturb` (issue 18):
+//! lottery tickets, package windows and package sizes.
+
+use super::{detector, run_events, T0};
+use ifd_patterns::testing::{event, TestMarket};
+use ifd_patterns::{DetectorConfig, Pattern, PatternDetector};
+use ifd_pressure::AggressorSide;
+
+/// An out-of-the-money call two days from expiry, 600 points above the 21,000
+/// underlying.
+fn with_far_wing() -> TestMarket {
+    let mut market = TestMarket::nq_chain(5);
+    let mut wing = market.contracts[0].clone();
+    wing.instrument_id = 99;
+    wing.strike = 21_600 * 1_000_000_000;
+    wing.expiration = T0 + 2 * 86_400 * 1_000_000_000;
+    wing.raw_symbol = "QN1Z6 C21600".into();
+    market.contracts.push(wing);
+    market
+}
+
+/// `size` lots bought at `px` (1e-9) on `iid`.
+fn print(iid: u32, size: u64, px: i64) -> ifd_pressure::AggressorEvent {
+    let mut ev = event(iid, AggressorSide::Buy, size, 1, T0);
+    ev.vwap_px = px;
+    ev.first_px = px;
+    ev.last_px = px;
+    ev.premium = rust_decimal::Decimal::from(size * 20) * ifd_patterns::fixed_to_decimal(px);
+    ev
+}
+
+#[test]
+fn a_thousand_lots_of_a_far_wing_are_a_lottery_ticket_not_a_block() {
+    let market = with_far_wing();
+    // 1,000 lots at 3.50: 70,000 USD of premium and a delta-adjusted notional far
+    // above the block minimum by size alone, on a contract of a delta near 0.03.
+    let lottery = print(99, 1_000, 3_500_000_000);
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[lottery]);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(det.stats().lottery, 1);
+    // Without the delta floor the same print passes every other gate: a block.
+    let mut det = PatternDetector::new(DetectorConfig {
+        block_min_abs_delta: 0.0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &[lottery]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+    let delta = out[0].delta.unwrap();
+    assert!(delta.abs() < 0.08, "{delta}");
+    assert_eq!(det.stats().lottery, 0);
+    // A near-the-money block is still a block.
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[print(4, 500, 10_000_000_000)]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(det.stats().lottery, 0);
+}
+
+#[test]
+fn the_delta_floor_is_validated() {
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let cfg = DetectorConfig {
+            block_min_abs_delta: bad,
+            ..DetectorConfig::default()
+        };
+        assert!(PatternDetector::new(cfg).is_err(), "{bad}");
+    }
+}
+
