@@ -337,6 +337,7 @@ fn explain(signals: &[Signal], day: &SimDay) {
             t.ts_start % 86_400_000_000_000 / 1_000_000_000,
             t.ts_end % 86_400_000_000_000 / 1_000_000_000,
         );
+        println!("    planted: {}", planted_prints(day, t));
         for s in firsts
             .iter()
             .filter(|s| s.instruments.iter().any(|i| t.instrument_ids.contains(i)))
@@ -344,6 +345,48 @@ fn explain(signals: &[Signal], day: &SimDay) {
             println!("    near: {}", brief(s));
         }
     }
+}
+
+/// What a planted flow printed: its aggressor events (trades of the institution's own
+/// orders) and the fills of its resting orders (an iceberg's), with the most price
+/// levels one event took, the contracts and the average price.
+fn planted_prints(day: &SimDay, t: &sim::Truth) -> String {
+    let ours = |id: u64| day.owner_of(id) == Some(sim::Participant::Institution(t.flow_id));
+    let from = day.mbo.partition_point(|m| m.ts_recv < t.ts_start);
+    let mut events: BTreeMap<u64, u32> = BTreeMap::new();
+    let (mut lots, mut notional, mut filled) = (0_u64, 0_f64, 0_u64);
+    for m in day.mbo[from..]
+        .iter()
+        .take_while(|m| m.ts_recv <= t.ts_end)
+        .filter(|m| t.instrument_ids.contains(&m.hd.instrument_id) && ours(m.order_id))
+    {
+        let trade = m.action == b'T' as std::ffi::c_char;
+        let fill = m.action == b'F' as std::ffi::c_char;
+        if trade {
+            *events.entry(m.order_id).or_default() += 1;
+        }
+        if fill {
+            filled += u64::from(m.size);
+        }
+        if trade || fill {
+            lots += u64::from(m.size);
+            notional += m.price as f64 / 1e9 * f64::from(m.size);
+        }
+    }
+    let avg = if lots > 0 {
+        notional / lots as f64
+    } else {
+        0.0
+    };
+    format!(
+        "{} aggressor events (at most {} levels), {} lots filled resting, {} instruments, avg price {:.2}, premium {:.0}",
+        events.len(),
+        events.values().max().copied().unwrap_or(0),
+        filled,
+        t.instrument_ids.len(),
+        avg,
+        notional * 20.0,
+    )
 }
 
 /// Adds one session to the v3 and v1 scores; returns its one-line summary.

@@ -7,7 +7,7 @@
 //! 1. the flow is not market making: its market-maker likelihood is below
 //!    `mm_ignore_above` (see [`crate::orders`] for the features), and it is not a
 //!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
-//!    two-sided re-quoting within the package window:
+//!    two-sided re-quoting within `dealer_cross_lookahead_ns`:
 //!    [`OrderLifecycles::is_dealer_cross`]);
 //! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]); the
 //!    iceberg detector, which reads resting orders, also waits until the book is
@@ -167,8 +167,10 @@ pub struct DetectorConfig {
     /// delta is known (default 500,000).
     pub iceberg_min_delta_notional: f64,
     /// Packages: prints of the legs must fall within this window of the first (ns of
-    /// `ts_recv`; default 10 ms: a package legged in by a broker prints one leg every
-    /// few milliseconds, so a three- or four-leg package spans up to about 10 ms). Events are held back this long before the block,
+    /// `ts_recv`; default 30 ms: a package legged in by a broker prints one leg every
+    /// few milliseconds, up to about ten, so a three-leg package spans up to about
+    /// 25 ms; on the perturbed worlds of `detection_quality --perturb` 10 ms split
+    /// such packages into directional blocks). Events are held back this long before the block,
     /// sweep, cross-strike and accumulation detectors see them; 0 turns packages and
     /// the hold-back off.
     pub package_window_ns: u64,
@@ -185,6 +187,16 @@ pub struct DetectorConfig {
     /// read a position of a few deltas per contract as a directional block. Counted in
     /// [`PatternStats::lottery`].
     pub block_min_abs_delta: f64,
+    /// Dealer crosses: how long after the print the two-sided re-quote may come (ns of
+    /// `ts_recv`; default 10 ms; at most `package_window_ns`, the look-ahead the
+    /// hold-back gives). Kept apart from the package window so a longer window for
+    /// legged packages does not make more blocks look like crosses.
+    pub dealer_cross_lookahead_ns: u64,
+    /// Packages: relative tolerance on the size ratios of a structure's legs (default
+    /// 0.02: 324 against 326 lots is one synthetic). A legged package can fill a leg a
+    /// few lots short, and a small print on a leg's contract within the window adds to
+    /// it; exact sizes would then read its legs as directional blocks. At most 0.2.
+    pub package_size_tolerance: f64,
 }
 
 /// Merge gap per pattern (ns).
@@ -247,10 +259,12 @@ impl Default for DetectorConfig {
             accum_min_delta_notional: 1_000_000.0,
             iceberg_min_premium: Decimal::from(10_000),
             iceberg_min_delta_notional: 500_000.0,
-            package_window_ns: 10_000_000,
+            package_window_ns: 30_000_000,
             package_min_size: 10,
             package_material_delta_notional: 10_000_000.0,
             block_min_abs_delta: 0.08,
+            dealer_cross_lookahead_ns: 10_000_000,
+            package_size_tolerance: 0.02,
         }
     }
 }
@@ -278,6 +292,15 @@ impl DetectorConfig {
         unit("event_max_p_value", self.event_max_p_value)?;
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
         unit("block_min_abs_delta", self.block_min_abs_delta)?;
+        if !(self.package_size_tolerance.is_finite()
+            && (0.0..=0.2).contains(&self.package_size_tolerance))
+        {
+            return Err(Error::InvalidConfig {
+                field: "package_size_tolerance",
+                value: self.package_size_tolerance.to_string(),
+                reason: "must be a finite number in [0, 0.2]",
+            });
+        }
         let pos = |field: &'static str, ok: bool, value: String| -> Result<()> {
             if ok {
                 Ok(())
@@ -855,7 +878,7 @@ impl PatternDetector {
                 });
             }
             if ok {
-                find_package(&legs, 0)
+                find_package(&legs, 0, self.config.package_size_tolerance)
             } else {
                 None
             }
@@ -1150,7 +1173,8 @@ impl PatternDetector {
         // The hold-back is the look-ahead that shows the two-sided re-quote of a
         // dealer cross.
         let w = self.config.package_window_ns;
-        if w > 0 && self.orders.is_dealer_cross(ev, w) {
+        let lookahead = w.min(self.config.dealer_cross_lookahead_ns);
+        if w > 0 && self.orders.is_dealer_cross(ev, lookahead) {
             self.stats.dealer_cross += 1;
             return;
         }

@@ -70,3 +70,53 @@ fn the_delta_floor_is_validated() {
     }
 }
 
+#[test]
+fn a_butterfly_legged_twelve_ms_apart_is_one_package() {
+    let market = TestMarket::nq_chain(5);
+    // Buy 100 of the 20900 call, sell 200 of the 20950 call, buy 100 of the 21000 call,
+    // 12 ms apart: 24 ms from the first leg to the last.
+    let ms = 1_000_000;
+    let legs = [
+        event(1, AggressorSide::Buy, 100, 1, T0),
+        event(5, AggressorSide::Sell, 200, 1, T0 + 12 * ms),
+        event(9, AggressorSide::Buy, 100, 1, T0 + 24 * ms),
+    ];
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Package);
+    assert_eq!(out[0].structure, Some(ifd_patterns::Structure::Butterfly));
+    // With the former 10 ms window each leg was a directional block.
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_window_ns: 10 * ms,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert!(out.iter().all(|s| s.pattern == Pattern::Block), "{out:?}");
+    assert_eq!(det.stats().packages, 0);
+}
+
+#[test]
+fn a_synthetic_two_lots_apart_is_one_package() {
+    let market = TestMarket::nq_chain(5);
+    // Buy 324 of the 21000 call, sell 326 of the 21000 put, 3 ms apart.
+    let legs = [
+        event(5, AggressorSide::Buy, 324, 1, T0),
+        event(6, AggressorSide::Sell, 326, 1, T0 + 3_000_000),
+    ];
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].structure, Some(ifd_patterns::Structure::Synthetic));
+    // Exact sizes only: two blocks.
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_size_tolerance: 0.0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out.iter().all(|s| s.pattern == Pattern::Block));
+}
+
