@@ -23,8 +23,8 @@
 //! 5. blocks, sweeps, icebergs and accumulation are sized in risk terms too: their premium is
 //!    at least the pattern's `*_min_premium` and, where the delta is known, their
 //!    |delta-adjusted notional| at least its `*_min_delta_notional` (so hundreds of
-//!    lots at a few ticks on a far wing are not a block); a block or sweep also needs
-//!    the contract's |delta| at least `block_min_abs_delta` where it is known (a
+//!    lots at a few ticks on a far wing are not a block); a block also needs the
+//!    contract's |delta| at least `block_min_abs_delta` where it is known (a
 //!    thousand lots of a 0.03-delta wing pass the notional by size alone, and are a
 //!    lottery ticket, not a directional position);
 //! 6. it is not a repeat of a flow already signalled (see [`crate::flows`]).
@@ -181,10 +181,12 @@ pub struct DetectorConfig {
     /// exceeds this, in USD (default 10,000,000, about 24 NQ futures at 21,000);
     /// otherwise it is `neutral`.
     pub package_material_delta_notional: f64,
-    /// Block and sweep: smallest |delta| of the contract where it is known (default
-    /// 0.08). A print of hundreds or thousands of lots on a far wing (a "lottery
-    /// ticket") can pass the delta-notional minimum by its size alone; a trader does not
-    /// read a position of a few deltas per contract as a directional block. Counted in
+    /// Block: smallest |delta| of the contract where it is known (default 0.08). A
+    /// print of hundreds or thousands of lots on a far wing (a "lottery ticket") can
+    /// pass the delta-notional minimum by its size alone; a trader does not read a
+    /// position of a few deltas per contract as a directional block. Sweeps are not
+    /// held to it: taking three or more levels at once is urgency even on a wing (on
+    /// the tuning seeds the floor only removed planted sweeps). Counted in
     /// [`PatternStats::lottery`].
     pub block_min_abs_delta: f64,
     /// Dealer crosses: how long after the print the two-sided re-quote may come (ns of
@@ -403,8 +405,8 @@ pub struct PatternStats {
     /// Aggressor events recognised as dealer-to-dealer crosses (market making; see
     /// [`OrderLifecycles::is_dealer_cross`]) and not offered to the other detectors.
     pub dealer_cross: u64,
-    /// Block and sweep candidates dropped as lottery tickets: the contract's |delta|
-    /// was below [`DetectorConfig::block_min_abs_delta`].
+    /// Block candidates dropped as lottery tickets: the contract's |delta| was below
+    /// [`DetectorConfig::block_min_abs_delta`].
     pub lottery: u64,
 }
 
@@ -1515,8 +1517,7 @@ impl PatternDetector {
             _ => return true,
         };
         let mut ok = c.premium >= min_premium;
-        let lottery_gate =
-            matches!(c.pattern, Pattern::Block | Pattern::Sweep) && cfg.block_min_abs_delta > 0.0;
+        let lottery_gate = c.pattern == Pattern::Block && cfg.block_min_abs_delta > 0.0;
         if ok && (min_dn > 0.0 || lottery_gate) {
             let a = view
                 .underlying_at(c.contract, c.ts_recv)

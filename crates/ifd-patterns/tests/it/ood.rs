@@ -120,3 +120,16 @@ fn a_synthetic_two_lots_apart_is_one_package() {
     assert!(out.iter().all(|s| s.pattern == Pattern::Block));
 }
 
+#[test]
+fn a_sweep_of_a_wing_is_not_held_to_the_block_delta_floor() {
+    let market = with_far_wing();
+    // The same 1,000 lots of the 0.03-delta wing, taken through three levels at once.
+    let mut sweep = print(99, 1_000, 3_500_000_000);
+    sweep.levels = 3;
+    sweep.trades = 3;
+    let mut det = detector();
+    let out = run_events(&mut det, &market, &[sweep]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Sweep);
+    assert_eq!(det.stats().lottery, 0);
+}
