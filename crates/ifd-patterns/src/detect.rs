@@ -374,7 +374,8 @@ pub struct PatternStats {
     pub unknown_side: u64,
     /// Events on instruments the chain does not know as options (skipped).
     pub unknown_instrument: u64,
-    /// Events that traded against an iceberg's orders (left to the iceberg detector).
+    /// Events that traded against an iceberg's orders (left to the iceberg detector:
+    /// neither a block, a sweep nor part of an accumulation).
     pub iceberg_counterparty: u64,
     /// Candidates dropped because a book involved was not healthy.
     pub unhealthy: u64,
@@ -1261,7 +1262,11 @@ impl PatternDetector {
         }
 
         self.cross_strike(ev, contract, side, mm, view, out);
-        self.accumulate(ev, contract, side, mm, underlying, view, reference, out);
+        // The aggressors that take an iceberg are its counterparties: that flow is
+        // signalled as the iceberg, not again as an accumulation of the other side.
+        if !against_iceberg {
+            self.accumulate(ev, contract, side, mm, underlying, view, reference, out);
+        }
     }
 
     #[allow(clippy::too_many_arguments, reason = "internal step of on_event")]

@@ -120,6 +120,65 @@ fn a_synthetic_two_lots_apart_is_one_package() {
     assert!(out.iter().all(|s| s.pattern == Pattern::Block));
 }
 
+/// Ten minutes of buying on instrument 2: four 5-lot buys and one 2-lot sell a minute
+/// from `t0`, each trading against resting order `passive` when given.
+fn persistent_buying(t0: u64, passive: Option<u64>) -> Vec<ifd_pressure::AggressorEvent> {
+    let sec = 1_000_000_000;
+    let mut evs = Vec::new();
+    for minute in 0..10u64 {
+        for k in 0..5u64 {
+            let (side, size) = if k < 4 {
+                (AggressorSide::Buy, 5)
+            } else {
+                (AggressorSide::Sell, 2)
+            };
+            let ev = event(2, side, size, 1, t0 + minute * 60 * sec + k * 10 * sec);
+            evs.push(match passive {
+                Some(id) if side == AggressorSide::Buy => {
+                    ifd_patterns::testing::with_passive(ev, &[(id, 5)])
+                }
+                _ => ev,
+            });
+        }
+    }
+    evs
+}
+
+#[test]
+fn the_counterparties_of_an_iceberg_are_not_an_accumulation() {
+    let market = TestMarket::nq_chain(3);
+    let px = 12_500_000_000;
+    // An iceberg selling on instrument 2 (orders 5000..=5005, the last one resting).
+    let mut det = detector();
+    let ice = super::refill_rounds(&mut det, &market, px);
+    assert_eq!(ice.len(), 1);
+    assert_eq!(ice[0].pattern, Pattern::Iceberg);
+    // Buyers lifting it for ten minutes: the iceberg's counterparties.
+    let out = run_events(
+        &mut det,
+        &market,
+        &persistent_buying(T0 + 10_000_000_000, Some(5_005)),
+    );
+    assert!(
+        out.iter().all(|s| s.pattern != Pattern::Accumulation),
+        "{out:?}"
+    );
+    assert!(det.stats().iceberg_counterparty >= 40);
+    // The same buying against other orders is an accumulation.
+    let mut det = detector();
+    let _ = super::refill_rounds(&mut det, &market, px);
+    let out = run_events(
+        &mut det,
+        &market,
+        &persistent_buying(T0 + 10_000_000_000, Some(77)),
+    );
+    assert!(
+        out.iter()
+            .any(|s| s.pattern == Pattern::Accumulation && s.side == ifd_patterns::FlowSide::Buy),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn a_sweep_of_a_wing_is_not_held_to_the_block_delta_floor() {
     let market = with_far_wing();
