@@ -17,6 +17,14 @@
 //! structure, twice that many lottery tickets and dealer crosses); `noflow` plants no
 //! institutional flow at all, so each of its directional signals is false.
 //!
+//! `--perturb` draws each (preset, seed) its own world around the preset
+//! ([`ifd_sim::Perturbation`]: background takers' rate and size tail, market makers'
+//! number, levels, sizes and spreads, strikes, volatility and jumps, decoy and
+//! real-world print counts and sizes, planted flow sizes), shared by the session and
+//! its history days, and prints it under the session's line (`world: ...`); the world's
+//! own real-world prints replace `--real-world-prints`. Detectors fitted to the presets'
+//! particular numbers show it there.
+//!
 //! Parameters may be tuned on the tuning seeds only; the test seeds are never used for
 //! tuning, and their table is the headline. `--seeds` (the former flag) scores one set of
 //! seeds with no split. `--require` exits non-zero unless v3 meets the targets on the
@@ -91,6 +99,11 @@ struct Args {
     /// signals on its instruments), to see where errors come from.
     #[arg(long)]
     explain: bool,
+    /// Perturbed worlds: each (preset, seed) draws its own market around the preset
+    /// (`ifd_sim::Perturbation`, printed per session), shared by its history days; its
+    /// real-world prints replace `--real-world-prints`.
+    #[arg(long)]
+    perturb: bool,
 }
 
 /// One confidence decile: signals, their summed confidence, hits.
@@ -199,10 +212,14 @@ fn fmt(c: Option<&Counts>) -> String {
 
 /// Generates the (preset, seed) history and flow day and replays the flow day.
 fn run(args: &Args, preset: Preset, seed: u64, feed: Feed) -> Result<(Vec<Signal>, SimDay)> {
-    let mut cfg = SimConfig::preset(preset, seed);
+    let mut cfg = if args.perturb {
+        SimConfig::perturbed(preset, seed)
+    } else {
+        SimConfig::preset(preset, seed)
+    };
     cfg.start_offset_minutes = args.start_minutes;
     cfg.history_days = args.history_days;
-    if preset != Preset::NoFlow && args.real_world_prints > 0 {
+    if !args.perturb && preset != Preset::NoFlow && args.real_world_prints > 0 {
         cfg.decoys = cfg
             .decoys
             .clone()
@@ -255,6 +272,9 @@ fn score_set(args: &Args, seeds: &[u64], feed: Feed) -> Result<(Scores, Scores)>
             let (signals, day) = result?;
             let line = score_one(&mut v3, &mut v1, preset, seed, &signals, &day);
             println!("{line}");
+            if args.perturb {
+                println!("  world: {}", sim::Perturbation::draw(preset, seed));
+            }
             if args.explain {
                 explain(&signals, &day);
             }
@@ -317,6 +337,7 @@ fn explain(signals: &[Signal], day: &SimDay) {
             t.ts_start % 86_400_000_000_000 / 1_000_000_000,
             t.ts_end % 86_400_000_000_000 / 1_000_000_000,
         );
+        println!("    planted: {}", planted_prints(day, t));
         for s in firsts
             .iter()
             .filter(|s| s.instruments.iter().any(|i| t.instrument_ids.contains(i)))
@@ -324,6 +345,48 @@ fn explain(signals: &[Signal], day: &SimDay) {
             println!("    near: {}", brief(s));
         }
     }
+}
+
+/// What a planted flow printed: its aggressor events (trades of the institution's own
+/// orders) and the fills of its resting orders (an iceberg's), with the most price
+/// levels one event took, the contracts and the average price.
+fn planted_prints(day: &SimDay, t: &sim::Truth) -> String {
+    let ours = |id: u64| day.owner_of(id) == Some(sim::Participant::Institution(t.flow_id));
+    let from = day.mbo.partition_point(|m| m.ts_recv < t.ts_start);
+    let mut events: BTreeMap<u64, u32> = BTreeMap::new();
+    let (mut lots, mut notional, mut filled) = (0_u64, 0_f64, 0_u64);
+    for m in day.mbo[from..]
+        .iter()
+        .take_while(|m| m.ts_recv <= t.ts_end)
+        .filter(|m| t.instrument_ids.contains(&m.hd.instrument_id) && ours(m.order_id))
+    {
+        let trade = m.action == b'T' as std::ffi::c_char;
+        let fill = m.action == b'F' as std::ffi::c_char;
+        if trade {
+            *events.entry(m.order_id).or_default() += 1;
+        }
+        if fill {
+            filled += u64::from(m.size);
+        }
+        if trade || fill {
+            lots += u64::from(m.size);
+            notional += m.price as f64 / 1e9 * f64::from(m.size);
+        }
+    }
+    let avg = if lots > 0 {
+        notional / lots as f64
+    } else {
+        0.0
+    };
+    format!(
+        "{} aggressor events (at most {} levels), {} lots filled resting, {} instruments, avg price {:.2}, premium {:.0}",
+        events.len(),
+        events.values().max().copied().unwrap_or(0),
+        filled,
+        t.instrument_ids.len(),
+        avg,
+        notional * 20.0,
+    )
 }
 
 /// Adds one session to the v3 and v1 scores; returns its one-line summary.
@@ -508,10 +571,16 @@ fn main() -> Result<()> {
             "options only (NQ.OPT): underlying from put-call parity"
         }
     );
-    println!(
-        "real-world prints: {} per structure per session (noflow: its own)",
-        args.real_world_prints
-    );
+    if args.perturb {
+        println!(
+            "perturbed worlds: each session draws its own market around its preset (world: lines)"
+        );
+    } else {
+        println!(
+            "real-world prints: {} per structure per session (noflow: its own)",
+            args.real_world_prints
+        );
+    }
     let (headline_seeds, tune_seeds, headline) = match &args.seeds {
         Some(s) => (s.clone(), Vec::new(), format!("SEEDS {s:?}")),
         None => {

@@ -7,7 +7,7 @@
 //! 1. the flow is not market making: its market-maker likelihood is below
 //!    `mm_ignore_above` (see [`crate::orders`] for the features), and it is not a
 //!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
-//!    two-sided re-quoting within the package window:
+//!    two-sided re-quoting within `dealer_cross_lookahead_ns`:
 //!    [`OrderLifecycles::is_dealer_cross`]);
 //! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]); the
 //!    iceberg detector, which reads resting orders, also waits until the book is
@@ -23,7 +23,10 @@
 //! 5. blocks, sweeps, icebergs and accumulation are sized in risk terms too: their premium is
 //!    at least the pattern's `*_min_premium` and, where the delta is known, their
 //!    |delta-adjusted notional| at least its `*_min_delta_notional` (so hundreds of
-//!    lots at a few ticks on a far wing are not a block);
+//!    lots at a few ticks on a far wing are not a block); a block also needs the
+//!    contract's |delta| at least `block_min_abs_delta` where it is known (a
+//!    thousand lots of a 0.03-delta wing pass the notional by size alone, and are a
+//!    lottery ticket, not a directional position);
 //! 6. it is not a repeat of a flow already signalled (see [`crate::flows`]).
 //!
 //! Aggressor events are held back for the package window before the block, sweep,
@@ -164,8 +167,10 @@ pub struct DetectorConfig {
     /// delta is known (default 500,000).
     pub iceberg_min_delta_notional: f64,
     /// Packages: prints of the legs must fall within this window of the first (ns of
-    /// `ts_recv`; default 10 ms: a package legged in by a broker prints one leg every
-    /// few milliseconds, so a three- or four-leg package spans up to about 10 ms). Events are held back this long before the block,
+    /// `ts_recv`; default 30 ms: a package legged in by a broker prints one leg every
+    /// few milliseconds, up to about ten, so a three-leg package spans up to about
+    /// 25 ms; on the perturbed worlds of `detection_quality --perturb` 10 ms split
+    /// such packages into directional blocks). Events are held back this long before the block,
     /// sweep, cross-strike and accumulation detectors see them; 0 turns packages and
     /// the hold-back off.
     pub package_window_ns: u64,
@@ -176,6 +181,24 @@ pub struct DetectorConfig {
     /// exceeds this, in USD (default 10,000,000, about 24 NQ futures at 21,000);
     /// otherwise it is `neutral`.
     pub package_material_delta_notional: f64,
+    /// Block: smallest |delta| of the contract where it is known (default 0.08). A
+    /// print of hundreds or thousands of lots on a far wing (a "lottery ticket") can
+    /// pass the delta-notional minimum by its size alone; a trader does not read a
+    /// position of a few deltas per contract as a directional block. Sweeps are not
+    /// held to it: taking three or more levels at once is urgency even on a wing (on
+    /// the tuning seeds the floor only removed planted sweeps). Counted in
+    /// [`PatternStats::lottery`].
+    pub block_min_abs_delta: f64,
+    /// Dealer crosses: how long after the print the two-sided re-quote may come (ns of
+    /// `ts_recv`; default 10 ms; at most `package_window_ns`, the look-ahead the
+    /// hold-back gives). Kept apart from the package window so a longer window for
+    /// legged packages does not make more blocks look like crosses.
+    pub dealer_cross_lookahead_ns: u64,
+    /// Packages: relative tolerance on the size ratios of a structure's legs (default
+    /// 0.02: 324 against 326 lots is one synthetic). A legged package can fill a leg a
+    /// few lots short, and a small print on a leg's contract within the window adds to
+    /// it; exact sizes would then read its legs as directional blocks. At most 0.2.
+    pub package_size_tolerance: f64,
 }
 
 /// Merge gap per pattern (ns).
@@ -238,9 +261,12 @@ impl Default for DetectorConfig {
             accum_min_delta_notional: 1_000_000.0,
             iceberg_min_premium: Decimal::from(10_000),
             iceberg_min_delta_notional: 500_000.0,
-            package_window_ns: 10_000_000,
+            package_window_ns: 30_000_000,
             package_min_size: 10,
             package_material_delta_notional: 10_000_000.0,
+            block_min_abs_delta: 0.08,
+            dealer_cross_lookahead_ns: 10_000_000,
+            package_size_tolerance: 0.02,
         }
     }
 }
@@ -267,6 +293,16 @@ impl DetectorConfig {
         unit("max_p_value", self.max_p_value)?;
         unit("event_max_p_value", self.event_max_p_value)?;
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
+        unit("block_min_abs_delta", self.block_min_abs_delta)?;
+        if !(self.package_size_tolerance.is_finite()
+            && (0.0..=0.2).contains(&self.package_size_tolerance))
+        {
+            return Err(Error::InvalidConfig {
+                field: "package_size_tolerance",
+                value: self.package_size_tolerance.to_string(),
+                reason: "must be a finite number in [0, 0.2]",
+            });
+        }
         let pos = |field: &'static str, ok: bool, value: String| -> Result<()> {
             if ok {
                 Ok(())
@@ -338,7 +374,8 @@ pub struct PatternStats {
     pub unknown_side: u64,
     /// Events on instruments the chain does not know as options (skipped).
     pub unknown_instrument: u64,
-    /// Events that traded against an iceberg's orders (left to the iceberg detector).
+    /// Events that traded against an iceberg's orders (left to the iceberg detector:
+    /// neither a block, a sweep nor part of an accumulation).
     pub iceberg_counterparty: u64,
     /// Candidates dropped because a book involved was not healthy.
     pub unhealthy: u64,
@@ -369,6 +406,9 @@ pub struct PatternStats {
     /// Aggressor events recognised as dealer-to-dealer crosses (market making; see
     /// [`OrderLifecycles::is_dealer_cross`]) and not offered to the other detectors.
     pub dealer_cross: u64,
+    /// Block candidates dropped as lottery tickets: the contract's |delta| was below
+    /// [`DetectorConfig::block_min_abs_delta`].
+    pub lottery: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -841,7 +881,7 @@ impl PatternDetector {
                 });
             }
             if ok {
-                find_package(&legs, 0)
+                find_package(&legs, 0, self.config.package_size_tolerance)
             } else {
                 None
             }
@@ -1136,7 +1176,8 @@ impl PatternDetector {
         // The hold-back is the look-ahead that shows the two-sided re-quote of a
         // dealer cross.
         let w = self.config.package_window_ns;
-        if w > 0 && self.orders.is_dealer_cross(ev, w) {
+        let lookahead = w.min(self.config.dealer_cross_lookahead_ns);
+        if w > 0 && self.orders.is_dealer_cross(ev, lookahead) {
             self.stats.dealer_cross += 1;
             return;
         }
@@ -1221,7 +1262,11 @@ impl PatternDetector {
         }
 
         self.cross_strike(ev, contract, side, mm, view, out);
-        self.accumulate(ev, contract, side, mm, underlying, view, reference, out);
+        // The aggressors that take an iceberg are its counterparties: that flow is
+        // signalled as the iceberg, not again as an accumulation of the other side.
+        if !against_iceberg {
+            self.accumulate(ev, contract, side, mm, underlying, view, reference, out);
+        }
     }
 
     #[allow(clippy::too_many_arguments, reason = "internal step of on_event")]
@@ -1477,11 +1522,16 @@ impl PatternDetector {
             _ => return true,
         };
         let mut ok = c.premium >= min_premium;
-        if ok && min_dn > 0.0 {
+        let lottery_gate = c.pattern == Pattern::Block && cfg.block_min_abs_delta > 0.0;
+        if ok && (min_dn > 0.0 || lottery_gate) {
             let a = view
                 .underlying_at(c.contract, c.ts_recv)
                 .and_then(|u| analytics_at(c.contract, c.price, u.price, c.ts_recv, view));
             if let Some(a) = a {
+                if lottery_gate && a.delta.abs() < cfg.block_min_abs_delta {
+                    self.stats.lottery += 1;
+                    return false;
+                }
                 ok = a.delta_notional(1, c.size, c.contract.multiplier).abs() >= min_dn;
             }
         }

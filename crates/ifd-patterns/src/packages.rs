@@ -10,7 +10,10 @@
 //! future's symbol without its month and year, so calendars across quarterly futures
 //! match) within [`DetectorConfig::package_window_ns`](crate::DetectorConfig) of the
 //! first are grouped into legs by (instrument, side): several events of one leg add
-//! up. Legs then match these structures (sizes exact):
+//! up. Legs then match these structures (sizes equal, or in the ratio shown, within
+//! [`DetectorConfig::package_size_tolerance`](crate::DetectorConfig) of the larger: 2%
+//! by default, so a leg filled a few lots short or joined by a small print on its
+//! contract still matches):
 //!
 //! | structure | legs |
 //! |---|---|
@@ -39,7 +42,7 @@
 //! becomes one signal (`pattern: "package"`); otherwise the event alone goes on to the
 //! other detectors. Because release is keyed on the records' `ts_recv` only, replay is
 //! deterministic and a stream split anywhere gives the same signals. The cost is a
-//! delay of one package window (10 ms by default, in stream time) before a block or
+//! delay of one package window (30 ms by default, in stream time) before a block or
 //! sweep is emitted, and a call to
 //! [`PatternDetector::flush`](crate::PatternDetector::flush) at the end of the data.
 //! A window of 0 turns packages and the hold-back off.
@@ -98,10 +101,17 @@ pub(crate) fn same_underlying(a: &OptionContract, b: &OptionContract) -> bool {
     a.underlying_id == b.underlying_id || product(&a.underlying) == product(&b.underlying)
 }
 
-fn classify_pair(a: &PkgLeg<'_>, b: &PkgLeg<'_>) -> Option<Structure> {
+/// True when `a` is `b` within `tol` of the larger (both positive).
+fn close(a: u64, b: u64, tol: f64) -> bool {
+    #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+    let within = a.abs_diff(b) as f64 <= tol * a.max(b) as f64;
+    a > 0 && b > 0 && within
+}
+
+fn classify_pair(a: &PkgLeg<'_>, b: &PkgLeg<'_>, tol: f64) -> Option<Structure> {
     let (ca, cb) = (a.contract, b.contract);
     let opposite = a.side != b.side;
-    let equal = a.size == b.size;
+    let equal = close(a.size, b.size, tol);
     if ca.kind == cb.kind {
         if ca.strike == cb.strike && ca.expiration != cb.expiration && equal && opposite {
             return Some(Structure::Calendar);
@@ -111,7 +121,7 @@ fn classify_pair(a: &PkgLeg<'_>, b: &PkgLeg<'_>) -> Option<Structure> {
                 return Some(Structure::Vertical);
             }
             let (lo, hi) = (a.size.min(b.size), a.size.max(b.size));
-            if lo > 0 && (hi == 2 * lo || hi == 3 * lo) {
+            if close(hi, 2 * lo, tol) || close(hi, 3 * lo, tol) {
                 return Some(Structure::Ratio);
             }
         }
@@ -138,7 +148,7 @@ fn classify_pair(a: &PkgLeg<'_>, b: &PkgLeg<'_>) -> Option<Structure> {
     (call.strike > put.strike).then_some(Structure::RiskReversal)
 }
 
-fn is_butterfly(legs: [&PkgLeg<'_>; 3]) -> bool {
+fn is_butterfly(legs: [&PkgLeg<'_>; 3], tol: f64) -> bool {
     let mut l = legs;
     let c0 = l[0].contract;
     if l.iter()
@@ -150,29 +160,33 @@ fn is_butterfly(legs: [&PkgLeg<'_>; 3]) -> bool {
     let (lo, body, hi) = (l[0], l[1], l[2]);
     lo.contract.strike < body.contract.strike
         && body.contract.strike < hi.contract.strike
-        && lo.size == hi.size
-        && lo.size > 0
-        && body.size == 2 * lo.size
+        && close(lo.size, hi.size, tol)
+        && close(body.size, lo.size + hi.size, tol)
         && lo.side == hi.side
         && body.side != lo.side
 }
 
 /// The first structure that contains leg `first` (three-leg structures before two-leg
-/// ones, then in leg order), with the indices of its legs.
-pub(crate) fn find_package(legs: &[PkgLeg<'_>], first: usize) -> Option<(Structure, Vec<usize>)> {
+/// ones, then in leg order), with the indices of its legs; sizes match within `tol` of
+/// the larger.
+pub(crate) fn find_package(
+    legs: &[PkgLeg<'_>],
+    first: usize,
+    tol: f64,
+) -> Option<(Structure, Vec<usize>)> {
     let f = legs.get(first)?;
     let others: Vec<usize> = (0..legs.len())
         .filter(|&i| i != first && same_underlying(legs[i].contract, f.contract))
         .collect();
     for (n, &i) in others.iter().enumerate() {
         for &j in &others[n + 1..] {
-            if is_butterfly([f, &legs[i], &legs[j]]) {
+            if is_butterfly([f, &legs[i], &legs[j]], tol) {
                 return Some((Structure::Butterfly, vec![first, i, j]));
             }
         }
     }
     for &i in &others {
-        if let Some(s) = classify_pair(f, &legs[i]) {
+        if let Some(s) = classify_pair(f, &legs[i], tol) {
             return Some((s, vec![first, i]));
         }
     }
@@ -231,7 +245,7 @@ mod tests {
         let c2 = c(Call, 21_100, EXP1);
         let p1 = c(Put, 21_000, EXP1);
         let p0 = c(Put, 20_800, EXP1);
-        let pair = |a, b| find_package(&[a, b], 0).map(|(s, _)| s);
+        let pair = |a, b| find_package(&[a, b], 0, 0.0).map(|(s, _)| s);
         assert_eq!(
             pair(leg(&c1, Buy, 50), leg(&c1b, Sell, 50)),
             Some(Structure::Calendar)
@@ -303,19 +317,50 @@ mod tests {
         let d = c(Call, 21_100, EXP1);
         let legs = [leg(&a, Buy, 10), leg(&b, Sell, 20), leg(&d, Buy, 10)];
         assert_eq!(
-            find_package(&legs, 0),
+            find_package(&legs, 0, 0.0),
             Some((Structure::Butterfly, vec![0, 1, 2]))
         );
         // Without the third wing the first two are a 1:2 ratio spread.
         assert_eq!(
-            find_package(&legs[..2], 0).map(|p| p.0),
+            find_package(&legs[..2], 0, 0.0).map(|p| p.0),
             Some(Structure::Ratio)
         );
         // Wings on opposite sides: no butterfly.
         let bad = [leg(&a, Buy, 10), leg(&b, Sell, 20), leg(&d, Sell, 10)];
         assert_ne!(
-            find_package(&bad, 0).map(|p| p.0),
+            find_package(&bad, 0, 0.0).map(|p| p.0),
             Some(Structure::Butterfly)
         );
+    }
+
+    #[test]
+    fn sizes_match_within_the_tolerance() {
+        let c1 = c(Call, 21_000, EXP1);
+        let p1 = c(Put, 21_000, EXP1);
+        let c2 = c(Call, 21_100, EXP1);
+        let c3 = c(Call, 21_200, EXP1);
+        let pair = |a, b, tol| find_package(&[a, b], 0, tol).map(|(s, _)| s);
+        // 324 against 326 lots: 0.6% apart.
+        assert_eq!(pair(leg(&c1, Buy, 324), leg(&p1, Sell, 326), 0.0), None);
+        assert_eq!(
+            pair(leg(&c1, Buy, 324), leg(&p1, Sell, 326), 0.02),
+            Some(Structure::Synthetic)
+        );
+        // 5% apart is not one structure at 2%.
+        assert_eq!(pair(leg(&c1, Buy, 300), leg(&p1, Sell, 316), 0.02), None);
+        // A ratio a few lots short of 1:2.
+        assert_eq!(
+            pair(leg(&c1, Buy, 243), leg(&c2, Sell, 482), 0.02),
+            Some(Structure::Ratio)
+        );
+        // A butterfly whose body is one lot short.
+        let fly = [leg(&c1, Buy, 100), leg(&c2, Sell, 199), leg(&c3, Buy, 100)];
+        assert_eq!(find_package(&fly, 0, 0.0).map(|p| p.0), None);
+        assert_eq!(
+            find_package(&fly, 0, 0.02).map(|p| p.0),
+            Some(Structure::Butterfly)
+        );
+        // Small sizes stay exact: 2% of 10 lots is under one lot.
+        assert_eq!(pair(leg(&c1, Buy, 10), leg(&p1, Sell, 11), 0.02), None);
     }
 }

@@ -103,6 +103,11 @@
 //!   deep wings the chain then lists); dealer crosses (one market maker posts inside the
 //!   spread, another takes it in full within milliseconds, both re-quote). The decoy
 //!   record names the kind, and [`Decoy::package`] the structure and legs.
+//! - **Perturbed worlds** ([`Perturbation`], [`SimConfig::perturbed`]): instead of a
+//!   preset's one market, a market drawn per seed from a wide documented range around
+//!   it (retail rate and size tail, [`Background`]; market makers' number, levels,
+//!   sizes and spreads; strikes, volatility, jumps; decoy and real-world print counts
+//!   and sizes; planted flow sizes). The presets themselves are unchanged.
 //!
 //! # Determinism
 //! Every random draw comes from a ChaCha8 generator seeded from (seed, day, stream);
@@ -116,13 +121,14 @@ mod calendar;
 mod chain;
 mod error;
 mod generator;
+mod perturb;
 mod pricing;
 mod stats;
 mod truth;
 mod write;
 
 use std::num::NonZeroU64;
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 
 use dbn::{
     InstrumentDefMsg, MboMsg, Metadata, MetadataBuilder, RecordEnum, RecordRef, SType, StatMsg,
@@ -135,6 +141,7 @@ pub use chain::{ContractKind, SimContract};
 pub use chrono::NaiveDate;
 pub use error::{Error, Result};
 pub use generator::{information_path, InformedPath, PlannedFlow};
+pub use perturb::Perturbation;
 pub use truth::{
     Decoy, DecoyKind, FlowKind, PackageLeg, PackageStructure, PackageTruth, Participant, Truth,
     TruthDirection, TruthSide,
@@ -278,6 +285,9 @@ pub struct DecoyConfig {
     pub dealer_crosses: u32,
     /// Contracts of a dealer cross.
     pub dealer_cross_size: RangeInclusive<u32>,
+    /// Gap between two legs of a package, ns (0.2 to 3 ms by default; an empty range
+    /// gives its start).
+    pub package_leg_gap_ns: Range<u64>,
 }
 
 impl DecoyConfig {
@@ -297,6 +307,7 @@ impl DecoyConfig {
             lottery_size: 200..=900,
             dealer_crosses: 0,
             dealer_cross_size: 25..=250,
+            package_leg_gap_ns: 200_000..3_000_000,
         }
     }
 
@@ -384,6 +395,41 @@ pub struct SimConfig {
     /// move of the future. Near-the-money books then hold put–call parity to the
     /// rounding of the premium grid, at the price of many more records.
     pub auto_quote: Option<AutoQuote>,
+    /// The shape of the background market: retail takers' rate and size tail, market
+    /// makers' sizes and spreads ([`Background::default`] in the presets).
+    pub background: Background,
+}
+
+/// The shape of the background market beyond the record budget (see
+/// [`SimConfig::background`]). The defaults are the presets' market; [`Perturbation`]
+/// draws others.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Background {
+    /// Factor on the rate of retail takes (options and the future) at a given record
+    /// budget: 1 by default.
+    pub taker_rate: f64,
+    /// Pareto shape of retail take sizes (scale 1 lot): 1.35 by default; lower is a
+    /// heavier tail.
+    pub size_tail: f64,
+    /// Largest retail take, contracts: 100 by default.
+    pub size_cap: u32,
+    /// Factor on every market maker's quote sizes: 1 by default.
+    pub mm_size: f64,
+    /// Factor on every market maker's option half spread: 1 by default.
+    pub mm_spread: f64,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Self {
+            taker_rate: 1.0,
+            size_tail: 1.35,
+            size_cap: 100,
+            mm_size: 1.0,
+            mm_spread: 1.0,
+        }
+    }
 }
 
 /// Sweep re-quoting of the near-the-money books (see [`SimConfig::auto_quote`]).
@@ -457,6 +503,7 @@ impl SimConfig {
             decoys,
             information: None,
             auto_quote: None,
+            background: Background::default(),
         }
     }
 }

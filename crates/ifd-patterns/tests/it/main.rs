@@ -9,6 +9,8 @@ use ifd_patterns::{
 use ifd_pressure::{AggressorSide, OptionContract};
 use proptest::prelude::*;
 
+mod ood;
+
 const SEC: u64 = 1_000_000_000;
 const T0: u64 = 1_765_000_000 * SEC;
 
@@ -778,7 +780,7 @@ fn a_vertical_is_one_neutral_package_not_two_blocks() {
     assert!(out.is_empty(), "held back for the package window");
     assert_eq!(det.held_events(), 2);
     // The stream's time passes the window: the package is released.
-    det.advance(T0 + 20_000_000, &market, &NoReference, &mut out);
+    det.advance(T0 + 50_000_000, &market, &NoReference, &mut out);
     assert_eq!(det.held_events(), 0);
     assert_eq!(out.len(), 1, "{out:?}");
     let s = &out[0];

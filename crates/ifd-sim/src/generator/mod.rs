@@ -131,8 +131,9 @@ impl<'a> SessionGenerator<'a> {
                 MmParams {
                     half_ticks: 1 + u32::try_from(m % 3).unwrap_or(0),
                     half_pct: 0.004 * (1.0 + mf) * prng.random_range(0.8..1.2),
-                    size: (8.0 + 9.0 * mf) * prng.random_range(0.8..1.25),
+                    size: (8.0 + 9.0 * mf) * prng.random_range(0.8..1.25) * cfg.background.mm_size,
                     modify_prob: prng.random_range(0.35..0.75),
+                    spread: cfg.background.mm_spread,
                 }
             })
             .collect::<Vec<_>>();
@@ -534,9 +535,12 @@ impl<'a> SessionGenerator<'a> {
         let per_refresh = self.levels as f64 / 3.0;
         let opt_refresh = 0.78 * r / (16.0 * per_refresh) / mass;
         let fut_refresh = 0.05 * r / (11.0 * per_refresh) / mass;
-        let opt_takes = 0.05 * r / 3.4 / mass;
-        let fut_takes = 0.01 * r / 3.4 / mass;
-        let size_dist = Pareto::new(1.0, 1.35).ok();
+        // `taker_rate` is 1 in the presets (a product by 1.0 is exact: the same draws).
+        let taker_rate = self.cfg.background.taker_rate;
+        let opt_takes = 0.05 * r / 3.4 / mass * taker_rate;
+        let fut_takes = 0.01 * r / 3.4 / mass * taker_rate;
+        let size_dist = Pareto::new(1.0, self.cfg.background.size_tail).ok();
+        let size_cap = self.cfg.background.size_cap;
         for s in 0..secs {
             let t0 = start + s * NS_PER_SEC;
             if !self.session.contains(t0) {
@@ -572,7 +576,7 @@ impl<'a> SessionGenerator<'a> {
             let n_t = poisson(&mut self.rng, opt_takes * a);
             for _ in 0..n_t {
                 if let Some(inst) = self.pick_option() {
-                    let size = retail_size(&mut self.rng, size_dist.as_ref());
+                    let size = retail_size(&mut self.rng, size_dist.as_ref(), size_cap);
                     let side = if self.rng.random_bool(0.5) {
                         BSide::Bid
                     } else {
@@ -591,7 +595,7 @@ impl<'a> SessionGenerator<'a> {
             }
             let n_ft = poisson(&mut self.rng, fut_takes * a);
             for _ in 0..n_ft {
-                let size = retail_size(&mut self.rng, size_dist.as_ref()).min(20);
+                let size = retail_size(&mut self.rng, size_dist.as_ref(), size_cap).min(20);
                 let side = if self.rng.random_bool(0.5) {
                     BSide::Bid
                 } else {

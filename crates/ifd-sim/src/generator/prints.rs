@@ -106,7 +106,12 @@ impl SessionGenerator<'_> {
             self.decoys[decoy].legs.push(leg);
         }
         if (step as usize) + 1 < self.decoys[decoy].pending.len() {
-            let gap = self.rng.random_range(200_000..3_000_000);
+            let r = &self.cfg.decoys.package_leg_gap_ns;
+            let gap = if r.start < r.end {
+                self.rng.random_range(r.clone())
+            } else {
+                r.start
+            };
             self.schedule(
                 ts + gap,
                 Ev::DecoyStep {

@@ -19,6 +19,9 @@ pub(super) struct MmParams {
     pub(super) size: f64,
     /// Probability of a modify (vs cancel/replace) when a quote moves.
     pub(super) modify_prob: f64,
+    /// Factor on the options' half spread ([`crate::Background::mm_spread`], 1 in the
+    /// presets).
+    pub(super) spread: f64,
 }
 
 impl SessionGenerator<'_> {
@@ -36,7 +39,7 @@ impl SessionGenerator<'_> {
         let is_opt = self.chain.insts[inst].is_option();
         let (mut l0, base) = if is_opt {
             let tick = if fair < 5.0 { 0.05 } else { 0.25 };
-            let half = f64::from(p.half_ticks) * tick + p.half_pct * fair;
+            let half = (f64::from(p.half_ticks) * tick + p.half_pct * fair) * p.spread;
             match side {
                 BSide::Bid => (floor_to_grid(fair - half), p.size),
                 BSide::Ask => (ceil_to_grid(fair + half).max(SMALL_TICK), p.size),

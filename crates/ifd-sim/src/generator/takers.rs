@@ -24,9 +24,12 @@ pub(super) struct Fill {
     pub(super) owner: Owner,
 }
 
-/// Heavy-tailed retail size: mostly 1-3 lots, occasionally tens.
-pub(super) fn retail_size(rng: &mut ChaCha8Rng, dist: Option<&Pareto<f64>>) -> u32 {
-    dist.map_or(1, |d| d.sample(rng).floor().clamp(1.0, 100.0) as u32)
+/// Heavy-tailed retail size: mostly 1-3 lots, occasionally tens; at most `cap` (100 in
+/// the presets).
+pub(super) fn retail_size(rng: &mut ChaCha8Rng, dist: Option<&Pareto<f64>>, cap: u32) -> u32 {
+    dist.map_or(1, |d| {
+        d.sample(rng).floor().clamp(1.0, f64::from(cap.max(1))) as u32
+    })
 }
 
 impl SessionGenerator<'_> {
