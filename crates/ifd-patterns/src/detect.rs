@@ -6,8 +6,8 @@
 //!
 //! 1. the flow is not market making: its market-maker likelihood is below
 //!    `mm_ignore_above` (see [`crate::orders`] for the features; an iceberg chain
-//!    reloaded `iceberg_persistent_reloads` times is not judged by its first order's
-//!    quote pair), and it is not a
+//!    reloaded `iceberg_persistent_reloads` times with one-sided refills is not
+//!    judged by its first order's quote pair), and it is not a
 //!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
 //!    two-sided re-quoting within the package window:
 //!    [`OrderLifecycles::is_dealer_cross`]);
@@ -124,11 +124,13 @@ pub struct DetectorConfig {
     pub iceberg_min_refills: u32,
     /// Iceberg: smallest filled size (default 50).
     pub iceberg_min_filled: u64,
-    /// Iceberg: a chain reloaded at least this many times at one price is not taken
-    /// for a market maker's quote because its *first* order happened to pair with an
-    /// add on the other side (default 5). A market maker lifted again and again at one
-    /// price re-quotes away from the flow rather than putting up the same size at the
-    /// same price each time; five reloads, each within `refill_window_ns` of the last
+    /// Iceberg: a chain reloaded at least this many times at one price, whose refills
+    /// are one-sided (at most one in four of its orders was a side of a two-sided
+    /// quote pair), is not taken for a market maker's quote because its *first* order
+    /// happened to pair with an add on the other side (default 5). A market maker
+    /// re-quotes both sides; one lifted again and again at one price re-quotes away
+    /// from the flow rather than putting up the same size at the same price each
+    /// time, alone; five one-sided reloads, each within `refill_window_ns` of the last
     /// exhaustion, are an order working size. An order posted just after a market
     /// maker's one-sided re-quote pairs with it by the clock alone (most icebergs the
     /// tuning seeds missed as market making: 13 to 20 refills, 300 to 550 lots). The
@@ -617,7 +619,8 @@ impl PatternDetector {
             self.stats.unknown_instrument += 1;
             return;
         };
-        let mm = if chain.paired && reloads >= cfg.iceberg_persistent_reloads {
+        let one_sided = chain.paired_orders.saturating_mul(4) <= chain.refills;
+        let mm = if chain.paired && one_sided && reloads >= cfg.iceberg_persistent_reloads {
             // The first order's quote pair does not speak for a persistent chain.
             let unpaired = IcebergChain {
                 paired: false,
