@@ -691,11 +691,21 @@ impl SessionGenerator<'_> {
     }
 
     /// The planted flows that traded, as truth records.
+    ///
+    /// An iceberg whose fills never went past its first displayed order traded no
+    /// hidden size: on the tape it is an ordinary resting order that was filled (the
+    /// institution gave up before its display ran out, or right after the refill), so
+    /// it is not in the truth as an iceberg, as a flow that never traded is not.
     pub(super) fn truth(&self) -> Vec<Truth> {
         let mut truth = Vec::new();
         for (fi, f) in self.flows.iter().enumerate() {
             if f.size == 0 || f.ts_start == u64::MAX {
                 continue;
+            }
+            if let FlowPlan::Iceberg { display, .. } = f.plan {
+                if f.size <= u64::from(display) {
+                    continue;
+                }
             }
             truth.push(Truth {
                 flow_id: fi as u64 + 1,

@@ -544,6 +544,27 @@ fn a_cross_strike_flow_at_the_chain_edge_takes_distinct_strikes() {
 }
 
 #[test]
+fn an_iceberg_in_the_truth_traded_hidden_size() {
+    // The normal session of seed 6 with the real-world prints plants an iceberg that
+    // was filled for its first display (11 lots) and given up: no hidden size traded,
+    // so it is no iceberg and not in the truth. Every iceberg left was filled across
+    // two resting orders or more (a refill traded).
+    let mut cfg = SimConfig::preset(Preset::Normal, 6);
+    cfg.decoys = cfg.decoys.clone().with_real_world_prints(1);
+    let day = Simulator::new(cfg).flow_day();
+    let icebergs: Vec<&Truth> = day
+        .truth
+        .iter()
+        .filter(|t| t.kind == FlowKind::Iceberg)
+        .collect();
+    assert!(!icebergs.is_empty());
+    for t in icebergs {
+        assert!(t.size > 11, "flow {}: {} lots", t.flow_id, t.size);
+        check_flow(&day, t);
+    }
+}
+
+#[test]
 fn decoys_are_where_they_say() {
     let day = Simulator::new(quiet(4)).session(0, false);
     for d in &day.decoys {
