@@ -5,7 +5,9 @@
 //! Every candidate passes the same gates before it becomes a [`Signal`]:
 //!
 //! 1. the flow is not market making: its market-maker likelihood is below
-//!    `mm_ignore_above` (see [`crate::orders`] for the features), and it is not a
+//!    `mm_ignore_above` (see [`crate::orders`] for the features; an iceberg chain
+//!    reloaded `iceberg_persistent_reloads` times with one-sided refills is not
+//!    judged by its first order's quote pair), and it is not a
 //!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
 //!    two-sided re-quoting within `dealer_cross_lookahead_ns`:
 //!    [`OrderLifecycles::is_dealer_cross`]);
@@ -125,6 +127,18 @@ pub struct DetectorConfig {
     pub iceberg_min_refills: u32,
     /// Iceberg: smallest filled size (default 50).
     pub iceberg_min_filled: u64,
+    /// Iceberg: a chain reloaded at least this many times at one price, whose refills
+    /// are one-sided (at most one in four of its orders was a side of a two-sided
+    /// quote pair), is not taken for a market maker's quote because its *first* order
+    /// happened to pair with an add on the other side (default 5). A market maker
+    /// re-quotes both sides; one lifted again and again at one price re-quotes away
+    /// from the flow rather than putting up the same size at the same price each
+    /// time, alone; five one-sided reloads, each within `refill_window_ns` of the last
+    /// exhaustion, are an order working size. An order posted just after a market
+    /// maker's one-sided re-quote pairs with it by the clock alone (most icebergs the
+    /// tuning seeds missed as market making: 13 to 20 refills, 300 to 550 lots). The
+    /// instrument's churn and wide-presence terms still count.
+    pub iceberg_persistent_reloads: u32,
     /// Accumulation: bucket length (default 60 s).
     pub accum_bucket_ns: u64,
     /// Accumulation: buckets in the rolling window (default 30, half an hour: a slow
@@ -245,6 +259,7 @@ impl Default for DetectorConfig {
             cross_min_leg_size: 5,
             iceberg_min_refills: 3,
             iceberg_min_filled: 50,
+            iceberg_persistent_reloads: 5,
             accum_bucket_ns: 60_000_000_000,
             accum_buckets: 30,
             accum_min_active: 6,
@@ -644,7 +659,17 @@ impl PatternDetector {
             self.stats.unknown_instrument += 1;
             return;
         };
-        let mm = self.orders.chain_likelihood(chain);
+        let one_sided = chain.paired_orders.saturating_mul(4) <= chain.refills;
+        let mm = if chain.paired && one_sided && reloads >= cfg.iceberg_persistent_reloads {
+            // The first order's quote pair does not speak for a persistent chain.
+            let unpaired = IcebergChain {
+                paired: false,
+                ..chain.clone()
+            };
+            self.orders.chain_likelihood(&unpaired)
+        } else {
+            self.orders.chain_likelihood(chain)
+        };
         if mm >= cfg.mm_ignore_above {
             self.stats.mm_ignored += 1;
             return;

@@ -191,6 +191,10 @@ pub struct IcebergChain {
     pub last_ts: u64,
     /// True when the first order of the chain was part of a two-sided quote pair.
     pub paired: bool,
+    /// Orders of the chain, the first included, that were one side of a two-sided
+    /// quote pair, counted as each is exhausted and refilled (a market maker's
+    /// re-quotes are pairs, an iceberg's refills are one-sided).
+    pub paired_orders: u32,
 }
 
 /// Counters of the order tracker.
@@ -299,6 +303,7 @@ fn new_chain_in(
         first_ts: ts,
         last_ts: ts,
         paired,
+        paired_orders: u32::from(paired),
     });
     chain_id
 }
@@ -524,7 +529,11 @@ impl OrderLifecycles {
         }
         self.recent_chain_orders.push_back(e.order_id);
         let chain_id = match e.chain {
-            Some(c) => c,
+            Some(c) => {
+                let ch = &mut self.chains[c as usize];
+                ch.paired_orders += u32::from(e.paired);
+                c
+            }
             None => {
                 let c = new_chain_in(&mut self.chains, iid, bid, price, e.shown, e.ts, e.paired);
                 self.chains[c as usize].filled = e.filled;

@@ -466,6 +466,70 @@ fn iceberg_ignores_two_sided_market_maker_quotes() {
     assert!(out.iter().all(|s| s.pattern != Pattern::Iceberg), "{out:?}");
 }
 
+/// An ask iceberg whose first order pairs with a bid added right after it (an order
+/// posted just after a market maker's one-sided re-quote), then `rounds` one-sided
+/// refills of 20 lots, each taken in full.
+fn first_paired_rounds(rounds: u32) -> Vec<Signal> {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut out = Vec::new();
+    let px = 12_500_000_000;
+    let mut ts = T0;
+    let mut oid = 5_000;
+    det.on_mbo(
+        &mbo(2, 900, Action::Add, Side::Bid, px - 500_000_000, 20, ts),
+        &market,
+        &mut out,
+    );
+    det.on_mbo(
+        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts + 1_000),
+        &market,
+        &mut out,
+    );
+    for _ in 0..rounds {
+        ts += 100_000_000;
+        det.on_mbo(
+            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        det.on_mbo(
+            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+        ts += 20_000_000;
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+    }
+    out.retain(|s| s.pattern == Pattern::Iceberg);
+    out
+}
+
+#[test]
+fn a_persistent_one_sided_iceberg_is_not_market_making_for_its_first_pair() {
+    // Three reloads: the first order's quote pair still marks the chain as a market
+    // maker's quote (likelihood 0.6), so nothing is raised.
+    assert!(first_paired_rounds(3).is_empty());
+    // Six rounds, five one-sided reloads: an order working size, raised once.
+    let out = first_paired_rounds(6);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].side, FlowSide::Sell);
+    assert!(out[0].evidence.mm_likelihood < 0.5);
+    assert!(out[0].size >= 100);
+    // Refills that are each paired with a bid stay market making however many there
+    // are (`iceberg_ignores_two_sided_market_maker_quotes`).
+}
+
 #[test]
 fn v1_fires_on_volume_against_open_interest_or_history() {
     let market = TestMarket::nq_chain(3);

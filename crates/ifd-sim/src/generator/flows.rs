@@ -188,6 +188,32 @@ impl SessionGenerator<'_> {
 
     /// Option instrument index of expiry `e`, `offset` strikes out of the money from ATM.
     pub(super) fn otm_strike(&self, ts: u64, e: usize, call: bool, offset: i64) -> Option<usize> {
+        let (atm, last) = self.atm_index(ts, e)?;
+        // Clamped to the listed strikes when the underlying has run to the chain's edge.
+        let k = if call { atm + offset } else { atm - offset }.clamp(0, last);
+        self.strike_inst(e, call, k)
+    }
+
+    /// The `j`-th of `n` distinct strikes of a cross-strike flow on expiry `e`: the
+    /// strikes from ATM outward (`j` strikes out of the money), as
+    /// [`Self::otm_strike`] gives them, unless they would run past the chain's last
+    /// listed strike; then the `n` strikes end at that edge instead, so that the flow
+    /// still trades `n` different strikes (clamping each one alone put every leg of a
+    /// flow near the edge on the same one or two strikes: a one-strike "cross-strike").
+    fn cross_strike_inst(&self, ts: u64, e: usize, call: bool, j: i64, n: i64) -> Option<usize> {
+        let (atm, last) = self.atm_index(ts, e)?;
+        let span = (n - 1).max(0);
+        let k = if call {
+            atm.min(last - span).max(0) + j
+        } else {
+            atm.max(span).min(last) - j
+        };
+        self.strike_inst(e, call, k.clamp(0, last))
+    }
+
+    /// Index of the strike nearest the underlying's forward within expiry `e`, and the
+    /// last strike index.
+    fn atm_index(&self, ts: u64, e: usize) -> Option<(i64, i64)> {
         let strikes = self.chain.by_expiry.get(e)?;
         let f = self.fwd(ts);
         let atm = strikes
@@ -199,10 +225,15 @@ impl SessionGenerator<'_> {
                 ka.total_cmp(&kb)
             })
             .map(|(i, _)| i64::try_from(i).unwrap_or(0))?;
-        // Clamped to the listed strikes when the underlying has run to the chain's edge.
         let last = i64::try_from(strikes.len()).ok()? - 1;
-        let k = if call { atm + offset } else { atm - offset }.clamp(0, last);
-        strikes
+        Some((atm, last))
+    }
+
+    /// The call (or put) instrument of strike index `k` of expiry `e`.
+    fn strike_inst(&self, e: usize, call: bool, k: i64) -> Option<usize> {
+        self.chain
+            .by_expiry
+            .get(e)?
             .get(usize::try_from(k).ok()?)
             .map(|pair| pair[usize::from(!call)])
     }
@@ -342,9 +373,11 @@ impl SessionGenerator<'_> {
                 }
             }
             FlowPlan::CrossStrike { strikes, gap_ns } => {
-                // Step j takes the touch on the j-th strike out of the money.
+                // Step j takes the touch on the j-th strike out of the money (the
+                // strikes slide inward from the chain's edge to stay distinct).
                 let j = i64::from(step);
-                if let Some(inst) = self.otm_strike(ts, st.expiry, st.call, j) {
+                let n = i64::from(strikes);
+                if let Some(inst) = self.cross_strike_inst(ts, st.expiry, st.call, j, n) {
                     self.requote_stale(ts, inst);
                     let top = self.top_qty(inst, take_side);
                     if top > 0 {
@@ -658,11 +691,21 @@ impl SessionGenerator<'_> {
     }
 
     /// The planted flows that traded, as truth records.
+    ///
+    /// An iceberg whose fills never went past its first displayed order traded no
+    /// hidden size: on the tape it is an ordinary resting order that was filled (the
+    /// institution gave up before its display ran out, or right after the refill), so
+    /// it is not in the truth as an iceberg, as a flow that never traded is not.
     pub(super) fn truth(&self) -> Vec<Truth> {
         let mut truth = Vec::new();
         for (fi, f) in self.flows.iter().enumerate() {
             if f.size == 0 || f.ts_start == u64::MAX {
                 continue;
+            }
+            if let FlowPlan::Iceberg { display, .. } = f.plan {
+                if f.size <= u64::from(display) {
+                    continue;
+                }
             }
             truth.push(Truth {
                 flow_id: fi as u64 + 1,

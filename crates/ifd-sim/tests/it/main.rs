@@ -515,6 +515,56 @@ fn planted_flows_are_where_the_truth_says() {
 }
 
 #[test]
+fn a_cross_strike_flow_at_the_chain_edge_takes_distinct_strikes() {
+    // The quiet sessions of seeds 3 and 9 with the real-world prints (as
+    // `detection_quality` runs them) plant a cross-strike flow while the underlying
+    // sits at the edge of the listed strikes; each leg clamped alone used to land on
+    // the same strike (one instrument). Every planted cross-strike flow plans at least
+    // three strikes and takes each touch: three distinct instruments or more.
+    for seed in [3_u64, 9] {
+        let mut cfg = quiet(seed);
+        cfg.decoys = cfg.decoys.clone().with_real_world_prints(1);
+        let day = Simulator::new(cfg).flow_day();
+        let crosses: Vec<&Truth> = day
+            .truth
+            .iter()
+            .filter(|t| t.kind == FlowKind::CrossStrike)
+            .collect();
+        assert!(!crosses.is_empty(), "seed {seed}: a cross-strike flow");
+        for t in crosses {
+            assert!(
+                t.instrument_ids.len() >= 3,
+                "seed {seed}: flow {} took {:?}",
+                t.flow_id,
+                t.instrument_ids
+            );
+            check_flow(&day, t);
+        }
+    }
+}
+
+#[test]
+fn an_iceberg_in_the_truth_traded_hidden_size() {
+    // The normal session of seed 6 with the real-world prints plants an iceberg that
+    // was filled for its first display (11 lots) and given up: no hidden size traded,
+    // so it is no iceberg and not in the truth. Every iceberg left was filled across
+    // two resting orders or more (a refill traded).
+    let mut cfg = SimConfig::preset(Preset::Normal, 6);
+    cfg.decoys = cfg.decoys.clone().with_real_world_prints(1);
+    let day = Simulator::new(cfg).flow_day();
+    let icebergs: Vec<&Truth> = day
+        .truth
+        .iter()
+        .filter(|t| t.kind == FlowKind::Iceberg)
+        .collect();
+    assert!(!icebergs.is_empty());
+    for t in icebergs {
+        assert!(t.size > 11, "flow {}: {} lots", t.flow_id, t.size);
+        check_flow(&day, t);
+    }
+}
+
+#[test]
 fn decoys_are_where_they_say() {
     let day = Simulator::new(quiet(4)).session(0, false);
     for d in &day.decoys {
