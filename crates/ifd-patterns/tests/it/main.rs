@@ -530,6 +530,136 @@ fn a_persistent_one_sided_iceberg_is_not_market_making_for_its_first_pair() {
     // are (`iceberg_ignores_two_sided_market_maker_quotes`).
 }
 
+/// An ask iceberg of 20-lot orders at 12.50 on instrument 2: a first order and
+/// `rounds` refills, each taken in full; the orders whose index (0 the first) is in
+/// `paired` are added 1 µs after a fresh 20-lot bid, so they pair with it by the clock.
+fn clock_paired_rounds(rounds: u32, paired: &[u32]) -> Vec<Signal> {
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut out = Vec::new();
+    let px = 12_500_000_000;
+    let bid_px = px - 500_000_000;
+    let (mut ts, mut oid, mut bid_oid) = (T0, 5_000, 900);
+    for k in 0..=rounds {
+        if k > 0 {
+            ts += 100_000_000;
+            for (id, action, side) in [
+                (0, Action::Trade, Side::Bid),
+                (oid, Action::Fill, Side::Ask),
+                (oid, Action::Cancel, Side::Ask),
+            ] {
+                det.on_mbo(&mbo(2, id, action, side, px, 20, ts), &market, &mut out);
+            }
+            ts += 20_000_000;
+            oid += 1;
+        }
+        if paired.contains(&k) {
+            bid_oid += 1;
+            det.on_mbo(
+                &mbo(2, bid_oid, Action::Add, Side::Bid, bid_px, 20, ts),
+                &market,
+                &mut out,
+            );
+        }
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts + 1_000),
+            &market,
+            &mut out,
+        );
+    }
+    out.retain(|s| s.pattern == Pattern::Iceberg);
+    out
+}
+
+#[test]
+fn a_persistent_chain_with_one_order_in_three_paired_is_an_iceberg() {
+    // Seven orders (six refills), the first and the second paired by the clock: one
+    // in three and a half, an order working size, raised once.
+    let out = clock_paired_rounds(6, &[0, 1]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].side, FlowSide::Sell);
+    assert!(out[0].evidence.mm_likelihood < 0.5);
+    // The same chain with a third paired order (three in seven) stays market making.
+    assert!(clock_paired_rounds(6, &[0, 1, 3]).is_empty());
+    // With every order paired, however many reloads, nothing is raised.
+    assert!(clock_paired_rounds(8, &[0, 1, 2, 3, 4, 5, 6, 7, 8]).is_empty());
+}
+
+/// An ask chain on instrument 2 at 25.00: a first order of `lot` lots (paired with a
+/// bid added right before it when `paired_first`), then `rounds` rounds of a fill of
+/// the whole order and a one-sided refill of the same size. The iceberg signals only.
+fn small_chain(cfg: DetectorConfig, lot: u32, rounds: u32, paired_first: bool) -> Vec<Signal> {
+    let market = TestMarket::nq_chain(3);
+    let mut det = PatternDetector::new(cfg).unwrap();
+    let mut out = Vec::new();
+    let px = 25_000_000_000;
+    let (mut ts, mut oid) = (T0, 5_000);
+    if paired_first {
+        det.on_mbo(
+            &mbo(2, 900, Action::Add, Side::Bid, px - 500_000_000, lot, ts),
+            &market,
+            &mut out,
+        );
+    }
+    det.on_mbo(
+        &mbo(2, oid, Action::Add, Side::Ask, px, lot, ts + 1_000),
+        &market,
+        &mut out,
+    );
+    for _ in 0..rounds {
+        ts += 100_000_000;
+        for (id, action, side) in [
+            (0, Action::Trade, Side::Bid),
+            (oid, Action::Fill, Side::Ask),
+            (oid, Action::Cancel, Side::Ask),
+        ] {
+            det.on_mbo(&mbo(2, id, action, side, px, lot, ts), &market, &mut out);
+        }
+        ts += 20_000_000;
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, lot, ts),
+            &market,
+            &mut out,
+        );
+    }
+    out.retain(|s| s.pattern == Pattern::Iceberg);
+    out
+}
+
+#[test]
+fn a_one_sided_chain_is_an_iceberg_from_the_smaller_floor() {
+    let defaults = DetectorConfig::default;
+    // Four one-sided reloads of 10 lots: 40 filled, under the 50-lot floor but over
+    // the one-sided one (25), so it is raised.
+    let out = small_chain(defaults(), 10, 4, false);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].side, FlowSide::Sell);
+    assert!((25..50).contains(&out[0].size), "{out:?}");
+    // With the one-sided floor at the general one, the same records are not.
+    let same_floor = DetectorConfig {
+        iceberg_min_filled_one_sided: 50,
+        ..defaults()
+    };
+    assert!(small_chain(same_floor, 10, 4, false).is_empty());
+    // A one-sided floor above the general one is held to the general one.
+    let above = DetectorConfig {
+        iceberg_min_filled_one_sided: 500,
+        ..defaults()
+    };
+    assert_eq!(small_chain(above, 10, 6, false).len(), 1);
+    // Two reloads are too few whatever the size.
+    assert!(small_chain(defaults(), 10, 2, false).is_empty());
+    // A chain whose first order was a side of a quote pair keeps the 50-lot floor,
+    // even where market making is not ignored: 40 lots are not raised, 60 are.
+    let mm_kept = DetectorConfig {
+        mm_ignore_above: 1.0,
+        ..defaults()
+    };
+    assert!(small_chain(mm_kept.clone(), 10, 4, true).is_empty());
+    assert_eq!(small_chain(mm_kept, 10, 6, true).len(), 1);
+}
+
 #[test]
 fn v1_fires_on_volume_against_open_interest_or_history() {
     let market = TestMarket::nq_chain(3);
