@@ -6,6 +6,7 @@
 
 use ifd_pressure::{
     AggressorEvent, AggressorSide, Bbo, OptionContract, OptionKind, PassiveFills, TickRule,
+    UnderlyingPrice, UnderlyingSource,
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -14,7 +15,7 @@ use crate::view::MarketView;
 
 /// An in-memory market: contracts by instrument id, a set of unhealthy instruments and
 /// one underlying price.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TestMarket {
     /// Contracts, looked up by instrument id.
     pub contracts: Vec<OptionContract>,
@@ -29,6 +30,24 @@ pub struct TestMarket {
     pub spreads: Vec<(u32, Vec<crate::SpreadLegDef>)>,
     /// Open interest per instrument, where known.
     pub open_interest: Vec<(u32, u64)>,
+    /// Where the underlying price is said to come from (default `Caller`; `Future`
+    /// stands for a session with the future's own feed).
+    pub underlying_source: UnderlyingSource,
+}
+
+impl Default for TestMarket {
+    /// No contracts, no underlying price, everything healthy.
+    fn default() -> Self {
+        Self {
+            contracts: Vec::new(),
+            unhealthy: Vec::new(),
+            underlying: None,
+            partial_until: Vec::new(),
+            spreads: Vec::new(),
+            open_interest: Vec::new(),
+            underlying_source: UnderlyingSource::Caller,
+        }
+    }
 }
 
 impl TestMarket {
@@ -64,6 +83,7 @@ impl TestMarket {
             partial_until: Vec::new(),
             spreads: Vec::new(),
             open_interest: Vec::new(),
+            underlying_source: UnderlyingSource::Caller,
         }
     }
 }
@@ -81,6 +101,14 @@ impl MarketView for TestMarket {
 
     fn underlying_price(&self, _contract: &OptionContract) -> Option<i64> {
         self.underlying
+    }
+
+    fn underlying_at(&self, _contract: &OptionContract, ts_recv: u64) -> Option<UnderlyingPrice> {
+        self.underlying.map(|price| UnderlyingPrice {
+            price,
+            source: self.underlying_source,
+            ts_recv,
+        })
     }
 
     fn open_interest(&self, instrument_id: u32) -> Option<u64> {

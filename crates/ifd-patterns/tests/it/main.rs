@@ -6,7 +6,7 @@ use ifd_patterns::{
     Assessment, DetectorConfig, DetectorVersion, Direction, FlowSide, MarketView, NoReference,
     Pattern, PatternDetector, Reference, ReferenceMetric, Signal, V1Config, VolumeSpikeDetector,
 };
-use ifd_pressure::{AggressorSide, OptionContract};
+use ifd_pressure::{AggressorSide, OptionContract, UnderlyingSource};
 use proptest::prelude::*;
 
 mod ood;
@@ -184,6 +184,87 @@ fn accumulation_needs_persistence() {
 }
 
 #[test]
+fn one_large_print_is_not_an_accumulation() {
+    // Forty clips of 5 lots and a few sells over ten minutes: an accumulation.
+    let market = TestMarket::nq_chain(3);
+    let clips = |big: Option<u64>| {
+        let mut evs = Vec::new();
+        for minute in 0..10u64 {
+            for k in 0..4u64 {
+                evs.push(event(
+                    2,
+                    AggressorSide::Buy,
+                    5,
+                    1,
+                    T0 + minute * 60 * SEC + k * 10 * SEC,
+                ));
+            }
+            evs.push(event(
+                2,
+                AggressorSide::Sell,
+                2,
+                1,
+                T0 + minute * 60 * SEC + 45 * SEC,
+            ));
+        }
+        if let Some(size) = big {
+            // One large buy print in the ninth minute, 5 s after that minute's last clip.
+            evs.push(event(
+                2,
+                AggressorSide::Buy,
+                size,
+                1,
+                T0 + 8 * 60 * SEC + 35 * SEC,
+            ));
+            evs.sort_by_key(|e| e.ts_recv);
+        }
+        evs
+    };
+    let accumulations = |evs: &[ifd_pressure::AggressorEvent], cfg: DetectorConfig| {
+        let mut det = PatternDetector::new(cfg).unwrap();
+        let out = run_events(&mut det, &market, evs);
+        let n = out
+            .iter()
+            .filter(|s| s.pattern == Pattern::Accumulation)
+            .count();
+        (n, det.stats().accum_one_print)
+    };
+    let few = |n: u64| {
+        // Fewer clips: two per minute of 3 lots, so one print of 100 dominates.
+        let mut evs = Vec::new();
+        for minute in 0..8u64 {
+            for k in 0..2u64 {
+                evs.push(event(
+                    2,
+                    AggressorSide::Buy,
+                    3,
+                    1,
+                    T0 + minute * 60 * SEC + k * 20 * SEC,
+                ));
+            }
+        }
+        evs.push(event(2, AggressorSide::Buy, n, 1, T0 + 8 * 60 * SEC));
+        evs
+    };
+    // Many clips with one print of 60 (under the block floor) among 200 lots: still
+    // an accumulation, the print a quarter of the side's volume.
+    let (n, dropped) = accumulations(&clips(Some(60)), DetectorConfig::default());
+    assert!(n >= 1, "clips plus one print");
+    assert_eq!(dropped, 0);
+    // Sixteen clips of 3 lots and one print of 100 lots: the window's net volume is
+    // the one print (100 of 148): not an accumulation, and counted.
+    let (n, dropped) = accumulations(&few(100), DetectorConfig::default());
+    assert_eq!(n, 0);
+    assert!(dropped >= 1);
+    // With the share at 1 the same records are one.
+    let any_share = DetectorConfig {
+        accum_max_event_share: 1.0,
+        ..DetectorConfig::default()
+    };
+    assert!(accumulations(&few(100), any_share).0 >= 1);
+}
+
+#[test]
 fn unhealthy_books_suppress_signals() {
     let mut market = TestMarket::nq_chain(3);
     market.unhealthy.push(1);
@@ -299,41 +380,7 @@ fn mbo(iid: u32, oid: u64, action: Action, side: Side, px: i64, size: u32, ts: u
 #[test]
 fn iceberg_fires_on_refills_at_one_price() {
     let market = TestMarket::nq_chain(3);
-    let mut det = detector();
-    let mut out = Vec::new();
-    let px = 12_500_000_000;
-    let mut ts = T0;
-    let mut oid = 5_000;
-    det.on_mbo(
-        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-        &market,
-        &mut out,
-    );
-    for _ in 0..5 {
-        ts += 100_000_000;
-        det.on_mbo(
-            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
-            &market,
-            &mut out,
-        );
-        det.on_mbo(
-            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
-        det.on_mbo(
-            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
-        ts += 20_000_000;
-        oid += 1;
-        det.on_mbo(
-            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
-    }
+    let out = refill_rounds(&mut detector(), &market, 12_500_000_000);
     assert_eq!(out.len(), 1, "{out:?}");
     let s = &out[0];
     assert_eq!(s.pattern, Pattern::Iceberg);
@@ -342,42 +389,59 @@ fn iceberg_fires_on_refills_at_one_price() {
     assert!(s.evidence.orders.len() >= 3);
 }
 
-/// Five refills of 20 lots at one price on instrument 2, taken in full each time.
-fn refill_rounds(det: &mut PatternDetector, market: &TestMarket, px: i64) -> Vec<Signal> {
+/// One round of an ask iceberg on instrument 2: 100 ms after `*ts`, the resting order
+/// `*oid` of `lot` lots at `px` is taken in full (trade, fill, cancel), and 20 ms
+/// later its refill `*oid + 1` of the same size is added. Advances `ts` and `oid`.
+fn take_and_refill(
+    det: &mut PatternDetector,
+    market: &TestMarket,
+    out: &mut Vec<Signal>,
+    (ts, oid): (&mut u64, &mut u64),
+    px: i64,
+    lot: u32,
+) {
+    *ts += 100_000_000;
+    for (id, action, side) in [
+        (0, Action::Trade, Side::Bid),
+        (*oid, Action::Fill, Side::Ask),
+        (*oid, Action::Cancel, Side::Ask),
+    ] {
+        det.on_mbo(&mbo(2, id, action, side, px, lot, *ts), market, out);
+    }
+    *ts += 20_000_000;
+    *oid += 1;
+    det.on_mbo(
+        &mbo(2, *oid, Action::Add, Side::Ask, px, lot, *ts),
+        market,
+        out,
+    );
+}
+
+/// An ask of 20 lots at `px` on instrument 2 posted at `t0`, then five rounds of
+/// [`take_and_refill`].
+fn refill_rounds_at(
+    det: &mut PatternDetector,
+    market: &TestMarket,
+    px: i64,
+    t0: u64,
+) -> Vec<Signal> {
     let mut out = Vec::new();
-    let mut ts = T0;
-    let mut oid = 5_000;
+    let (mut ts, mut oid) = (t0, 5_000);
     det.on_mbo(
         &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
         market,
         &mut out,
     );
     for _ in 0..5 {
-        ts += 100_000_000;
-        det.on_mbo(
-            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
-            market,
-            &mut out,
-        );
-        det.on_mbo(
-            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
-            market,
-            &mut out,
-        );
-        det.on_mbo(
-            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
-            market,
-            &mut out,
-        );
-        ts += 20_000_000;
-        oid += 1;
-        det.on_mbo(
-            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-            market,
-            &mut out,
-        );
+        take_and_refill(det, market, &mut out, (&mut ts, &mut oid), px, 20);
     }
     out
+}
+
+/// Five refills of 20 lots at one price on instrument 2 from `T0`, taken in full each
+/// time.
+fn refill_rounds(det: &mut PatternDetector, market: &TestMarket, px: i64) -> Vec<Signal> {
+    refill_rounds_at(det, market, px, T0)
 }
 
 #[test]
@@ -487,29 +551,7 @@ fn first_paired_rounds(rounds: u32) -> Vec<Signal> {
         &mut out,
     );
     for _ in 0..rounds {
-        ts += 100_000_000;
-        det.on_mbo(
-            &mbo(2, 0, Action::Trade, Side::Bid, px, 20, ts),
-            &market,
-            &mut out,
-        );
-        det.on_mbo(
-            &mbo(2, oid, Action::Fill, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
-        det.on_mbo(
-            &mbo(2, oid, Action::Cancel, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
-        ts += 20_000_000;
-        oid += 1;
-        det.on_mbo(
-            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
+        take_and_refill(&mut det, &market, &mut out, (&mut ts, &mut oid), px, 20);
     }
     out.retain(|s| s.pattern == Pattern::Iceberg);
     out
@@ -607,21 +649,7 @@ fn small_chain(cfg: DetectorConfig, lot: u32, rounds: u32, paired_first: bool) -
         &mut out,
     );
     for _ in 0..rounds {
-        ts += 100_000_000;
-        for (id, action, side) in [
-            (0, Action::Trade, Side::Bid),
-            (oid, Action::Fill, Side::Ask),
-            (oid, Action::Cancel, Side::Ask),
-        ] {
-            det.on_mbo(&mbo(2, id, action, side, px, lot, ts), &market, &mut out);
-        }
-        ts += 20_000_000;
-        oid += 1;
-        det.on_mbo(
-            &mbo(2, oid, Action::Add, Side::Ask, px, lot, ts),
-            &market,
-            &mut out,
-        );
+        take_and_refill(&mut det, &market, &mut out, (&mut ts, &mut oid), px, lot);
     }
     out.retain(|s| s.pattern == Pattern::Iceberg);
     out
@@ -658,6 +686,79 @@ fn a_one_sided_chain_is_an_iceberg_from_the_smaller_floor() {
     };
     assert!(small_chain(mm_kept.clone(), 10, 4, true).is_empty());
     assert_eq!(small_chain(mm_kept, 10, 6, true).len(), 1);
+}
+
+/// Buy clips on instrument 2 from `t0`: four of 5 lots and one sell of 2 each minute
+/// for ten minutes (an accumulation of buys).
+fn buy_clips(t0: u64) -> Vec<ifd_pressure::AggressorEvent> {
+    let mut evs = Vec::new();
+    for minute in 0..10u64 {
+        for k in 0..4u64 {
+            evs.push(event(
+                2,
+                AggressorSide::Buy,
+                5,
+                1,
+                t0 + minute * 60 * SEC + k * 10 * SEC,
+            ));
+        }
+        evs.push(event(
+            2,
+            AggressorSide::Sell,
+            2,
+            1,
+            t0 + minute * 60 * SEC + 45 * SEC,
+        ));
+    }
+    evs
+}
+
+#[test]
+fn an_iceberg_and_its_counterparties_are_read_once() {
+    let market = TestMarket::nq_chain(3);
+    let patterns = |cfg: DetectorConfig, iceberg_first: bool| {
+        let mut det = PatternDetector::new(cfg).unwrap();
+        let mut out = Vec::new();
+        let clips = buy_clips(T0 + SEC);
+        if iceberg_first {
+            // A selling iceberg at T0, then buyers lifting offers for ten minutes.
+            out.extend(refill_rounds_at(&mut det, &market, 12_500_000_000, T0));
+            out.extend(run_events(&mut det, &market, &clips));
+        } else {
+            // Buyers lifting offers for ten minutes, then an offer refilled at one
+            // price as they go on (the market maker's refills).
+            out.extend(run_events(&mut det, &market, &clips));
+            out.extend(refill_rounds_at(
+                &mut det,
+                &market,
+                12_500_000_000,
+                T0 + 11 * 60 * SEC,
+            ));
+        }
+        let mut kinds: Vec<Pattern> = out.iter().map(|s| s.pattern).collect();
+        kinds.dedup();
+        (kinds, det.stats().counterparty)
+    };
+    let off = || DetectorConfig {
+        counterparty_grace_ns: 0,
+        ..DetectorConfig::default()
+    };
+    // Without the rule both readings are raised, with opposite directions.
+    assert_eq!(
+        patterns(off(), true).0,
+        [Pattern::Iceberg, Pattern::Accumulation]
+    );
+    assert_eq!(
+        patterns(off(), false).0,
+        [Pattern::Accumulation, Pattern::Iceberg]
+    );
+    // With it the flow seen first is kept and the other side's reading counted.
+    let (kinds, dropped) = patterns(DetectorConfig::default(), true);
+    assert_eq!(kinds, [Pattern::Iceberg]);
+    assert!(dropped >= 1);
+    let (kinds, dropped) = patterns(DetectorConfig::default(), false);
+    assert_eq!(kinds, [Pattern::Accumulation]);
+    assert!(dropped >= 1);
 }
 
 #[test]
@@ -795,43 +896,13 @@ proptest! {
     }
 }
 
-/// Five fill-and-refill rounds of a 20-lot ask at one price on instrument 2, from `T0`.
-fn iceberg_rounds(det: &mut PatternDetector, market: &TestMarket) -> Vec<Signal> {
-    let mut out = Vec::new();
-    let px = 12_500_000_000;
-    let (mut ts, mut oid) = (T0, 5_000);
-    det.on_mbo(
-        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-        market,
-        &mut out,
-    );
-    for _ in 0..5 {
-        ts += 100_000_000;
-        for (id, action, side) in [
-            (0, Action::Trade, Side::Bid),
-            (oid, Action::Fill, Side::Ask),
-            (oid, Action::Cancel, Side::Ask),
-        ] {
-            det.on_mbo(&mbo(2, id, action, side, px, 20, ts), market, &mut out);
-        }
-        ts += 20_000_000;
-        oid += 1;
-        det.on_mbo(
-            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-            market,
-            &mut out,
-        );
-    }
-    out
-}
-
 #[test]
 fn iceberg_waits_for_a_depth_ready_book() {
     // The book started mid-session and never warms up within the rounds: no iceberg.
     let mut market = TestMarket::nq_chain(3);
     market.partial_until.push((2, T0 + 3_600 * SEC));
     let mut det = detector();
-    let out = iceberg_rounds(&mut det, &market);
+    let out = refill_rounds(&mut det, &market, 12_500_000_000);
     assert!(out.is_empty(), "{out:?}");
     assert!(det.stats().depth_not_ready > 0);
 
@@ -840,7 +911,7 @@ fn iceberg_waits_for_a_depth_ready_book() {
     let mut market = TestMarket::nq_chain(3);
     market.partial_until.push((2, T0 + 450_000_000));
     let mut det = detector();
-    let out = iceberg_rounds(&mut det, &market);
+    let out = refill_rounds(&mut det, &market, 12_500_000_000);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Iceberg);
     assert!(out[0].ts_recv >= T0 + 450_000_000);
@@ -850,7 +921,7 @@ fn iceberg_waits_for_a_depth_ready_book() {
     let mut market = TestMarket::nq_chain(3);
     market.partial_until.push((3, u64::MAX));
     let mut det = detector();
-    assert_eq!(iceberg_rounds(&mut det, &market).len(), 1);
+    assert_eq!(refill_rounds(&mut det, &market, 12_500_000_000).len(), 1);
     assert_eq!(det.stats().depth_not_ready, 0);
 }
 
@@ -1010,7 +1081,11 @@ fn a_vertical_is_one_neutral_package_not_two_blocks() {
 
 #[test]
 fn a_material_package_takes_the_direction_of_its_net_delta() {
-    let market = TestMarket::nq_chain(5);
+    // With the future's own feed (the hedge legs would be visible).
+    let market = TestMarket {
+        underlying_source: UnderlyingSource::Future,
+        ..TestMarket::nq_chain(5)
+    };
     // A risk reversal: buy the 21000 call (id 9), sell the 20900 put (id 2), both out
     // of the money around 21000... the call at the money, the put below it.
     let legs = [
@@ -1032,6 +1107,43 @@ fn a_material_package_takes_the_direction_of_its_net_delta() {
     .unwrap();
     let out = run_events(&mut det, &market, &legs);
     assert_eq!(out[0].direction, Direction::Neutral);
+}
+
+#[test]
+fn on_the_options_feed_alone_a_package_is_neutral() {
+    // The same risk reversal with the underlying from parity (no future feed): its
+    // delta hedge, if any, cannot be seen, so it is neutral with its net delta shown.
+    let legs = [
+        event(9, AggressorSide::Buy, 300, 1, T0),
+        event(2, AggressorSide::Sell, 300, 1, T0 + 500_000),
+    ];
+    for source in [UnderlyingSource::Parity, UnderlyingSource::Caller] {
+        let market = TestMarket {
+            underlying_source: source,
+            ..TestMarket::nq_chain(5)
+        };
+        let out = run_events(&mut detector(), &market, &legs);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].pattern, Pattern::Package);
+        assert_eq!(out[0].direction, Direction::Neutral, "{source:?}");
+        let net: f64 = out[0]
+            .net_delta_notional
+            .unwrap()
+            .to_string()
+            .parse()
+            .unwrap();
+        assert!(net > 10_000_000.0, "{net}");
+        // Turning the rule off applies the materiality test whatever the source.
+        let mut det = PatternDetector::new(DetectorConfig {
+            package_direction_needs_future: false,
+            ..DetectorConfig::default()
+        })
+        .unwrap();
+        assert_eq!(
+            run_events(&mut det, &market, &legs)[0].direction,
+            Direction::Bullish
+        );
+    }
 }
 
 #[test]

@@ -164,8 +164,14 @@ fn the_counterparties_of_an_iceberg_are_not_an_accumulation() {
         "{out:?}"
     );
     assert!(det.stats().iceberg_counterparty >= 40);
-    // The same buying against other orders is an accumulation.
-    let mut det = detector();
+    // The same buying against other orders: the iceberg's counterparties too (the
+    // counterparty rule, `counterparty_grace_ns`); without that rule only the prints
+    // against the iceberg's own orders are held out, and the buying is an accumulation.
+    let mut det = PatternDetector::new(DetectorConfig {
+        counterparty_grace_ns: 0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
     let _ = super::refill_rounds(&mut det, &market, px);
     let out = run_events(
         &mut det,
