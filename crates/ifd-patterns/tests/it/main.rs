@@ -469,9 +469,9 @@ fn iceberg_ignores_two_sided_market_maker_quotes() {
 /// An ask iceberg whose first order pairs with a bid added right after it (an order
 /// posted just after a market maker's one-sided re-quote), then `rounds` one-sided
 /// refills of 20 lots, each taken in full.
-fn first_paired_rounds(rounds: u32) -> Vec<Signal> {
+fn first_paired_rounds(cfg: DetectorConfig, rounds: u32) -> Vec<Signal> {
     let market = TestMarket::nq_chain(3);
-    let mut det = detector();
+    let mut det = PatternDetector::new(cfg).unwrap();
     let mut out = Vec::new();
     let px = 12_500_000_000;
     let mut ts = T0;
@@ -517,11 +517,23 @@ fn first_paired_rounds(rounds: u32) -> Vec<Signal> {
 
 #[test]
 fn a_persistent_one_sided_iceberg_is_not_market_making_for_its_first_pair() {
-    // Three reloads: the first order's quote pair still marks the chain as a market
-    // maker's quote (likelihood 0.6), so nothing is raised.
-    assert!(first_paired_rounds(3).is_empty());
+    let defaults = DetectorConfig::default;
+    // Three one-sided reloads (60 lots): the first order's quote pair does not speak
+    // for the chain, which is raised once.
+    let out = first_paired_rounds(defaults(), 3);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].evidence.mm_likelihood < 0.5);
+    // Two reloads are too few.
+    assert!(first_paired_rounds(defaults(), 2).is_empty());
+    // Judged by its first order's pair until five reloads (the former default), the
+    // same three-reload chain is a market maker's quote (likelihood 0.6).
+    let five = DetectorConfig {
+        iceberg_persistent_reloads: 5,
+        ..defaults()
+    };
+    assert!(first_paired_rounds(five.clone(), 3).is_empty());
     // Six rounds, five one-sided reloads: an order working size, raised once.
-    let out = first_paired_rounds(6);
+    let out = first_paired_rounds(five, 6);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].side, FlowSide::Sell);
     assert!(out[0].evidence.mm_likelihood < 0.5);
