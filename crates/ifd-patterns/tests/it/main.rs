@@ -662,6 +662,7 @@ fn a_one_sided_chain_is_an_iceberg_from_the_smaller_floor() {
     assert_eq!(small_chain(above, 10, 6, false).len(), 1);
     // Two reloads are too few whatever the size.
     assert!(small_chain(defaults(), 10, 2, false).is_empty());
+    assert!(small_chain(defaults(), 40, 2, false).is_empty());
     // A chain whose first order was a side of a quote pair keeps the 50-lot floor,
     // even where market making is not ignored: 40 lots are not raised, 60 are.
     let mm_kept = DetectorConfig {
@@ -670,6 +671,26 @@ fn a_one_sided_chain_is_an_iceberg_from_the_smaller_floor() {
     };
     assert!(small_chain(mm_kept.clone(), 10, 4, true).is_empty());
     assert_eq!(small_chain(mm_kept, 10, 6, true).len(), 1);
+}
+
+#[test]
+fn an_iceberg_is_stronger_the_more_it_filled_past_its_floor() {
+    let defaults = DetectorConfig::default;
+    // Three reloads of 9 lots (27 filled, just past the one-sided floor of 25) pass
+    // the default confidence threshold, at about the strength of three reloads.
+    let small = small_chain(defaults(), 9, 3, false);
+    assert_eq!(small.len(), 1, "{small:?}");
+    // A threshold above the score of a chain at its gates holds that chain back...
+    let strict = DetectorConfig {
+        min_confidence: 0.6,
+        ..defaults()
+    };
+    assert!(small_chain(strict.clone(), 9, 3, false).is_empty());
+    // ...but not three reloads of 40 lots (120 filled, nearly five times the floor),
+    // which carry more evidence than their reload count.
+    let large = small_chain(strict, 40, 3, false);
+    assert_eq!(large.len(), 1, "{large:?}");
+    assert!(large[0].confidence > small[0].confidence);
 }
 
 #[test]
