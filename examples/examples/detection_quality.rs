@@ -41,7 +41,7 @@ use ifd_engine::Engine;
 use ifd_examples::truth::{
     finds_flow, first_revisions, is_package_signal, on_decoy, verdict, PACKAGE_PATTERN,
 };
-use ifd_patterns::{DetectorVersion, Signal};
+use ifd_patterns::{DetectorConfig, DetectorVersion, IcebergChain, OrderLifecycles, Signal};
 use ifd_sim::{self as sim, DecoyKind, Feed, Preset, SimConfig, SimDay, Simulator};
 
 /// Slack after a flow's or decoy's last record within which a signal still counts.
@@ -338,12 +338,126 @@ fn explain(signals: &[Signal], day: &SimDay) {
             t.ts_end % 86_400_000_000_000 / 1_000_000_000,
         );
         println!("    planted: {}", planted_prints(day, t));
+        if t.kind == sim::FlowKind::Iceberg {
+            iceberg_chains(day, t);
+        }
         for s in firsts
             .iter()
             .filter(|s| s.instruments.iter().any(|i| t.instrument_ids.contains(i)))
         {
             println!("    near: {}", brief(s));
         }
+    }
+}
+
+/// One of a planted iceberg's orders, as `iceberg_chains` prints it.
+struct InstitutionOrder {
+    /// Seconds of the day of its add.
+    at: f64,
+    /// Displayed size at its add.
+    shown: u32,
+    /// Whether its add was one side of a two-sided quote pair.
+    paired: bool,
+    /// Lots filled.
+    filled: u64,
+    /// `x` exhausted (filled, then removed), `c` cancelled unfilled, blank resting.
+    end: char,
+    /// The iceberg chain it joined, if any.
+    chain: Option<u32>,
+}
+
+/// For a missed iceberg, what the iceberg tracker made of it: the session's option
+/// records replayed through a fresh [`OrderLifecycles`] with the default thresholds, then
+/// each of the institution's orders (seconds of its add, displayed size, whether its add
+/// was one side of a quote pair, lots filled, how it ended, its chain) and the state of
+/// every chain on the flow's instruments that started within the flow's window: reloads,
+/// filled and hidden lots, quote pairing, market-maker likelihood and filled premium
+/// (the gates `check_iceberg` applies, see `ifd_patterns::detect`).
+fn iceberg_chains(day: &SimDay, t: &sim::Truth) {
+    let cfg = DetectorConfig::default();
+    let mut orders = OrderLifecycles::new(cfg.mm.clone());
+    let ours = |id: u64| day.owner_of(id) == Some(sim::Participant::Institution(t.flow_id));
+    let mut mine: BTreeMap<u64, InstitutionOrder> = BTreeMap::new();
+    let mut chains: BTreeMap<u32, (IcebergChain, f64)> = BTreeMap::new();
+    let secs = |ts: u64| (ts % 86_400_000_000_000) as f64 / 1e9;
+    for m in day
+        .mbo
+        .iter()
+        .filter(|m| !day.is_future(m.hd.instrument_id))
+    {
+        if m.ts_recv > t.ts_end.saturating_add(SLACK_NS) {
+            break;
+        }
+        let pairs = orders.stats().pairs;
+        orders.on_mbo(m);
+        let on_flow = t.instrument_ids.contains(&m.hd.instrument_id);
+        if on_flow && ours(m.order_id) {
+            let e = mine.entry(m.order_id).or_insert(InstitutionOrder {
+                at: secs(m.ts_recv),
+                shown: m.size,
+                paired: false,
+                filled: 0,
+                end: ' ',
+                chain: None,
+            });
+            match m.action as u8 {
+                b'A' => e.paired = orders.stats().pairs > pairs,
+                b'F' => e.filled += u64::from(m.size),
+                b'C' => e.end = if e.filled > 0 { 'x' } else { 'c' },
+                _ => {}
+            }
+        }
+        for ch in orders.take_touched(m.ts_recv) {
+            if t.instrument_ids.contains(&ch.instrument_id)
+                && ch.first_ts + SLACK_NS >= t.ts_start
+                && ch.first_ts <= t.ts_end
+            {
+                for o in &ch.orders {
+                    if let Some(e) = mine.get_mut(o) {
+                        e.chain = Some(ch.chain_id);
+                    }
+                }
+                let mm = orders.chain_likelihood(&ch);
+                chains.insert(ch.chain_id, (ch, mm));
+            }
+        }
+    }
+    let list: Vec<String> = mine
+        .values()
+        .map(|o| {
+            format!(
+                "{:.3}s {}{} f{}{}{}",
+                o.at,
+                o.shown,
+                if o.paired { "P" } else { "" },
+                o.filled,
+                o.end,
+                o.chain.map(|c| format!(" #{c}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    println!(
+        "    institution orders (add, shown, P paired, filled, x exhausted / c cancelled): {}",
+        list.join(" | ")
+    );
+    let multiplier = 20.0;
+    for (ch, mm) in chains.values() {
+        println!(
+            "    chain #{} {} {:.2} shown {} refills {} hidden {} filled {} paired {} paired_orders {} mm {:.2} premium {:.0} {:.3}..{:.3}s",
+            ch.chain_id,
+            if ch.bid { "bid" } else { "ask" },
+            ch.price as f64 / 1e9,
+            ch.shown,
+            ch.refills,
+            ch.hidden_fills,
+            ch.filled,
+            ch.paired,
+            ch.paired_orders,
+            mm,
+            ch.price as f64 / 1e9 * ch.filled as f64 * multiplier,
+            secs(ch.first_ts),
+            secs(ch.last_ts),
+        );
     }
 }
 

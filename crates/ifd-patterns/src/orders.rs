@@ -27,7 +27,14 @@
 //! The iceberg tracker follows resting orders that are filled: an order that is filled
 //! for more than it ever showed holds hidden size, and an order that is exhausted and
 //! replaced at the same price and side within `refill_window_ns` by an order of similar
-//! displayed size is a refill. Refills chain into one [`IcebergChain`].
+//! displayed size is a refill. Refills chain into one [`IcebergChain`]. When one
+//! aggressor exhausts several orders at the price (a market maker's quote queued ahead
+//! of an iceberg), a new add refills the exhausted order of exactly its displayed size
+//! first, and among those the one already in a chain, before the oldest: an iceberg
+//! reloads the same display each time, and matching the oldest handed the iceberg's
+//! chain to the market maker's re-quote while the iceberg's next refill started a new
+//! chain (on the tuning seeds icebergs of 119 and 132 lots were split into chains of
+//! one to four reloads each).
 
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
@@ -515,14 +522,27 @@ impl OrderLifecycles {
         if self.exhausted.is_empty() {
             return None;
         }
-        let pos = self.exhausted.iter().position(|e| {
-            ts.saturating_sub(e.ts) <= cfg.refill_window_ns
+        // Several orders at one price are exhausted by one aggressor (a market maker's
+        // quote ahead of an iceberg in the queue): the refill continues the order it
+        // reloads, which shows exactly its displayed size and is already a chain's,
+        // before the oldest candidate (which would hand the iceberg's chain to the
+        // market maker's re-quote and start the iceberg's refills a new chain).
+        let rank = |e: &Exhausted| u8::from(e.shown == size) * 2 + u8::from(e.chain.is_some());
+        let mut pos = None;
+        let mut best = 0;
+        for (k, e) in self.exhausted.iter().enumerate() {
+            let matches = ts.saturating_sub(e.ts) <= cfg.refill_window_ns
                 && e.instrument_id == iid
                 && e.bid == bid
                 && e.price == price
                 && (f64::from(size) - f64::from(e.shown)).abs()
-                    <= cfg.refill_size_tolerance * f64::from(e.shown.max(1))
-        })?;
+                    <= cfg.refill_size_tolerance * f64::from(e.shown.max(1));
+            if matches && (pos.is_none() || rank(e) > best) {
+                pos = Some(k);
+                best = rank(e);
+            }
+        }
+        let pos = pos?;
         let e = self.exhausted.remove(pos)?;
         if self.recent_chain_orders.len() >= RECENT_CHAIN_ORDERS {
             self.recent_chain_orders.pop_front();
@@ -900,6 +920,64 @@ mod tests {
         );
         assert!(c.bid);
         assert!(t.take_touched(ts).is_empty(), "touched list is drained");
+    }
+
+    #[test]
+    fn a_refill_continues_the_order_it_reloads_not_the_oldest_exhausted() {
+        // A market maker's bid of 12 rests ahead of an iceberg showing 10 at the same
+        // price; each aggressor exhausts both, the iceberg reloads 10 first and the
+        // market maker re-quotes 12 after. Both sizes are within the refill tolerance
+        // of either exhausted order.
+        let mut t = OrderLifecycles::new(MmConfig::default());
+        let mut ts = 1_000_000;
+        let (mut mm, mut ice) = (100, 200);
+        t.on_mbo(&rec(7, mm, Action::Add, Side::Bid, 3 * P, 12, ts));
+        t.on_mbo(&rec(7, ice, Action::Add, Side::Bid, 3 * P, 10, ts + 1));
+        let mut iceberg_orders = Vec::new();
+        for _ in 0..4 {
+            ts += 1_000_000_000;
+            t.on_mbo(&rec(7, 0, Action::Trade, Side::Ask, 3 * P, 22, ts));
+            t.on_mbo(&rec(7, mm, Action::Fill, Side::Bid, 3 * P, 12, ts));
+            t.on_mbo(&rec(7, mm, Action::Cancel, Side::Bid, 3 * P, 12, ts));
+            t.on_mbo(&rec(7, ice, Action::Fill, Side::Bid, 3 * P, 10, ts));
+            t.on_mbo(&rec(7, ice, Action::Cancel, Side::Bid, 3 * P, 10, ts));
+            ice += 1;
+            mm += 1;
+            iceberg_orders.push(ice);
+            t.on_mbo(&rec(
+                7,
+                ice,
+                Action::Add,
+                Side::Bid,
+                3 * P,
+                10,
+                ts + 500_000,
+            ));
+            t.on_mbo(&rec(
+                7,
+                mm,
+                Action::Add,
+                Side::Bid,
+                3 * P,
+                12,
+                ts + 3_000_000,
+            ));
+        }
+        let chains = t.take_touched(ts + 3_000_000);
+        let iceberg = chains
+            .iter()
+            .find(|c| c.orders.contains(&ice))
+            .expect("the iceberg's last order is in a chain");
+        assert_eq!(
+            iceberg.orders, iceberg_orders,
+            "one chain of the iceberg's refills"
+        );
+        assert_eq!(iceberg.refills, 4);
+        assert_eq!(iceberg.filled, 40);
+        assert!(chains
+            .iter()
+            .filter(|c| c.chain_id != iceberg.chain_id)
+            .all(|c| c.orders.iter().all(|o| !iceberg_orders.contains(o))));
     }
 
     #[test]

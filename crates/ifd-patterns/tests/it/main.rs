@@ -533,9 +533,9 @@ fn iceberg_ignores_two_sided_market_maker_quotes() {
 /// An ask iceberg whose first order pairs with a bid added right after it (an order
 /// posted just after a market maker's one-sided re-quote), then `rounds` one-sided
 /// refills of 20 lots, each taken in full.
-fn first_paired_rounds(rounds: u32) -> Vec<Signal> {
+fn first_paired_rounds(cfg: DetectorConfig, rounds: u32) -> Vec<Signal> {
     let market = TestMarket::nq_chain(3);
-    let mut det = detector();
+    let mut det = PatternDetector::new(cfg).unwrap();
     let mut out = Vec::new();
     let px = 12_500_000_000;
     let mut ts = T0;
@@ -559,11 +559,23 @@ fn first_paired_rounds(rounds: u32) -> Vec<Signal> {
 
 #[test]
 fn a_persistent_one_sided_iceberg_is_not_market_making_for_its_first_pair() {
-    // Three reloads: the first order's quote pair still marks the chain as a market
-    // maker's quote (likelihood 0.6), so nothing is raised.
-    assert!(first_paired_rounds(3).is_empty());
+    let defaults = DetectorConfig::default;
+    // Three one-sided reloads (60 lots): the first order's quote pair does not speak
+    // for the chain, which is raised once.
+    let out = first_paired_rounds(defaults(), 3);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].evidence.mm_likelihood < 0.5);
+    // Two reloads are too few.
+    assert!(first_paired_rounds(defaults(), 2).is_empty());
+    // Judged by its first order's pair until five reloads (the former default), the
+    // same three-reload chain is a market maker's quote (likelihood 0.6).
+    let five = DetectorConfig {
+        iceberg_persistent_reloads: 5,
+        ..defaults()
+    };
+    assert!(first_paired_rounds(five.clone(), 3).is_empty());
     // Six rounds, five one-sided reloads: an order working size, raised once.
-    let out = first_paired_rounds(6);
+    let out = first_paired_rounds(five, 6);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].side, FlowSide::Sell);
     assert!(out[0].evidence.mm_likelihood < 0.5);
@@ -678,6 +690,7 @@ fn a_one_sided_chain_is_an_iceberg_from_the_smaller_floor() {
     assert_eq!(small_chain(above, 10, 6, false).len(), 1);
     // Two reloads are too few whatever the size.
     assert!(small_chain(defaults(), 10, 2, false).is_empty());
+    assert!(small_chain(defaults(), 40, 2, false).is_empty());
     // A chain whose first order was a side of a quote pair keeps the 50-lot floor,
     // even where market making is not ignored: 40 lots are not raised, 60 are.
     let mm_kept = DetectorConfig {
@@ -759,6 +772,26 @@ fn an_iceberg_and_its_counterparties_are_read_once() {
     let (kinds, dropped) = patterns(DetectorConfig::default(), false);
     assert_eq!(kinds, [Pattern::Accumulation]);
     assert!(dropped >= 1);
+}
+
+#[test]
+fn an_iceberg_is_stronger_the_more_it_filled_past_its_floor() {
+    let defaults = DetectorConfig::default;
+    // Three reloads of 9 lots (27 filled, just past the one-sided floor of 25) pass
+    // the default confidence threshold, at about the strength of three reloads.
+    let small = small_chain(defaults(), 9, 3, false);
+    assert_eq!(small.len(), 1, "{small:?}");
+    // A threshold above the score of a chain at its gates holds that chain back...
+    let strict = DetectorConfig {
+        min_confidence: 0.6,
+        ..defaults()
+    };
+    assert!(small_chain(strict.clone(), 9, 3, false).is_empty());
+    // ...but not three reloads of 40 lots (120 filled, nearly five times the floor),
+    // which carry more evidence than their reload count.
+    let large = small_chain(strict, 40, 3, false);
+    assert_eq!(large.len(), 1, "{large:?}");
+    assert!(large[0].confidence > small[0].confidence);
 }
 
 #[test]
