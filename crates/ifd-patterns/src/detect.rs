@@ -31,6 +31,13 @@
 //!    lottery ticket, not a directional position);
 //! 6. it is not a repeat of a flow already signalled (see [`crate::flows`]).
 //!
+//! An accumulation is one participant working an order: beyond its net volume,
+//! persistence and imbalance over the window, the median print on its side must be at
+//! least `accum_min_median_clip` lots (5). A crowd of retail tickets of one to four
+//! lots (a herd on one strike) crosses the net-volume floor with nothing
+//! institutional in it; on the perturbed worlds with retail herds 40 of the 64 false
+//! accumulations were such crowds ([`PatternStats::crowd`]).
+//!
 //! An iceberg is a chain of at least `iceberg_min_refills` reloads at one price
 //! that filled at least `iceberg_min_filled` lots (50), or `iceberg_min_filled_one_sided`
 //! (25) when none of its orders, the first included, was a side of a two-sided quote
@@ -189,6 +196,15 @@ pub struct DetectorConfig {
     pub accum_min_imbalance: f64,
     /// Accumulation: events smaller than this are left out (default 2).
     pub accum_min_event_size: u64,
+    /// Accumulation: smallest median size of the window's prints on the flow's side
+    /// (default 5 lots; events under `accum_min_event_size` are not counted). An
+    /// accumulation is one participant working an order in clips; a crowd of retail
+    /// tickets (a "herd" buying one strike for minutes) prints one to four lots at a
+    /// time and can cross the net-volume floor without any of it being institutional.
+    /// On the perturbed worlds 101–120 with retail herds, the false accumulations'
+    /// median print was 2–5 lots (28 of 33 at most 4), the planted ones' 4–22 (3 of
+    /// 55 at 4). Counted in [`PatternStats::crowd`]. 0 turns it off.
+    pub accum_min_median_clip: u64,
     /// Merge gaps per pattern: triggers closer than this to a flow's last one extend it.
     pub merge_gap_ns: MergeGaps,
     /// A flow's update is emitted when its size reaches this multiple of the size last
@@ -303,6 +319,7 @@ impl Default for DetectorConfig {
             accum_min_net: 100,
             accum_min_imbalance: 0.6,
             accum_min_event_size: 2,
+            accum_min_median_clip: 5,
             merge_gap_ns: MergeGaps::default(),
             update_growth: 2.0,
             block_min_premium: Decimal::from(25_000),
@@ -461,6 +478,9 @@ pub struct PatternStats {
     /// Block candidates dropped as lottery tickets: the contract's |delta| was below
     /// [`DetectorConfig::block_min_abs_delta`].
     pub lottery: u64,
+    /// Accumulation candidates dropped because the median print on the flow's side was
+    /// under [`DetectorConfig::accum_min_median_clip`] (a crowd of small tickets).
+    pub crowd: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -529,6 +549,25 @@ struct AccumState {
     /// (bucket index, buy volume, sell volume, premium of the bucket's dominant flow)
     buckets: VecDeque<(u64, u64, u64, Decimal, Decimal)>,
     events: u32,
+    /// The window's prints: (bucket index, bought, size).
+    prints: VecDeque<(u64, bool, u64)>,
+}
+
+impl AccumState {
+    /// Median size of the window's prints on one side (0 without any).
+    fn median_clip(&self, buy: bool) -> u64 {
+        let mut sizes: Vec<u64> = self
+            .prints
+            .iter()
+            .filter(|p| p.1 == buy)
+            .map(|p| p.2)
+            .collect();
+        if sizes.is_empty() {
+            return 0;
+        }
+        let mid = sizes.len() / 2;
+        *sizes.select_nth_unstable(mid).1
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -1476,6 +1515,15 @@ impl PatternDetector {
         {
             st.buckets.pop_front();
         }
+        while st
+            .prints
+            .front()
+            .is_some_and(|p| bucket.saturating_sub(p.0) >= horizon)
+        {
+            st.prints.pop_front();
+        }
+        st.prints
+            .push_back((bucket, side == FlowSide::Buy, ev.size));
         if st.buckets.back().is_none_or(|b| b.0 != bucket) {
             st.buckets
                 .push_back((bucket, 0, 0, Decimal::ZERO, Decimal::ZERO));
@@ -1519,6 +1567,11 @@ impl PatternDetector {
         #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
         let imbalance = net.unsigned_abs() as f64 / total as f64;
         if active < cfg.accum_min_active || imbalance < cfg.accum_min_imbalance {
+            return;
+        }
+        // One participant working clips, not a crowd of small tickets.
+        if cfg.accum_min_median_clip > 0 && st.median_clip(net > 0) < cfg.accum_min_median_clip {
+            self.stats.crowd += 1;
             return;
         }
         let first_bucket = st.buckets.front().map_or(bucket, |b| b.0);

@@ -1,5 +1,6 @@
 //! Rules found on the perturbed worlds of `detection_quality --perturb` (issue 18):
-//! lottery tickets, package windows and package sizes.
+//! lottery tickets, package windows and package sizes, and (round ood2) retail crowds
+//! read as accumulations.
 
 use super::{detector, run_events, T0};
 use ifd_patterns::testing::{event, TestMarket};
@@ -191,4 +192,44 @@ fn a_sweep_of_a_wing_is_not_held_to_the_block_delta_floor() {
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Sweep);
     assert_eq!(det.stats().lottery, 0);
+}
+
+/// Twenty minutes of buying on instrument 2, one print every 6 s of the sizes in turn.
+fn steady_buying(sizes: &[u64]) -> Vec<ifd_pressure::AggressorEvent> {
+    (0..200_u64)
+        .map(|i| {
+            let size = sizes[(i as usize) % sizes.len()];
+            event(2, AggressorSide::Buy, size, 1, T0 + i * 6_000_000_000)
+        })
+        .collect()
+}
+
+#[test]
+fn a_crowd_of_small_tickets_is_not_an_accumulation() {
+    let market = TestMarket::nq_chain(3);
+    let accumulations = |det: &mut PatternDetector, evs: &[ifd_pressure::AggressorEvent]| {
+        run_events(det, &market, evs)
+            .into_iter()
+            .filter(|s| s.pattern == Pattern::Accumulation)
+            .count()
+    };
+    // A retail herd: 200 one-sided prints of 2 to 4 lots (560 lots) in twenty minutes.
+    let herd = steady_buying(&[2, 3, 2, 4, 3]);
+    let mut det = detector();
+    assert_eq!(accumulations(&mut det, &herd), 0);
+    assert!(det.stats().crowd > 0);
+    // Without the median-clip floor the same prints pass every other gate.
+    let mut det = PatternDetector::new(DetectorConfig {
+        accum_min_median_clip: 0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    assert!(accumulations(&mut det, &herd) > 0);
+    assert_eq!(det.stats().crowd, 0);
+    // One participant working clips of 5 to 9 lots is an accumulation, and so is one
+    // whose clips sit among a few small tickets (the median is still a clip).
+    let mut det = detector();
+    assert!(accumulations(&mut det, &steady_buying(&[5, 7, 9, 6, 8])) > 0);
+    let mut det = detector();
+    assert!(accumulations(&mut det, &steady_buying(&[6, 2, 8, 9, 3])) > 0);
 }
