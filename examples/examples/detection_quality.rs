@@ -20,10 +20,15 @@
 //! `--perturb` draws each (preset, seed) its own world around the preset
 //! ([`ifd_sim::Perturbation`]: background takers' rate and size tail, market makers'
 //! number, levels, sizes and spreads, strikes, volatility and jumps, decoy and
-//! real-world print counts and sizes, planted flow sizes), shared by the session and
-//! its history days, and prints it under the session's line (`world: ...`); the world's
-//! own real-world prints replace `--real-world-prints`. Detectors fitted to the presets'
-//! particular numbers show it there.
+//! real-world print counts and sizes, planted flow sizes, and the market's structure:
+//! market makers that modify in place or refill a hit quote at its price, retail
+//! marketable limits that rest, retail clustered at the open and close and in bursts,
+//! one-sided retail herds), shared by the session and its history days, and prints it
+//! under the session's line (`world: ...`); the world's own real-world prints replace
+//! `--real-world-prints`. Detectors fitted to the presets' particular numbers and
+//! habits show it there. `--explain` also prints who owned a false signal's orders
+//! (the simulator's owners) and, for every accumulation, the prints of its side in its
+//! window (count, lots, mean and median size, lots by owner).
 //!
 //! Parameters may be tuned on the tuning seeds only; the test seeds are never used for
 //! tuning, and their table is the headline. `--seeds` (the former flag) scores one set of
@@ -306,8 +311,16 @@ fn explain(signals: &[Signal], day: &SimDay) {
     };
     for s in &firsts {
         let v = verdict(s, &day.truth, &day.decoys, SLACK_NS);
+        if s.pattern.as_str() == "accumulation" {
+            println!(
+                "  accumulation {} {}",
+                if v.is_hit() { "hit" } else { "false" },
+                stream_facts(day, s)
+            );
+        }
         if !v.is_hit() {
             println!("  false [{}] {}", v.source(), brief(s));
+            println!("    owners: {}", owners_of(day, &s.evidence.orders));
             for d in day
                 .decoys
                 .iter()
@@ -459,6 +472,63 @@ fn iceberg_chains(day: &SimDay, t: &sim::Truth) {
             secs(ch.last_ts),
         );
     }
+}
+
+/// Who owned a signal's evidence orders (the simulator's order owners), counted.
+fn owners_of(day: &SimDay, orders: &[u64]) -> String {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for &id in orders {
+        let who = day
+            .owner_of(id)
+            .map_or_else(|| "unknown".to_owned(), |p| format!("{p:?}"));
+        *by.entry(who).or_default() += 1;
+    }
+    format!("{by:?}")
+}
+
+/// The aggressor prints of a signal's side on its instrument within its window (events
+/// of at least 2 lots, as the accumulation detector counts them): how many, lots, mean
+/// and median size, and lots by the aggressor's owner.
+fn stream_facts(day: &SimDay, s: &Signal) -> String {
+    let buy = s.side == ifd_patterns::FlowSide::Buy;
+    let (a, b) = (s.evidence.window_start, s.evidence.window_end);
+    let from = day.mbo.partition_point(|m| m.ts_recv < a);
+    let mut events: BTreeMap<u64, u64> = BTreeMap::new();
+    for m in day.mbo[from..]
+        .iter()
+        .take_while(|m| m.ts_recv <= b)
+        .filter(|m| {
+            m.hd.instrument_id == s.instrument_id
+                && m.action == b'T' as std::ffi::c_char
+                && (m.side == b'B' as std::ffi::c_char) == buy
+        })
+    {
+        *events.entry(m.order_id).or_default() += u64::from(m.size);
+    }
+    let mut sizes: Vec<u64> = events.values().copied().filter(|&q| q >= 2).collect();
+    sizes.sort_unstable();
+    let lots: u64 = sizes.iter().sum();
+    let mut by: BTreeMap<String, u64> = BTreeMap::new();
+    for (&id, &q) in &events {
+        if q >= 2 {
+            let who = day
+                .owner_of(id)
+                .map_or_else(|| "unknown".to_owned(), |p| format!("{p:?}"));
+            *by.entry(who).or_default() += q;
+        }
+    }
+    format!(
+        "{} {} events {} lots {} mean {:.1} median {} max {} minutes {:.1} by {:?}",
+        s.raw_symbol,
+        if buy { "buy" } else { "sell" },
+        sizes.len(),
+        lots,
+        lots as f64 / sizes.len().max(1) as f64,
+        sizes.get(sizes.len() / 2).copied().unwrap_or(0),
+        sizes.last().copied().unwrap_or(0),
+        b.saturating_sub(a) as f64 / 60e9,
+        by,
+    )
 }
 
 /// What a planted flow printed: its aggressor events (trades of the institution's own

@@ -35,6 +35,16 @@
 //! chain to the market maker's re-quote while the iceberg's next refill started a new
 //! chain (on the tuning seeds icebergs of 119 and 132 lots were split into chains of
 //! one to four reloads each).
+//!
+//! A chain is a market maker's quote put back rather than hidden size when its first
+//! order was a side of a quote pair (0.6) or when an order of it had been re-priced in
+//! place before and is reloaded in place (0.4, [`IcebergChain::repriced`]): an order
+//! that followed fair value by modifying its price is a quoting engine's, and one that
+//! then tops up at its price after each hit is the market maker refilling its quote,
+//! the trace an iceberg leaves too. On the perturbed worlds of `detection_quality
+//! --perturb` with market makers that refill a hit quote at its price, every false
+//! iceberg was a chain of a market maker's orders, a third of them one order topped up
+//! in place.
 
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
@@ -116,7 +126,9 @@ struct OrderInfo {
     /// One more than the index of the iceberg chain this order belongs to; `None` when
     /// it belongs to none (see [`OrderInfo::chain`]).
     chain_plus_one: Option<NonZeroU32>,
-    modifies: u16,
+    modifies: u8,
+    /// Modified to another price at least once (a quote that follows fair value).
+    repriced: bool,
     bid: bool,
     paired: bool,
 }
@@ -202,6 +214,14 @@ pub struct IcebergChain {
     /// quote pair, counted as each is exhausted and refilled (a market maker's
     /// re-quotes are pairs, an iceberg's refills are one-sided).
     pub paired_orders: u32,
+    /// True when the chain reloads an order in place (its size modified back up, or
+    /// filled beyond its display) that had been modified to another price before: a
+    /// resting order that follows fair value in place is a quoting engine's, and one
+    /// that then tops up after fills at its price is a market maker putting its quote
+    /// back, not hidden size. (A chain of refills by new orders does not inherit it
+    /// from the exhausted order it started from: an iceberg's first refill can pair,
+    /// by price and time, with a market maker's order taken out ahead of it.)
+    pub repriced: bool,
 }
 
 /// Counters of the order tracker.
@@ -311,6 +331,7 @@ fn new_chain_in(
         last_ts: ts,
         paired,
         paired_orders: u32::from(paired),
+        repriced: false,
     });
     chain_id
 }
@@ -494,6 +515,7 @@ impl OrderLifecycles {
             peak: rec.size,
             chain_plus_one: None,
             modifies: 0,
+            repriced: false,
             bid,
             paired,
         };
@@ -618,6 +640,7 @@ impl OrderLifecycles {
         if rec.price != o.price {
             o.filled = 0;
             o.set_chain(None);
+            o.repriced = true;
         }
         o.price = rec.price;
         o.size = rec.size;
@@ -641,6 +664,7 @@ impl OrderLifecycles {
                 }
             };
             let chain = &mut self.chains[chain_id as usize];
+            chain.repriced |= o.repriced;
             chain.refills += 1;
             chain.last_ts = ts;
             self.stats.refills += 1;
@@ -660,6 +684,7 @@ impl OrderLifecycles {
         if hidden > 0 && o.chain().is_none() {
             let c = new_chain_in(&mut self.chains, iid, o.bid, o.price, o.peak, ts, o.paired);
             self.chains[c as usize].orders.push(rec.order_id);
+            self.chains[c as usize].repriced = o.repriced;
             o.set_chain(Some(c));
         }
         if let Some(c) = o.chain() {
@@ -738,16 +763,21 @@ impl OrderLifecycles {
     }
 
     /// Market-maker likelihood of an iceberg chain in [0, 1]: 0.6 when its first order
-    /// was part of a two-sided quote pair, plus 0.1 each for the instrument's churn and
-    /// wide two-sided presence. A chain is re-quoted by construction, and churn and
-    /// presence describe the instrument rather than the order, so they weigh little.
+    /// was part of a two-sided quote pair, 0.4 when an order of it had been re-priced
+    /// in place ([`IcebergChain::repriced`]), plus 0.1 each for the instrument's churn
+    /// and wide two-sided presence. A chain is re-quoted by construction, and churn
+    /// and presence describe the instrument rather than the order, so they weigh
+    /// little.
     #[must_use]
     pub fn chain_likelihood(&self, chain: &IcebergChain) -> f64 {
         let act = self
             .activity(chain.instrument_id)
             .copied()
             .unwrap_or_default();
-        let mut p = if chain.paired { 0.6 } else { 0.0 };
+        let mut p: f64 = if chain.paired { 0.6 } else { 0.0 };
+        if chain.repriced {
+            p += 0.4;
+        }
         #[allow(clippy::cast_precision_loss, reason = "ratio of counters for a score")]
         if act.cancelled_size as f64 >= self.config.churn_ratio * (act.filled_size.max(1) as f64) {
             p += 0.1;
@@ -755,7 +785,7 @@ impl OrderLifecycles {
         if act.paired_quotes > 0 && self.paired_instruments >= self.config.wide_presence {
             p += 0.1;
         }
-        p
+        p.min(1.0)
     }
 
     /// True when `ev` is a dealer-to-dealer cross (see the module docs): its one
@@ -1001,6 +1031,7 @@ mod tests {
             peak: 1,
             chain_plus_one: None,
             modifies: 0,
+            repriced: false,
             bid: true,
             paired: false,
         };

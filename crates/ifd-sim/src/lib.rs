@@ -107,7 +107,10 @@
 //!   preset's one market, a market drawn per seed from a wide documented range around
 //!   it (retail rate and size tail, [`Background`]; market makers' number, levels,
 //!   sizes and spreads; strikes, volatility, jumps; decoy and real-world print counts
-//!   and sizes; planted flow sizes). The presets themselves are unchanged.
+//!   and sizes; planted flow sizes) and its structure ([`MarketStructure`]: market
+//!   makers that modify in place or refill at one price after a hit, retail marketable
+//!   limits that rest, retail clustered at the open and close and in bursts, one-sided
+//!   retail herds). The presets themselves are unchanged.
 //!
 //! # Determinism
 //! Every random draw comes from a ChaCha8 generator seeded from (seed, day, stream);
@@ -398,6 +401,79 @@ pub struct SimConfig {
     /// The shape of the background market: retail takers' rate and size tail, market
     /// makers' sizes and spreads ([`Background::default`] in the presets).
     pub background: Background,
+    /// The structure of the background market: how market makers reprice and refill,
+    /// how retail orders rest and cluster in time, retail herds
+    /// ([`MarketStructure::default`], every habit off, in the presets).
+    pub structure: MarketStructure,
+}
+
+/// Structural habits of the background market beyond its numbers (see
+/// [`SimConfig::structure`]). An independently built market differs from this
+/// simulator's presets less in its rates than in how its participants behave; these
+/// habits are what real CME options MBO shows and the presets leave out. The default
+/// turns every one off (the presets' market, byte for byte); [`Perturbation`] draws
+/// others. None of them is institutional: they add no truth.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MarketStructure {
+    /// Share of market makers that reprice by modifying their orders in place only
+    /// (never cancel and add a new id); the others keep their own mix (0 by default).
+    pub mm_modify_only_share: f64,
+    /// Probability that a market maker whose quote is hit puts the same size back at
+    /// the same price right after, whatever fair value does: a new order id after a
+    /// full fill, its size modified back up after a partial one (0 by default: market
+    /// makers re-quote around fair value instead). On MBO this is a refill at one price,
+    /// the trace an iceberg leaves too.
+    pub mm_refill_prob: f64,
+    /// Delay of such a refill after the hit, ns.
+    pub mm_refill_delay_ns: Range<u64>,
+    /// Share of retail takes that are marketable limit orders for their whole size:
+    /// what the touch does not fill rests at the limit (the traded price) under the
+    /// aggressor's order id, as CME shows it (0 by default: retail takes at most the
+    /// touch).
+    pub retail_rest_share: f64,
+    /// How long a rested retail remainder stays before it is cancelled (if not
+    /// filled), ns.
+    pub retail_rest_ns: Range<u64>,
+    /// Factor on the retail take rate in the first and the last half hour of regular
+    /// trading (08:30–09:00 and 14:30–15:00 CT): 1 by default.
+    pub open_close_ramp: f64,
+    /// Retail bursts a session: stretches in which retail takes (both sides) arrive
+    /// `retail_burst_rate` times as often (0 by default).
+    pub retail_bursts: u32,
+    /// Factor on the retail take rate within a burst.
+    pub retail_burst_rate: f64,
+    /// Length of a burst, minutes.
+    pub retail_burst_minutes: RangeInclusive<u32>,
+    /// Retail herds a session ([`DecoyKind::RetailHerd`]): many small retail takes on
+    /// one contract for minutes, nearly all of one side (0 by default).
+    pub herds: u32,
+    /// Length of a herd, minutes.
+    pub herd_minutes: RangeInclusive<u32>,
+    /// Mean gap between two takes of a herd, ms.
+    pub herd_gap_ms: RangeInclusive<u64>,
+    /// Share of a herd's takes on its side.
+    pub herd_one_sided: f64,
+}
+
+impl Default for MarketStructure {
+    fn default() -> Self {
+        Self {
+            mm_modify_only_share: 0.0,
+            mm_refill_prob: 0.0,
+            mm_refill_delay_ns: 100_000..2_000_000,
+            retail_rest_share: 0.0,
+            retail_rest_ns: 1_000_000_000..60_000_000_000,
+            open_close_ramp: 1.0,
+            retail_bursts: 0,
+            retail_burst_rate: 1.0,
+            retail_burst_minutes: 2..=10,
+            herds: 0,
+            herd_minutes: 5..=20,
+            herd_gap_ms: 3_000..=10_000,
+            herd_one_sided: 0.9,
+        }
+    }
 }
 
 /// The shape of the background market beyond the record budget (see
@@ -504,6 +580,7 @@ impl SimConfig {
             information: None,
             auto_quote: None,
             background: Background::default(),
+            structure: MarketStructure::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::generator::stream_rng;
-use crate::{Background, DecoyConfig, FlowConfig, Preset, SimConfig};
+use crate::{Background, DecoyConfig, FlowConfig, MarketStructure, Preset, SimConfig};
 
 /// A perturbed world: a market drawn per seed from a wide range around a preset.
 ///
@@ -50,6 +50,19 @@ use crate::{Background, DecoyConfig, FlowConfig, Preset, SimConfig};
 /// | iceberg display / total | from 5–30 up to 5–30 more / from 150–500 up to 100–1200 more |
 /// | accumulation minutes / takes / clip | 10–40 up to 20–80 more / 15–40 up to 10–60 more / 3–15 up to 5–40 more |
 ///
+/// The market's structure ([`MarketStructure`], off in the presets) is drawn from a
+/// stream of its own (so every quantity above keeps the value it had before the
+/// structure was drawn, seed for seed):
+///
+/// | habit | range |
+/// |---|---|
+/// | market makers that reprice by modify in place only | each with probability [`Perturbation::MM_MODIFY_ONLY`] (0–1) |
+/// | a hit quote put back at its price and size (a refill at one price) | probability [`Perturbation::MM_REFILL`] (0–0.9) per hit, after 0.05–2 ms up to 0.5–20 ms more |
+/// | retail marketable limits whose remainder rests | share [`Perturbation::RETAIL_REST`] (0–0.5) of retail takes, resting 1–30 s up to 5–300 s more |
+/// | retail rate in the first and last half hour of regular trading | × [`Perturbation::OPEN_CLOSE_RAMP`] (1–4) |
+/// | retail bursts (both sides) | 0–4 a session, × [`Perturbation::BURST_RATE`] (2–8) the rate, 2–15 minutes |
+/// | retail herds: small takes on one contract, mostly one side | [`Perturbation::HERDS`] (0–3) a session (noflow too), 3–25 minutes, a take every 2–15 s on average, [`Perturbation::HERD_ONE_SIDED`] (0.8–1) of them on its side |
+///
 /// The number of planted flows of each kind stays the preset's (none on noflow), so
 /// recall counts the same flows; expiries, the start date and the underlying's start
 /// level stay too.
@@ -78,6 +91,8 @@ pub struct Perturbation {
     pub decoys: DecoyConfig,
     /// Planted flows of the flow day.
     pub flows: FlowConfig,
+    /// The market's structural habits (drawn from their own stream).
+    pub structure: MarketStructure,
 }
 
 /// A uniform draw from an inclusive float range.
@@ -125,6 +140,47 @@ impl Perturbation {
     pub const JUMPS: RangeInclusive<f64> = 0.0..=5.0;
     /// Probability that a market maker hedges a fill.
     pub const HEDGE_PROB: RangeInclusive<f64> = 0.05..=0.5;
+    /// Probability that a market maker reprices by modify in place only.
+    pub const MM_MODIFY_ONLY: RangeInclusive<f64> = 0.0..=1.0;
+    /// Probability that a market maker puts a hit quote back at its price and size.
+    pub const MM_REFILL: RangeInclusive<f64> = 0.0..=0.9;
+    /// Share of retail takes that are marketable limits whose remainder rests.
+    pub const RETAIL_REST: RangeInclusive<f64> = 0.0..=0.5;
+    /// Factor on the retail rate in the first and last half hour of regular trading.
+    pub const OPEN_CLOSE_RAMP: RangeInclusive<f64> = 1.0..=4.0;
+    /// Retail bursts a session.
+    pub const BURSTS: RangeInclusive<u32> = 0..=4;
+    /// Factor on the retail rate in a burst.
+    pub const BURST_RATE: RangeInclusive<f64> = 2.0..=8.0;
+    /// Retail herds a session.
+    pub const HERDS: RangeInclusive<u32> = 0..=3;
+    /// Share of a herd's takes on its side.
+    pub const HERD_ONE_SIDED: RangeInclusive<f64> = 0.8..=1.0;
+
+    /// Draws the structure of the world of (`preset`, `seed`) from its own stream.
+    fn draw_structure(preset_stream: u64, seed: u64) -> MarketStructure {
+        let rng = &mut stream_rng(seed, u32::MAX, 0x7100 + preset_stream);
+        let d0 = rng.random_range(50_000..=2_000_000);
+        let r0 = rng.random_range(1..=30) * 1_000_000_000;
+        let b0 = rng.random_range(2..=10);
+        let h0 = rng.random_range(3..=15);
+        let g0 = rng.random_range(2_000..=8_000);
+        MarketStructure {
+            mm_modify_only_share: unif(rng, &Self::MM_MODIFY_ONLY),
+            mm_refill_prob: unif(rng, &Self::MM_REFILL),
+            mm_refill_delay_ns: d0..d0 + rng.random_range(500_000..=20_000_000),
+            retail_rest_share: unif(rng, &Self::RETAIL_REST),
+            retail_rest_ns: r0..r0 + rng.random_range(5..=300) * 1_000_000_000,
+            open_close_ramp: unif(rng, &Self::OPEN_CLOSE_RAMP),
+            retail_bursts: rng.random_range(Self::BURSTS),
+            retail_burst_rate: unif(rng, &Self::BURST_RATE),
+            retail_burst_minutes: b0..=b0 + rng.random_range(0..=5),
+            herds: rng.random_range(Self::HERDS),
+            herd_minutes: h0..=h0 + rng.random_range(0..=10),
+            herd_gap_ms: g0..=g0 + rng.random_range(0..=7_000),
+            herd_one_sided: unif(rng, &Self::HERD_ONE_SIDED),
+        }
+    }
 
     /// Draws the world of `seed` around `preset`: deterministic in (`preset`, `seed`).
     #[must_use]
@@ -196,6 +252,7 @@ impl Perturbation {
         flows.accumulation_trades = span(rng, 15..=40, 10..=60);
         flows.accumulation_clip = span(rng, 3..=15, 5..=40);
         Self {
+            structure: Self::draw_structure(stream - 0x7000, seed),
             preset,
             seed,
             records_scale,
@@ -231,6 +288,7 @@ impl Perturbation {
         cfg.jumps_per_day = self.jumps_per_day;
         cfg.decoys = self.decoys.clone();
         cfg.flows = self.flows.clone();
+        cfg.structure = self.structure.clone();
         cfg
     }
 }
@@ -249,6 +307,7 @@ impl fmt::Display for Perturbation {
         let b = &self.background;
         let d = &self.decoys;
         let fl = &self.flows;
+        let st = &self.structure;
         let r = |r: &RangeInclusive<u32>| format!("{}-{}", r.start(), r.end());
         #[allow(
             clippy::cast_precision_loss,
@@ -262,7 +321,9 @@ impl fmt::Display for Perturbation {
              decoys: large quotes {}, bursts {}, re-marks {}, surges {}, hedge p {:.2}; \
              prints: {} packages ({} lots, legs {:.2}-{:.2} ms apart), {} lottery ({} lots), \
              {} dealer crosses ({} lots); flows: block {}, sweep levels {}, iceberg {}/{}, \
-             accumulation clip {}",
+             accumulation clip {}; structure: modify-only MMs {:.2}, refill at price {:.2} \
+             ({:.2}-{:.2} ms), retail rests {:.2}, open/close x{:.1}, {} bursts x{:.1}, \
+             {} herds ({}-{} min, gap {}-{} ms, one-sided {:.2})",
             self.records_scale,
             b.taker_rate,
             b.size_tail,
@@ -292,6 +353,20 @@ impl fmt::Display for Perturbation {
             r(&fl.iceberg_display),
             r(&fl.iceberg_total),
             r(&fl.accumulation_clip),
+            st.mm_modify_only_share,
+            st.mm_refill_prob,
+            ms(st.mm_refill_delay_ns.start),
+            ms(st.mm_refill_delay_ns.end),
+            st.retail_rest_share,
+            st.open_close_ramp,
+            st.retail_bursts,
+            st.retail_burst_rate,
+            st.herds,
+            st.herd_minutes.start(),
+            st.herd_minutes.end(),
+            st.herd_gap_ms.start(),
+            st.herd_gap_ms.end(),
+            st.herd_one_sided,
         )
     }
 }
@@ -384,6 +459,176 @@ mod tests {
         }
         // The ranges are used, not only respected.
         assert!(seen_heavier_tail && seen_more_takers);
+    }
+
+    #[test]
+    fn the_structure_stays_in_its_documented_range_and_uses_it() {
+        let within = |r: &RangeInclusive<f64>, x: f64| r.contains(&x);
+        let (mut herds, mut refills, mut rests, mut none) = (0, 0, 0, 0);
+        for p in PRESETS {
+            for seed in 0..300 {
+                let st = Perturbation::draw(p, seed).structure;
+                assert!(within(
+                    &Perturbation::MM_MODIFY_ONLY,
+                    st.mm_modify_only_share
+                ));
+                assert!(within(&Perturbation::MM_REFILL, st.mm_refill_prob));
+                assert!(st.mm_refill_delay_ns.start >= 50_000);
+                assert!(st.mm_refill_delay_ns.start < st.mm_refill_delay_ns.end);
+                assert!(st.mm_refill_delay_ns.end <= 22_000_000);
+                assert!(within(&Perturbation::RETAIL_REST, st.retail_rest_share));
+                assert!(st.retail_rest_ns.start >= 1_000_000_000);
+                assert!(st.retail_rest_ns.start < st.retail_rest_ns.end);
+                assert!(within(&Perturbation::OPEN_CLOSE_RAMP, st.open_close_ramp));
+                assert!(Perturbation::BURSTS.contains(&st.retail_bursts));
+                assert!(within(&Perturbation::BURST_RATE, st.retail_burst_rate));
+                assert!(*st.retail_burst_minutes.start() >= 2);
+                assert!(*st.retail_burst_minutes.end() <= 15);
+                assert!(Perturbation::HERDS.contains(&st.herds));
+                assert!(*st.herd_minutes.start() >= 3 && *st.herd_minutes.end() <= 25);
+                assert!(*st.herd_gap_ms.start() >= 2_000 && *st.herd_gap_ms.end() <= 15_000);
+                assert!(within(&Perturbation::HERD_ONE_SIDED, st.herd_one_sided));
+                herds += u32::from(st.herds == 3);
+                none += u32::from(st.herds == 0);
+                refills += u32::from(st.mm_refill_prob > 0.6);
+                rests += u32::from(st.retail_rest_share > 0.3);
+            }
+        }
+        assert!(herds > 0 && none > 0 && refills > 0 && rests > 0);
+    }
+
+    #[test]
+    fn the_structure_leaves_every_other_draw_as_it_was() {
+        // The numbers of quiet world 104 as the earlier perturbed rounds printed them,
+        // before the structure was drawn: its own stream leaves them as they were.
+        let before = "records x0.75, takers x1.43 (size tail 1.39, cap 273), 5 MMs x 1 levels \
+                      (size x2.09, spread x2.31), 12 strikes/side, vol 0.27, jumps 1.1; decoys: \
+                      large quotes 0, bursts 0, re-marks 3, surges 3, hedge p 0.09; prints: 24 \
+                      packages (34-204 lots, legs 0.11-8.91 ms apart), 4 lottery (403-2260 \
+                      lots), 5 dealer crosses (48-425 lots); flows: block 350-847, sweep levels \
+                      4-6, iceberg 24-37/343-779, accumulation clip 5-39; structure: ";
+        let w = Perturbation::draw(Preset::Quiet, 104);
+        assert!(w.to_string().starts_with(before), "{w}");
+        assert_ne!(w.structure, MarketStructure::default());
+        assert_eq!(w.config().structure, w.structure);
+        // The presets keep none of the habits.
+        for p in PRESETS {
+            assert_eq!(
+                SimConfig::preset(p, 303).structure,
+                MarketStructure::default()
+            );
+        }
+    }
+
+    #[test]
+    fn the_structural_habits_show_in_the_records() {
+        use dbn::Action;
+        let mut cfg = SimConfig::preset(Preset::Quiet, 11);
+        cfg.history_days = 1;
+        let plain = Simulator::new(cfg.clone()).history_day(0);
+        cfg.structure = MarketStructure {
+            mm_modify_only_share: 1.0,
+            mm_refill_prob: 1.0,
+            retail_rest_share: 1.0,
+            herds: 2,
+            herd_one_sided: 1.0,
+            ..MarketStructure::default()
+        };
+        let day = Simulator::new(cfg).history_day(0);
+        assert!(day.truth.is_empty());
+        let act = |m: &dbn::MboMsg| m.action().unwrap_or(Action::None);
+        // Retail remainders rest under the aggressor's own order id.
+        let aggressors: std::collections::HashSet<u64> = day
+            .mbo
+            .iter()
+            .filter(|m| act(m) == Action::Trade)
+            .map(|m| m.order_id)
+            .collect();
+        let rested = day
+            .mbo
+            .iter()
+            .filter(|m| act(m) == Action::Add && aggressors.contains(&m.order_id))
+            .count();
+        assert!(rested > 0, "no retail remainder rested");
+        let plain_aggressors: std::collections::HashSet<u64> = plain
+            .mbo
+            .iter()
+            .filter(|m| act(m) == Action::Trade)
+            .map(|m| m.order_id)
+            .collect();
+        assert!(!plain
+            .mbo
+            .iter()
+            .any(|m| act(m) == Action::Add && plain_aggressors.contains(&m.order_id)));
+        // Market makers put a hit quote back at its price and size: an add of a market
+        // maker at the price and size of a market maker's order exhausted just before,
+        // or a market maker's order modified back up at its price right after a fill.
+        let refills = |day: &crate::SimDay| {
+            let mm = |id: u64| matches!(day.owner_of(id), Some(crate::Participant::MarketMaker(_)));
+            let mut filled: Vec<(u32, i64, u32, u64)> = Vec::new();
+            let mut last_fill: std::collections::HashMap<u64, (i64, u64)> =
+                std::collections::HashMap::new();
+            let mut n = 0;
+            for m in day.mbo.iter().filter(|m| mm(m.order_id)) {
+                match act(m) {
+                    Action::Add => {
+                        n += usize::from(filled.iter().any(|&(i, p, q, t)| {
+                            i == m.hd.instrument_id
+                                && p == m.price
+                                && q == m.size
+                                && m.ts_recv - t < 25_000_000
+                        }));
+                    }
+                    Action::Fill => {
+                        filled.push((m.hd.instrument_id, m.price, m.size, m.ts_recv));
+                        last_fill.insert(m.order_id, (m.price, m.ts_recv));
+                    }
+                    Action::Modify => {
+                        n += usize::from(
+                            last_fill
+                                .get(&m.order_id)
+                                .is_some_and(|&(p, t)| p == m.price && m.ts_recv - t < 25_000_000),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            n
+        };
+        let (with, without) = (refills(&day), refills(&plain));
+        assert!(
+            with > 2 * without + 5,
+            "{with} refills at price, {without} without"
+        );
+        // Herds: decoys on one contract whose takes are all of one side.
+        let herds: Vec<_> = day
+            .decoys
+            .iter()
+            .filter(|d| d.kind == crate::DecoyKind::RetailHerd)
+            .collect();
+        assert_eq!(herds.len(), 2);
+        for h in herds {
+            assert_eq!(h.instrument_ids.len(), 1);
+            let mut lots = [0_u64; 2];
+            for m in day.mbo.iter().filter(|m| {
+                act(m) == Action::Trade
+                    && m.hd.instrument_id == h.instrument_ids[0]
+                    && m.ts_recv >= h.ts_start
+                    && m.ts_recv <= h.ts_end
+                    && day.owner_of(m.order_id) == Some(crate::Participant::Retail)
+            }) {
+                lots[usize::from(m.side == b'B' as std::ffi::c_char)] += u64::from(m.size);
+            }
+            assert!(h.ts_end - h.ts_start >= 60_000_000_000, "{h:?}");
+            // Nearly all the retail volume there is the herd's side.
+            assert!(
+                lots[0].max(lots[1]) >= 4 * lots[0].min(lots[1]).max(1),
+                "{lots:?}"
+            );
+        }
+        // Modify-only makers never cancel a quote to re-add it at another price... the
+        // session has more modifies than the plain one.
+        assert!(day.stats.modifies > plain.stats.modifies);
     }
 
     #[test]

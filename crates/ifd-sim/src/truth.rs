@@ -138,11 +138,15 @@ pub enum DecoyKind {
     /// A dealer-to-dealer cross: one market maker posts inside the spread, another takes
     /// it in full within milliseconds, both re-quote; no follow-through.
     DealerCross,
+    /// A retail herd ([`crate::MarketStructure::herds`], off in the presets): for
+    /// minutes, many small retail takes on one contract, nearly all of one side. Many
+    /// traders, no institution.
+    RetailHerd,
 }
 
 impl DecoyKind {
     /// All kinds, in a fixed order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::LargeTwoSidedQuotes,
         Self::OneLotBurst,
         Self::RepriceAll,
@@ -151,6 +155,7 @@ impl DecoyKind {
         Self::Package,
         Self::LotteryTicket,
         Self::DealerCross,
+        Self::RetailHerd,
     ];
 
     /// The serialised name (`"large_two_sided_quotes"`, ..., `"dealer_cross"`).
@@ -165,6 +170,7 @@ impl DecoyKind {
             Self::Package => "package",
             Self::LotteryTicket => "lottery_ticket",
             Self::DealerCross => "dealer_cross",
+            Self::RetailHerd => "retail_herd",
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Rules found on the perturbed worlds of `detection_quality --perturb` (issue 18):
-//! lottery tickets, package windows and package sizes.
+//! lottery tickets, package windows and package sizes, and (round ood2) retail crowds
+//! read as accumulations and market makers' top-ups read as icebergs.
 
-use super::{detector, run_events, T0};
+use super::{detector, mbo, run_events, T0};
+use dbn::{Action, Side};
 use ifd_patterns::testing::{event, TestMarket};
+use ifd_patterns::Signal;
 use ifd_patterns::{DetectorConfig, Pattern, PatternDetector};
 use ifd_pressure::AggressorSide;
 
@@ -197,4 +200,166 @@ fn a_sweep_of_a_wing_is_not_held_to_the_block_delta_floor() {
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Sweep);
     assert_eq!(det.stats().lottery, 0);
+}
+
+/// Twenty minutes of buying on instrument 2, one print every 6 s of the sizes in turn.
+fn steady_buying(sizes: &[u64]) -> Vec<ifd_pressure::AggressorEvent> {
+    (0..200_u64)
+        .map(|i| {
+            let size = sizes[(i as usize) % sizes.len()];
+            event(2, AggressorSide::Buy, size, 1, T0 + i * 6_000_000_000)
+        })
+        .collect()
+}
+
+#[test]
+fn a_crowd_of_small_tickets_is_not_an_accumulation() {
+    let market = TestMarket::nq_chain(3);
+    let accumulations = |det: &mut PatternDetector, evs: &[ifd_pressure::AggressorEvent]| {
+        run_events(det, &market, evs)
+            .into_iter()
+            .filter(|s| s.pattern == Pattern::Accumulation)
+            .count()
+    };
+    // A retail herd: 200 one-sided prints of 2 to 4 lots (560 lots) in twenty minutes.
+    let herd = steady_buying(&[2, 3, 2, 4, 3]);
+    let mut det = detector();
+    assert_eq!(accumulations(&mut det, &herd), 0);
+    assert!(det.stats().crowd > 0);
+    // Without the median-clip floor the same prints pass every other gate.
+    let mut det = PatternDetector::new(DetectorConfig {
+        accum_min_median_clip: 0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    assert!(accumulations(&mut det, &herd) > 0);
+    assert_eq!(det.stats().crowd, 0);
+    // One participant working clips of 5 to 9 lots is an accumulation, and so is one
+    // whose clips sit among a few small tickets (the median is still a clip).
+    let mut det = detector();
+    assert!(accumulations(&mut det, &steady_buying(&[5, 7, 9, 6, 8])) > 0);
+    let mut det = detector();
+    assert!(accumulations(&mut det, &steady_buying(&[6, 2, 8, 9, 3])) > 0);
+}
+
+/// A resting ask of 10 lots on instrument 2 filled and topped up at its price four
+/// times, after it was (or was not) first modified to that price from another.
+fn topped_up_chain(cfg: DetectorConfig, repriced: bool) -> (Vec<Signal>, f64) {
+    let market = TestMarket::nq_chain(3);
+    let mut det = PatternDetector::new(cfg).unwrap();
+    let mut out = Vec::new();
+    let px = 25_000_000_000;
+    let mut ts = T0;
+    let first = if repriced { px + 250_000_000 } else { px };
+    det.on_mbo(
+        &mbo(2, 7, Action::Add, Side::Ask, first, 10, ts),
+        &market,
+        &mut out,
+    );
+    if repriced {
+        ts += 1_000_000_000;
+        det.on_mbo(
+            &mbo(2, 7, Action::Modify, Side::Ask, px, 10, ts),
+            &market,
+            &mut out,
+        );
+    }
+    for _ in 0..6 {
+        ts += 500_000_000;
+        for (id, action, size) in [
+            (0, Action::Trade, 8),
+            (7, Action::Fill, 8),
+            (7, Action::Modify, 2),
+        ] {
+            det.on_mbo(
+                &mbo(2, id, action, Side::Ask, px, size, ts),
+                &market,
+                &mut out,
+            );
+        }
+        ts += 5_000_000;
+        det.on_mbo(
+            &mbo(2, 7, Action::Modify, Side::Ask, px, 10, ts),
+            &market,
+            &mut out,
+        );
+    }
+    out.retain(|s| s.pattern == Pattern::Iceberg);
+    let mm = out.first().map_or(1.0, |s| s.evidence.mm_likelihood);
+    (out, mm)
+}
+
+#[test]
+fn a_quote_that_followed_the_price_and_tops_up_is_a_market_maker() {
+    // Where market making is never ignored, both chains are icebergs (48 lots, six
+    // top-ups); the one re-priced in place before weighs 0.4 more as market making.
+    let keep = DetectorConfig {
+        mm_ignore_above: 1.0,
+        ..DetectorConfig::default()
+    };
+    let (plain, plain_mm) = topped_up_chain(keep.clone(), false);
+    let (moved, moved_mm) = topped_up_chain(keep, true);
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        (moved_mm - plain_mm - 0.4).abs() < 1e-9,
+        "{moved_mm} {plain_mm}"
+    );
+    // With the instrument's churn or presence on top (here: the ignore threshold at
+    // 0.4), the re-priced chain is market making and the other still an iceberg.
+    let cfg = DetectorConfig {
+        mm_ignore_above: 0.4,
+        ..DetectorConfig::default()
+    };
+    assert!(topped_up_chain(cfg.clone(), true).0.is_empty());
+    assert_eq!(topped_up_chain(cfg, false).0.len(), 1);
+}
+
+#[test]
+fn an_iceberg_refilling_after_a_moved_quote_is_not_taken_for_it() {
+    // A market maker's ask moved in place to the iceberg's price is taken out just
+    // before the iceberg's display; the iceberg's refill pairs with it by price and
+    // time, and its chain of new orders is still an iceberg.
+    let market = TestMarket::nq_chain(3);
+    let mut det = detector();
+    let mut out = Vec::new();
+    let px = 25_000_000_000;
+    let mut ts = T0;
+    det.on_mbo(
+        &mbo(2, 7, Action::Add, Side::Ask, px + 250_000_000, 20, ts),
+        &market,
+        &mut out,
+    );
+    ts += 1_000_000;
+    det.on_mbo(
+        &mbo(2, 7, Action::Modify, Side::Ask, px, 20, ts),
+        &market,
+        &mut out,
+    );
+    let mut oid = 5_000;
+    for round in 0..6 {
+        ts += 100_000_000;
+        let resting = if round == 0 { 7 } else { oid };
+        for (id, action) in [
+            (0, Action::Trade),
+            (resting, Action::Fill),
+            (resting, Action::Cancel),
+        ] {
+            det.on_mbo(
+                &mbo(2, id, action, Side::Ask, px, 20, ts),
+                &market,
+                &mut out,
+            );
+        }
+        ts += 1_000_000;
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+    }
+    out.retain(|s| s.pattern == Pattern::Iceberg && s.revision == 0);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].evidence.mm_likelihood < 0.4, "{out:?}");
 }

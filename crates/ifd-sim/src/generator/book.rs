@@ -49,6 +49,8 @@ pub(super) enum Owner {
     Institution(u32),
     Counterparty(u32),
     DecoyQuote(u8),
+    /// A retail marketable limit's rested remainder ([`crate::MarketStructure`]).
+    Retail,
 }
 
 impl Owner {
@@ -57,6 +59,7 @@ impl Owner {
             Self::Mm(m) | Self::DecoyQuote(m) => Participant::MarketMaker(m),
             Self::Institution(f) => Participant::Institution(u64::from(f) + 1),
             Self::Counterparty(_) => Participant::Counterparty,
+            Self::Retail => Participant::Retail,
         }
     }
 }

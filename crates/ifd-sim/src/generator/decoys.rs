@@ -82,6 +82,17 @@ pub(super) enum DecoyPlan {
         /// The posted order, once posted.
         cross: Option<Cross>,
     },
+    /// A retail herd ([`crate::MarketStructure::herds`]).
+    RetailHerd {
+        /// The contract, chosen at the first take.
+        inst: Option<usize>,
+        /// The herd's aggressor side.
+        side: BSide,
+        /// No take starts after this.
+        until: u64,
+        /// Mean gap between two takes, ns.
+        gap_ns: u64,
+    },
 }
 
 impl DecoyPlan {
@@ -95,6 +106,7 @@ impl DecoyPlan {
             Self::Package { .. } => DecoyKind::Package,
             Self::Lottery => DecoyKind::LotteryTicket,
             Self::DealerCross { .. } => DecoyKind::DealerCross,
+            Self::RetailHerd { .. } => DecoyKind::RetailHerd,
         }
     }
 }
@@ -144,7 +156,8 @@ impl SessionGenerator<'_> {
                 DecoyKind::MmHedge
                 | DecoyKind::Package
                 | DecoyKind::LotteryTicket
-                | DecoyKind::DealerCross => continue,
+                | DecoyKind::DealerCross
+                | DecoyKind::RetailHerd => continue,
             }
             self.decoys.push(run);
             self.schedule(
@@ -278,6 +291,7 @@ impl SessionGenerator<'_> {
             DecoyPlan::Package { structure } => self.package_step(ts, decoy, structure, step),
             DecoyPlan::Lottery => self.lottery_step(ts, decoy),
             DecoyPlan::DealerCross { .. } => self.dealer_cross_step(ts, decoy, step),
+            DecoyPlan::RetailHerd { .. } => self.herd_step(ts, decoy, step),
             DecoyPlan::TrafficSurge | DecoyPlan::Hedge => {}
         }
     }

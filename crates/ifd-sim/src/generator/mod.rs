@@ -9,7 +9,8 @@
 //!
 //! The parts, one module each: the book ([`book`]), the market model ([`model`]), the
 //! market makers' quoting ([`quoting`]), takers and hedges ([`takers`]), planted flows
-//! ([`flows`]) and decoys ([`decoys`]). This module holds the generator's state, the
+//! ([`flows`]), decoys ([`decoys`]) and the structural habits of perturbed worlds
+//! ([`structure`]). This module holds the generator's state, the
 //! record emitter, the book operations inside an event, and the session driver.
 
 mod book;
@@ -18,6 +19,7 @@ mod flows;
 mod model;
 mod prints;
 mod quoting;
+mod structure;
 mod takers;
 
 use std::cmp::Reverse;
@@ -46,18 +48,54 @@ use crate::{SimConfig, SimStats};
 
 /// Flags of the last record of a live event (as in real GLBX data: LAST|PUBLISHER_SPECIFIC).
 const LIVE_LAST: u8 = flags::LAST | flags::PUBLISHER_SPECIFIC;
+/// Stream of the structural habits' plans (modify-only makers, bursts, herds).
+const STRUCTURE_PLAN_STREAM: u64 = 23;
+/// Stream of the structural habits' per-event draws.
+const STRUCTURE_EVENT_STREAM: u64 = 29;
 /// Flags of snapshot records.
 const SNAPSHOT: u8 = flags::SNAPSHOT | flags::BAD_TS_RECV;
 
 /// An engine event. Ordering by (ts, counter) in the heap; the derive only satisfies Ord.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
-    Refresh { mm: u8, inst: u32 },
-    RetailTake { inst: u32, side: BSide, size: u32 },
-    Hedge { side: BSide, size: u32 },
-    Plant { flow: u32, step: u32 },
-    DecoyStep { decoy: u32, step: u32 },
-    Expire { inst: u32 },
+    Refresh {
+        mm: u8,
+        inst: u32,
+    },
+    RetailTake {
+        inst: u32,
+        side: BSide,
+        size: u32,
+    },
+    Hedge {
+        side: BSide,
+        size: u32,
+    },
+    Plant {
+        flow: u32,
+        step: u32,
+    },
+    DecoyStep {
+        decoy: u32,
+        step: u32,
+    },
+    Expire {
+        inst: u32,
+    },
+    /// A market maker puts a hit quote back at its price and size
+    /// ([`crate::MarketStructure::mm_refill_prob`]).
+    MmRefill {
+        mm: u8,
+        inst: u32,
+        side: BSide,
+        price: i64,
+        size: u32,
+        order: u64,
+    },
+    /// A rested order is cancelled if it still rests.
+    CancelOrder {
+        id: u64,
+    },
 }
 
 /// Output of one session.
@@ -112,6 +150,13 @@ pub(crate) struct SessionGenerator<'a> {
     informed: Vec<Option<bool>>,
     /// Underlying level at the last auto-quote sweep (`None` before the first).
     last_sweep: Option<f64>,
+    /// Draws of the structural habits ([`crate::MarketStructure`]), a stream of their
+    /// own so that the presets, which have none, keep every draw of theirs.
+    srng: ChaCha8Rng,
+    /// Stretches of a higher retail take rate: (start, end, factor).
+    retail_windows: Vec<(u64, u64, f64)>,
+    /// Order id of the latest aggressive order.
+    last_aggr_id: u64,
 }
 
 impl<'a> SessionGenerator<'a> {
@@ -125,7 +170,7 @@ impl<'a> SessionGenerator<'a> {
         let n_mm = cfg.market_makers.clamp(1, 16);
         let levels = cfg.mm_levels.clamp(1, 6);
         let mut prng = stream_rng(cfg.seed, day, 7);
-        let mm = (0..n_mm)
+        let mut mm = (0..n_mm)
             .map(|m| {
                 let mf = m as f64;
                 MmParams {
@@ -137,6 +182,16 @@ impl<'a> SessionGenerator<'a> {
                 }
             })
             .collect::<Vec<_>>();
+        // Market makers that reprice in place only (a stream of its own).
+        let share = cfg.structure.mm_modify_only_share;
+        if share > 0.0 {
+            let mut srng = stream_rng(cfg.seed, day, STRUCTURE_PLAN_STREAM);
+            for p in &mut mm {
+                if srng.random_bool(share.clamp(0.0, 1.0)) {
+                    p.modify_prob = 1.0;
+                }
+            }
+        }
         let n = chain.insts.len();
         let f0 = path.first().copied().unwrap_or(cfg.start_price);
         let mut option_cum = Vec::new();
@@ -197,6 +252,9 @@ impl<'a> SessionGenerator<'a> {
             planned: Vec::new(),
             informed: Vec::new(),
             last_sweep: None,
+            srng: stream_rng(cfg.seed, day, STRUCTURE_EVENT_STREAM),
+            retail_windows: Vec::new(),
+            last_aggr_id: 0,
         }
     }
 
@@ -507,6 +565,7 @@ impl<'a> SessionGenerator<'a> {
         }
         self.plan_decoys(day);
         self.plan_real_world_prints(day);
+        self.plan_structure(day);
         if planted {
             self.plan_flows(day);
             self.informed = model::plant_information(
@@ -573,7 +632,8 @@ impl<'a> SessionGenerator<'a> {
                 let dt = self.rng.random_range(0..NS_PER_SEC);
                 self.schedule(t0 + dt, Ev::Refresh { mm, inst: 0 });
             }
-            let n_t = poisson(&mut self.rng, opt_takes * a);
+            let retail = self.retail_factor(t0);
+            let n_t = poisson(&mut self.rng, opt_takes * a * retail);
             for _ in 0..n_t {
                 if let Some(inst) = self.pick_option() {
                     let size = retail_size(&mut self.rng, size_dist.as_ref(), size_cap);
@@ -647,6 +707,21 @@ impl<'a> SessionGenerator<'a> {
             Ev::Plant { flow, step } => self.flow_step(ts, flow as usize, step),
             Ev::DecoyStep { decoy, step } => self.decoy_step(ts, decoy as usize, step),
             Ev::Expire { inst } => self.expire(ts, inst as usize),
+            Ev::MmRefill {
+                mm,
+                inst,
+                side,
+                price,
+                size,
+                order,
+            } => self.mm_refill(ts, usize::from(mm), inst as usize, side, price, size, order),
+            Ev::CancelOrder { id } => {
+                if self.orders.contains_key(&id) {
+                    self.begin(ts);
+                    self.cancel(id);
+                    self.end(LIVE_LAST);
+                }
+            }
         }
     }
 

@@ -90,6 +90,7 @@ impl SessionGenerator<'_> {
         }
         self.begin(ts);
         let aggr_id = self.new_id();
+        self.last_aggr_id = aggr_id;
         self.owners.push((aggr_id, who));
         let mut i = 0;
         while i < fills.len() {
@@ -115,6 +116,7 @@ impl SessionGenerator<'_> {
         }
         self.next_packet();
         let mut refill_mms: Vec<u8> = Vec::new();
+        let mut at_price: Vec<(u8, i64, u32, u64)> = Vec::new();
         for f in &fills {
             let Some(o) = self.orders.get(&f.id) else {
                 continue;
@@ -147,7 +149,10 @@ impl SessionGenerator<'_> {
                 );
             }
             if let Owner::Mm(m) = f.owner {
-                if !refill_mms.contains(&m) {
+                if self.refills_at_price() {
+                    // Put back at the price and size it showed (structural habit).
+                    at_price.push((m, f.price, remaining, f.id));
+                } else if !refill_mms.contains(&m) {
                     refill_mms.push(m);
                 }
             }
@@ -177,6 +182,9 @@ impl SessionGenerator<'_> {
                     inst: inst as u32,
                 },
             );
+        }
+        for (m, price, size, order) in at_price {
+            self.schedule_mm_refill(ts, m, inst, rest, price, size, order);
         }
         // Market makers hedge option fills in the future.
         let mm_qty: u32 = fills
@@ -225,6 +233,16 @@ impl SessionGenerator<'_> {
     /// A retail order: takes at the touch only, at most what rests there.
     pub(super) fn retail_take(&mut self, ts: u64, inst: usize, side: BSide, size: u32) {
         self.requote_stale(ts, inst);
+        if inst != 0 && self.retail_rests() {
+            // A marketable limit at the touch for its whole size: the rest rests there.
+            let fills = self.take(ts, inst, side, size, 1, None, Participant::Retail);
+            let filled: u32 = fills.iter().map(|f| f.qty).sum();
+            if let Some(f) = fills.first() {
+                let id = self.last_aggr_id;
+                self.rest_remainder(ts, inst, side, f.price, size.saturating_sub(filled), id);
+            }
+            return;
+        }
         let top: u32 = self.books[inst]
             .levels(side.opposite())
             .next()

@@ -607,7 +607,10 @@ fn decoys_are_where_they_say() {
                 );
             }
             DecoyKind::QuoteTrafficSurge => assert!(d.ts_end > d.ts_start),
-            DecoyKind::Package | DecoyKind::LotteryTicket | DecoyKind::DealerCross => {
+            DecoyKind::Package
+            | DecoyKind::LotteryTicket
+            | DecoyKind::DealerCross
+            | DecoyKind::RetailHerd => {
                 panic!("real-world prints are off in the quiet preset: {d:?}")
             }
         }
