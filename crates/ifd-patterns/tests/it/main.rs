@@ -230,14 +230,14 @@ fn one_large_print_is_not_an_accumulation() {
         (n, det.stats().accum_one_print)
     };
     let few = |n: u64| {
-        // Fewer clips: two per minute of 3 lots, so one print of 100 dominates.
+        // Fewer clips: two per minute of 6 lots, so one print of 120 dominates.
         let mut evs = Vec::new();
         for minute in 0..8u64 {
             for k in 0..2u64 {
                 evs.push(event(
                     2,
                     AggressorSide::Buy,
-                    3,
+                    6,
                     1,
                     T0 + minute * 60 * SEC + k * 20 * SEC,
                 ));
@@ -251,9 +251,9 @@ fn one_large_print_is_not_an_accumulation() {
     let (n, dropped) = accumulations(&clips(Some(60)), DetectorConfig::default());
     assert!(n >= 1, "clips plus one print");
     assert_eq!(dropped, 0);
-    // Sixteen clips of 3 lots and one print of 100 lots: the window's net volume is
-    // the one print (100 of 148): not an accumulation, and counted.
-    let (n, dropped) = accumulations(&few(100), DetectorConfig::default());
+    // Sixteen clips of 6 lots and one print of 120 lots: the window's net volume is
+    // mostly the one print (120 of 216): not an accumulation, and counted.
+    let (n, dropped) = accumulations(&few(120), DetectorConfig::default());
     assert_eq!(n, 0);
     assert!(dropped >= 1);
     // With the share at 1 the same records are one.
@@ -261,7 +261,7 @@ fn one_large_print_is_not_an_accumulation() {
         accum_max_event_share: 1.0,
         ..DetectorConfig::default()
     };
-    assert!(accumulations(&few(100), any_share).0 >= 1);
+    assert!(accumulations(&few(120), any_share).0 >= 1);
 }
 
 #[test]
