@@ -140,26 +140,7 @@ fn cross_strike_needs_same_side_same_kind_within_the_window() {
 fn accumulation_needs_persistence() {
     let market = TestMarket::nq_chain(3);
     let mut det = detector();
-    let mut evs = Vec::new();
-    for minute in 0..10u64 {
-        for k in 0..4u64 {
-            evs.push(event(
-                2,
-                AggressorSide::Buy,
-                5,
-                1,
-                T0 + minute * 60 * SEC + k * 10 * SEC,
-            ));
-        }
-        evs.push(event(
-            2,
-            AggressorSide::Sell,
-            2,
-            1,
-            T0 + minute * 60 * SEC + 45 * SEC,
-        ));
-    }
-    let out = run_events(&mut det, &market, &evs);
+    let out = run_events(&mut det, &market, &buy_clips(T0));
     assert!(!out.is_empty());
     assert!(out
         .iter()
@@ -188,25 +169,7 @@ fn one_large_print_is_not_an_accumulation() {
     // Forty clips of 5 lots and a few sells over ten minutes: an accumulation.
     let market = TestMarket::nq_chain(3);
     let clips = |big: Option<u64>| {
-        let mut evs = Vec::new();
-        for minute in 0..10u64 {
-            for k in 0..4u64 {
-                evs.push(event(
-                    2,
-                    AggressorSide::Buy,
-                    5,
-                    1,
-                    T0 + minute * 60 * SEC + k * 10 * SEC,
-                ));
-            }
-            evs.push(event(
-                2,
-                AggressorSide::Sell,
-                2,
-                1,
-                T0 + minute * 60 * SEC + 45 * SEC,
-            ));
-        }
+        let mut evs = buy_clips(T0);
         if let Some(size) = big {
             // One large buy print in the ninth minute, 5 s after that minute's last clip.
             evs.push(event(
