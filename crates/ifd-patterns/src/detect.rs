@@ -80,13 +80,16 @@
 //! too), no new false signal; see the README (round rec3) for the tables.
 //!
 //! An iceberg's strength (and so its confidence) is the larger of its reloads' against
-//! `iceberg_min_refills` and its filled lots' against the floor that applies to it:
-//! with the instrument's churn and wide presence (market-maker likelihood 0.2) a chain
-//! at exactly three reloads scored 0.495, under `min_confidence`, whatever it filled,
-//! so the reload gate was in effect four (three icebergs of 54 to 88 lots with three
-//! reloads each were missed on the tuning seeds). Tuning seeds 1–30 and 41–50: the
-//! 54- and 72-lot icebergs of quiet 14 and busy 17 are found, and the 60-lot one of
-//! normal 27 with the first-pair rule above; no new false signal.
+//! `iceberg_min_refills` and its filled lots' against `iceberg_min_filled` (50, also
+//! for one-sided chains): with the instrument's churn and wide presence (market-maker
+//! likelihood 0.2) a chain at exactly three reloads scored 0.495, under
+//! `min_confidence`, whatever it filled, so the reload gate was in effect four (three
+//! icebergs of 54 to 88 lots with three reloads each were missed on the tuning seeds).
+//! Tuning seeds 1–30 and 41–50: the 54- and 72-lot icebergs of quiet 14 and busy 17
+//! are found, and the 60-lot one of normal 27 with the first-pair rule above; no new
+//! false signal. Measured against the one-sided floor (25) instead, it raised market
+//! makers' three-reload refills of 25–40 lots on the perturbed worlds with refilling
+//! market makers (worlds 501–510: iceberg precision 0.95 → 0.81, for no iceberg found).
 //!
 //! Aggressor events are held back for the package window before the block, sweep,
 //! cross-strike and accumulation detectors see them, so that the legs of a multi-leg
@@ -878,7 +881,7 @@ impl PatternDetector {
         let observed = f64::from(reloads);
         // The evidence grows with the reloads and with the filled size past its floor.
         #[allow(clippy::cast_precision_loss, reason = "lot counts for a score")]
-        let by_size = strength(chain.filled as f64, min_filled.max(1) as f64);
+        let by_size = strength(chain.filled as f64, cfg.iceberg_min_filled.max(1) as f64);
         let chain_strength = strength(observed, threshold).max(by_size);
         let mut evidence = Evidence {
             events: reloads,

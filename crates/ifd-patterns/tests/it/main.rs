@@ -752,9 +752,13 @@ fn an_iceberg_is_stronger_the_more_it_filled_past_its_floor() {
     assert!(small_chain(strict.clone(), 9, 3, false).is_empty());
     // ...but not three reloads of 40 lots (120 filled, nearly five times the floor),
     // which carry more evidence than their reload count.
-    let large = small_chain(strict, 40, 3, false);
+    let large = small_chain(strict.clone(), 40, 3, false);
     assert_eq!(large.len(), 1, "{large:?}");
     assert!(large[0].confidence > small[0].confidence);
+    // The size evidence counts against the general 50-lot floor, not the one-sided
+    // one: three reloads of 15 lots (45 filled, past 25 but under 50) carry no more
+    // than their reload count, as a market maker's refills of its quote would.
+    assert!(small_chain(strict, 15, 3, false).is_empty());
 }
 
 #[test]
