@@ -243,10 +243,7 @@ impl SessionGenerator<'_> {
                 };
                 let fills = self.take(ts, inst, side, 1, 1, None, Participant::Retail);
                 if !fills.is_empty() {
-                    let start = self
-                        .out
-                        .get(self.ev_start)
-                        .map_or(self.ev_recv, |r| r.ts_recv);
+                    let start = self.event_start_recv();
                     self.note_decoy(decoy, Some(inst), start);
                 }
                 if step + 1 < trades {

@@ -302,10 +302,7 @@ impl SessionGenerator<'_> {
         );
         let filled: u32 = fills.iter().map(|f| f.qty).sum();
         if filled > 0 {
-            let start = self
-                .out
-                .get(self.ev_start)
-                .map_or(self.ev_recv, |r| r.ts_recv);
+            let start = self.event_start_recv();
             self.note_flow(flow, inst, u64::from(filled), start);
         }
         filled

@@ -403,6 +403,14 @@ impl<'a> SessionGenerator<'a> {
         self.ev_start = self.out.len();
     }
 
+    /// `ts_recv` of the current event's first record (the event's own time before it
+    /// wrote any).
+    fn event_start_recv(&self) -> u64 {
+        self.out
+            .get(self.ev_start)
+            .map_or(self.ev_recv, |r| r.ts_recv)
+    }
+
     /// Starts the book-update packet of a match event: next sequence, a few µs later.
     fn next_packet(&mut self) {
         self.seq = self.seq.wrapping_add(1);

@@ -302,10 +302,7 @@ impl SessionGenerator<'_> {
         let fills = self.take(t, inst, aggr, qty, 1, None, who);
         let size: u32 = fills.iter().map(|f| f.qty).sum();
         let price = fills.first().map(|f| f.price);
-        let start = self
-            .out
-            .get(self.ev_start)
-            .map_or(self.ev_recv, |r| r.ts_recv);
+        let start = self.event_start_recv();
         if size > 0 {
             self.note_decoy(decoy, Some(inst), start);
         }
@@ -430,10 +427,7 @@ impl SessionGenerator<'_> {
             Participant::MarketMaker(c.taker),
         );
         if !fills.is_empty() {
-            let start = self
-                .out
-                .get(self.ev_start)
-                .map_or(self.ev_recv, |r| r.ts_recv);
+            let start = self.event_start_recv();
             self.note_decoy(decoy, Some(c.inst), start);
         }
         if self.orders.contains_key(&c.order) {

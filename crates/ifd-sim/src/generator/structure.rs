@@ -272,10 +272,7 @@ impl SessionGenerator<'_> {
                 Participant::Retail,
             );
             if !fills.is_empty() {
-                let start = self
-                    .out
-                    .get(self.ev_start)
-                    .map_or(self.ev_recv, |r| r.ts_recv);
+                let start = self.event_start_recv();
                 self.note_decoy(decoy, Some(inst), start);
             }
         }

@@ -160,10 +160,7 @@ impl SessionGenerator<'_> {
         self.end(LIVE_LAST);
         // Fills of resting institutional orders (icebergs) count for their flow, whoever
         // took them; an exhausted display is refilled within milliseconds.
-        let start_recv = self
-            .out
-            .get(self.ev_start)
-            .map_or(self.ev_recv, |r| r.ts_recv);
+        let start_recv = self.event_start_recv();
         for f in &fills {
             if let Owner::Institution(fl) = f.owner {
                 self.on_flow_order_filled(ts, fl as usize, inst, f.id, f.qty, start_recv);
