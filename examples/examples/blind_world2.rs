@@ -164,7 +164,7 @@
 //!   baseline does not normalise it, and background, packages and crosses are 3x.
 //!
 //! Missed flows (v3): 12 of 20 blocks, 25–132 lots ($59k–$1.44M, half of them over
-//! $0.5M on NQZ6/NQV6/QN1V6, where one contract costs $5k–$20k), in one or two levels;
+//! $0.5M on NQZ6/NQV6/QN1V6, where one contract costs $6k–$22k), in one or two levels;
 //! 6 of 20 sweeps, all through exactly two levels (27–30 lots worth $0.5–0.65M, or
 //! 109–500 lots); 10 of 14 accumulations (58–237 lots in 1–15-lot clips over 7–78
 //! minutes); 3 of 15 icebergs (new-id refills, 52–57 lots). Cross-strike: 13/13 found.
