@@ -9,7 +9,9 @@
 //!    reloaded `iceberg_persistent_reloads` times with one-sided refills is not
 //!    judged by its first order's quote pair), and it is not a
 //!    dealer-to-dealer cross (a fresh order alone at its level taken in full, then
-//!    two-sided re-quoting within `dealer_cross_lookahead_ns`:
+//!    two-sided re-quoting within `dealer_cross_lookahead_ns`; or, for a block-sized
+//!    print, a fresh order taken in full within milliseconds of being posted, alone
+//!    inside the spread or joining a one-tick touch:
 //!    [`OrderLifecycles::is_dealer_cross`]);
 //! 2. every instrument involved has a healthy book ([`MarketView::is_healthy`]); the
 //!    iceberg detector, which reads resting orders, also waits until the book is
@@ -47,6 +49,16 @@
 //! lots making most of a window's net volume), and on its no-flow days large crossed
 //! synthetics, risk reversals and butterflies were raised as bullish or bearish
 //! packages by their options legs' net delta (16–19 directional signals a day).
+//!
+//! A second independently written generator (`blind_world2`, development seeds
+//! 101–103) showed three more kinds of background prints raised as blocks and sweeps
+//! (precision 0.20, 101 directional signals in three no-flow days): packages legged
+//! through thin books whose legs filled unequally (now `custom` packages:
+//! [`DetectorConfig::package_legged_min_share`]), dealer crosses posted at a one-tick
+//! touch and taken with the orders queued ahead of them up to 10 ms later
+//! (`MmConfig::cross_fast_min_share`, `cross_fast_life_ns`), and lottery tickets
+//! bought through a thin wing book, several levels at once
+//! ([`DetectorConfig::sweep_min_abs_delta`]).
 //!
 //! An accumulation is one participant working an order: beyond its net volume,
 //! persistence and imbalance over the window, the median print on its side must be at
@@ -132,7 +144,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::flows::{FlowBook, Growth};
 use crate::orders::{IcebergChain, MmConfig, OrderLifecycles};
-use crate::packages::{find_package, PkgLeg};
+use crate::packages::{find_legged, find_package, PkgLeg};
 use crate::signal::{
     expiration_date, fixed_to_decimal, flow_id, usd_lossy, Aggressiveness, ContractKind,
     DetectorVersion, Direction, Evidence, FlowSide, PackageLeg, Pattern, PriceSource, Signal,
@@ -314,11 +326,17 @@ pub struct DetectorConfig {
     /// Block: smallest |delta| of the contract where it is known (default 0.08). A
     /// print of hundreds or thousands of lots on a far wing (a "lottery ticket") can
     /// pass the delta-notional minimum by its size alone; a trader does not read a
-    /// position of a few deltas per contract as a directional block. Sweeps are not
-    /// held to it: taking three or more levels at once is urgency even on a wing (on
-    /// the tuning seeds the floor only removed planted sweeps). Counted in
-    /// [`PatternStats::lottery`].
+    /// position of a few deltas per contract as a directional block. Sweeps have their
+    /// own, lower floor (`sweep_min_abs_delta`): taking three or more levels at once is
+    /// urgency even on a wing (on the tuning seeds 0.08 removed planted sweeps).
+    /// Counted in [`PatternStats::lottery`].
     pub block_min_abs_delta: f64,
+    /// Sweep: smallest |delta| of the contract where it is known (default 0.05; 0 turns
+    /// it off). A lottery ticket bought through a thin wing book takes several levels
+    /// too: on independently written worlds every such sweep (200–1,000 lots, $5k–$75k of
+    /// premium) was on a contract of |delta| 0.002–0.048, and every planted sweep at
+    /// 0.13 or more. Counted in [`PatternStats::lottery`].
+    pub sweep_min_abs_delta: f64,
     /// Dealer crosses: how long after the print the two-sided re-quote may come (ns of
     /// `ts_recv`; default 10 ms; at most `package_window_ns`, the look-ahead the
     /// hold-back gives). Kept apart from the package window so a longer window for
@@ -329,6 +347,16 @@ pub struct DetectorConfig {
     /// few lots short, and a small print on a leg's contract within the window adds to
     /// it; exact sizes would then read its legs as directional blocks. At most 0.2.
     pub package_size_tolerance: f64,
+    /// Packages: the smallest share of the largest leg a leg of a `custom` package
+    /// holds (default 0.25; 0 turns custom packages off). When prints on several
+    /// instruments of one underlying within the package window match no listed
+    /// structure, the large ones among them are one package when they are not all of
+    /// one side and kind (see [`crate::packages`]): a structure legged through thin books
+    /// fills its legs unequally (IOC legs that take what the screen holds), and each
+    /// leg read alone is a directional block or sweep. On independently written worlds
+    /// whose packages are legged this way, 45 of the 50 packages raised as directional
+    /// signals had unequal legs.
+    pub package_legged_min_share: f64,
 }
 
 /// Merge gap per pattern (ns).
@@ -401,8 +429,10 @@ impl Default for DetectorConfig {
             package_material_delta_notional: 10_000_000.0,
             package_direction_needs_future: true,
             block_min_abs_delta: 0.08,
+            sweep_min_abs_delta: 0.05,
             dealer_cross_lookahead_ns: 10_000_000,
             package_size_tolerance: 0.02,
+            package_legged_min_share: 0.25,
         }
     }
 }
@@ -431,6 +461,8 @@ impl DetectorConfig {
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
         unit("accum_max_event_share", self.accum_max_event_share)?;
         unit("block_min_abs_delta", self.block_min_abs_delta)?;
+        unit("sweep_min_abs_delta", self.sweep_min_abs_delta)?;
+        unit("package_legged_min_share", self.package_legged_min_share)?;
         if !(self.package_size_tolerance.is_finite()
             && (0.0..=0.2).contains(&self.package_size_tolerance))
         {
@@ -543,8 +575,9 @@ pub struct PatternStats {
     /// Aggressor events recognised as dealer-to-dealer crosses (market making; see
     /// [`OrderLifecycles::is_dealer_cross`]) and not offered to the other detectors.
     pub dealer_cross: u64,
-    /// Block candidates dropped as lottery tickets: the contract's |delta| was below
-    /// [`DetectorConfig::block_min_abs_delta`].
+    /// Block and sweep candidates dropped as lottery tickets: the contract's |delta|
+    /// was below [`DetectorConfig::block_min_abs_delta`] or
+    /// [`DetectorConfig::sweep_min_abs_delta`].
     pub lottery: u64,
     /// Accumulation windows left unsignalled because one event held more than
     /// [`DetectorConfig::accum_max_event_share`] of the flow side's volume.
@@ -1107,7 +1140,15 @@ impl PatternDetector {
                 });
             }
             if ok {
-                find_package(&legs, 0, self.config.package_size_tolerance)
+                find_package(&legs, 0, self.config.package_size_tolerance).or_else(|| {
+                    find_legged(
+                        &legs,
+                        0,
+                        self.config.package_legged_min_share,
+                        self.config.package_min_size,
+                    )
+                    .map(|ids| (Structure::Custom, ids))
+                })
             } else {
                 None
             }
@@ -1787,13 +1828,18 @@ impl PatternDetector {
             _ => return true,
         };
         let mut ok = c.premium >= min_premium;
-        let lottery_gate = c.pattern == Pattern::Block && cfg.block_min_abs_delta > 0.0;
+        let min_abs_delta = match c.pattern {
+            Pattern::Block => cfg.block_min_abs_delta,
+            Pattern::Sweep => cfg.sweep_min_abs_delta,
+            _ => 0.0,
+        };
+        let lottery_gate = min_abs_delta > 0.0;
         if ok && (min_dn > 0.0 || lottery_gate) {
             let a = view
                 .underlying_at(c.contract, c.ts_recv)
                 .and_then(|u| analytics_at(c.contract, c.price, u.price, c.ts_recv, view));
             if let Some(a) = a {
-                if lottery_gate && a.delta.abs() < cfg.block_min_abs_delta {
+                if lottery_gate && a.delta.abs() < min_abs_delta {
                     self.stats.lottery += 1;
                     return false;
                 }

@@ -22,7 +22,11 @@
 //! contracts (too fast for anyone but the dealer it was posted for), or within `cross_max_life_ns` when the instrument is quoted two-sided
 //! again right after (a quote pair added after the print, within the caller's
 //! look-ahead window): two quoting participants trading with each other and going
-//! back to quoting.
+//! back to quoting. Where the spread is one tick there is no room inside it: the
+//! facilitation order joins the touch and the taker takes the whole level, so a
+//! block-sized print at one level of which one order posted within
+//! `cross_fast_life_ns` and taken in full holds at least `cross_fast_min_share` is a
+//! cross as well.
 //!
 //! The iceberg tracker follows resting orders that are filled: an order that is filled
 //! for more than it ever showed holds hidden size, and an order that is exhausted and
@@ -82,16 +86,24 @@ pub struct MmConfig {
     pub cross_max_life_ns: u64,
     /// Dealer cross: a resting order taken in full by a print of at least
     /// `cross_fast_min_size` at most this long after it was posted is a cross whether
-    /// or not a quote pair follows (default 5 ms: no
-    /// outside participant sees an order inside the spread and takes all of it within
-    /// 5 ms; a facilitation order for a negotiated block rests for longer, until the
-    /// institution's order arrives).
+    /// or not a quote pair follows (default 10 ms: no outside participant sees a
+    /// block-sized order and takes all of it within a few milliseconds; a facilitation
+    /// order for a negotiated block rests for longer, until the institution's order
+    /// arrives. 5 ms before independently written worlds whose dealers took each
+    /// other's orders 1–10 ms after they were posted).
     pub cross_fast_life_ns: u64,
     /// Dealer cross: the smallest print the `cross_fast_life_ns` rule applies to
     /// (default 150 contracts, the block floor: lifting a freshly re-quoted touch for a
     /// few lots is an ordinary take, and only block-sized prints could pass for
     /// institutional flow).
     pub cross_fast_min_size: u64,
+    /// Dealer cross at the touch: a print of at least `cross_fast_min_size` at one price
+    /// level of which one resting order, posted at most `cross_fast_life_ns` before and
+    /// taken in full, holds at least this share is a cross too (default 0.4). Where the
+    /// spread is one tick a dealer cannot post inside it: the facilitation order joins
+    /// the touch and the taker takes the whole level, the few lots queued ahead of it
+    /// included. 0 turns this path off.
+    pub cross_fast_min_share: f64,
 }
 
 impl Default for MmConfig {
@@ -107,8 +119,9 @@ impl Default for MmConfig {
             refill_size_tolerance: 0.25,
             chain_idle_ns: 120_000_000_000,
             cross_max_life_ns: 50_000_000,
-            cross_fast_life_ns: 5_000_000,
+            cross_fast_life_ns: 10_000_000,
             cross_fast_min_size: 150,
+            cross_fast_min_share: 0.4,
         }
     }
 }
@@ -793,10 +806,14 @@ impl OrderLifecycles {
     /// exactly the event's size, either within `cross_fast_life_ns` of its add (for
     /// prints of at least `cross_fast_min_size`), or within `cross_max_life_ns` with a
     /// two-sided quote pair added on the instrument after the print and at most
-    /// `lookahead_ns` later. Call it once the records up to
+    /// `lookahead_ns` later; or a block-sized print at one level most of which one such
+    /// fresh order provided (`cross_fast_min_share`). Call it once the records up to
     /// `ev.ts_recv + lookahead_ns` were applied.
     #[must_use]
     pub fn is_dealer_cross(&self, ev: &ifd_pressure::AggressorEvent, lookahead_ns: u64) -> bool {
+        if self.is_touch_cross(ev) {
+            return true;
+        }
         let [p] = ev.passive.as_slice() else {
             return false;
         };
@@ -828,6 +845,33 @@ impl OrderLifecycles {
             .activity(x.instrument_id)
             .is_some_and(|a| a.last_pair > ev.ts_recv && a.last_pair - ev.ts_recv <= lookahead_ns);
         life <= self.config.cross_max_life_ns && requoted
+    }
+
+    /// A block-sized print at one level most of which one order posted within
+    /// `cross_fast_life_ns` and taken in full provided (`cross_fast_min_share`).
+    fn is_touch_cross(&self, ev: &ifd_pressure::AggressorEvent) -> bool {
+        let share = self.config.cross_fast_min_share;
+        if share.is_nan()
+            || share <= 0.0
+            || ev.levels != 1
+            || ev.size < self.config.cross_fast_min_size
+        {
+            return false;
+        }
+        ev.passive.as_slice().iter().any(|p| {
+            #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+            let large = f64::from(p.size) >= share * ev.size as f64;
+            large
+                && self
+                    .exhausted
+                    .iter()
+                    .rev()
+                    .find(|e| e.order_id == p.order_id)
+                    .is_some_and(|x| {
+                        x.filled == u64::from(p.size)
+                            && ev.ts_recv.saturating_sub(x.added) <= self.config.cross_fast_life_ns
+                    })
+        })
     }
 
     /// Market-maker (hedging) likelihood of an aggressor event of `size` on

@@ -29,6 +29,16 @@
 //! Three-leg structures are tried before two-leg ones, so the first two legs of a
 //! butterfly are not taken for a ratio spread.
 //!
+//! A package legged in through thin books fills its legs unequally (orders that take
+//! what the screen holds and cancel the rest: a vertical printing 52 against 139 lots,
+//! a condor 90/107/88/131), and some structures have four legs. When no listed
+//! structure matches, the legs of the window that are large beside the largest (each
+//! at least [`DetectorConfig::package_legged_min_share`](crate::DetectorConfig) of it
+//! and at least `package_min_size` contracts) form a `custom` package, provided they
+//! are not all of one side and one kind: buys against sells, or calls beside puts, in
+//! the same milliseconds is a spread, whereas same-side prints of one kind on several
+//! strikes are the cross-strike pattern and stay directional.
+//!
 //! # The hold-back
 //! The block, sweep, cross-strike and accumulation detectors must not see a leg of a
 //! package. So every aggressor event that passes the market-maker gate is first held
@@ -191,6 +201,47 @@ pub(crate) fn find_package(
         }
     }
     None
+}
+
+/// The legs of a `custom` package containing leg `first`: the legs on other
+/// instruments of its underlying that hold at least `min_share` of the largest leg's
+/// size and at least `min_size` contracts, when `first` is one of them and they are not
+/// all of one side and one kind. `None` when `min_share` is 0 (off).
+pub(crate) fn find_legged(
+    legs: &[PkgLeg<'_>],
+    first: usize,
+    min_share: f64,
+    min_size: u64,
+) -> Option<Vec<usize>> {
+    let f = legs.get(first)?;
+    if min_share.is_nan() || min_share <= 0.0 {
+        return None;
+    }
+    let related = |l: &PkgLeg<'_>| same_underlying(l.contract, f.contract);
+    let largest = legs.iter().filter(|l| related(l)).map(|l| l.size).max()?;
+    #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+    let large = |l: &PkgLeg<'_>| l.size >= min_size && l.size as f64 >= min_share * largest as f64;
+    if !large(f) {
+        return None;
+    }
+    let mut chosen = vec![first];
+    for (i, l) in legs.iter().enumerate() {
+        if i == first || !related(l) || !large(l) {
+            continue;
+        }
+        // One leg per instrument: the other side of a chosen leg's contract is not a leg.
+        if chosen
+            .iter()
+            .any(|&c| legs[c].contract.instrument_id == l.contract.instrument_id)
+        {
+            continue;
+        }
+        chosen.push(i);
+    }
+    let mixed = chosen
+        .iter()
+        .any(|&i| legs[i].side != f.side || legs[i].contract.kind != f.contract.kind);
+    (chosen.len() >= 2 && mixed).then_some(chosen)
 }
 
 #[cfg(test)]
@@ -362,5 +413,50 @@ mod tests {
         );
         // Small sizes stay exact: 2% of 10 lots is under one lot.
         assert_eq!(pair(leg(&c1, Buy, 10), leg(&p1, Sell, 11), 0.02), None);
+    }
+
+    #[test]
+    fn unequal_legs_of_mixed_sides_or_kinds_are_one_custom_package() {
+        let id = |c: OptionContract, i: u32| OptionContract {
+            instrument_id: i,
+            ..c
+        };
+        let c1 = id(c(Call, 21_000, EXP1), 1);
+        let c2 = id(c(Call, 21_100, EXP1), 2);
+        let c3 = id(c(Call, 21_200, EXP1), 3);
+        let c4 = id(c(Call, 21_300, EXP1), 4);
+        let p1 = id(c(Put, 21_000, EXP1), 5);
+        let legged = |legs: &[PkgLeg<'_>]| find_legged(legs, 0, 0.25, 10);
+        // A vertical filled 52 against 139 lots: no listed ratio, one package.
+        let vertical = [leg(&c1, Buy, 52), leg(&c2, Sell, 139)];
+        assert_eq!(find_package(&vertical, 0, 0.02), None);
+        assert_eq!(legged(&vertical), Some(vec![0, 1]));
+        // A condor 90/107/88/131: four legs, the wings on one side.
+        let condor = [
+            leg(&c1, Buy, 90),
+            leg(&c2, Sell, 107),
+            leg(&c3, Sell, 88),
+            leg(&c4, Buy, 131),
+        ];
+        assert_eq!(legged(&condor), Some(vec![0, 1, 2, 3]));
+        // A straddle bought 180 against 92: one side, two kinds.
+        assert_eq!(
+            legged(&[leg(&c1, Buy, 180), leg(&p1, Buy, 92)]),
+            Some(vec![0, 1])
+        );
+        // Same side and kind on three strikes is the cross-strike pattern, not a package.
+        assert_eq!(
+            legged(&[leg(&c1, Buy, 120), leg(&c2, Buy, 60), leg(&c3, Buy, 200)]),
+            None
+        );
+        // A small print beside a large one is not its leg, nor is the large one its leg.
+        let block_and_retail = [leg(&c1, Buy, 400), leg(&p1, Sell, 40)];
+        assert_eq!(legged(&block_and_retail), None);
+        assert_eq!(find_legged(&block_and_retail, 1, 0.25, 10), None);
+        // The other side of a leg's own contract is not another leg.
+        assert_eq!(legged(&[leg(&c1, Buy, 100), leg(&c1, Sell, 90)]), None);
+        // Under the size floor, and with the rule off.
+        assert_eq!(legged(&[leg(&c1, Buy, 8), leg(&c2, Sell, 9)]), None);
+        assert_eq!(find_legged(&vertical, 0, 0.0, 10), None);
     }
 }

@@ -204,6 +204,11 @@ pub enum Structure {
     Ratio,
     /// A trade on an exchange-listed spread instrument.
     SpreadInstrument,
+    /// Legs traded together on several instruments, not all on one side of one kind
+    /// (a call against a put, or buys against sells), whose sizes form no listed ratio:
+    /// a package legged through the screen whose legs filled unequally, or a structure
+    /// of more legs (condors, collars).
+    Custom,
 }
 
 /// One leg of a package.

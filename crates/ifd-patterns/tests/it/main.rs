@@ -102,13 +102,20 @@ fn cross_strike_needs_same_side_same_kind_within_the_window() {
     assert_eq!(out[0].instrument_id, 3, "the largest leg");
     assert_eq!(out[0].size, 50);
 
+    // Buys against a sell in the same milliseconds: a (custom) package, not a
+    // cross-strike flow.
     let mut det = detector();
     let mixed = [
         event(1, AggressorSide::Buy, 15, 1, T0),
         event(3, AggressorSide::Sell, 20, 1, T0 + 2_000_000),
         event(5, AggressorSide::Buy, 15, 1, T0 + 4_000_000),
     ];
-    assert!(run_events(&mut det, &market, &mixed).is_empty());
+    let out = run_events(&mut det, &market, &mixed);
+    assert!(out.iter().all(|s| s.pattern == Pattern::Package), "{out:?}");
+    assert!(
+        out.iter().all(|s| s.direction == Direction::Neutral),
+        "{out:?}"
+    );
 
     let mut det = detector();
     let slow = [
@@ -1284,6 +1291,70 @@ fn a_dealer_cross_is_not_a_block() {
 }
 
 #[test]
+fn a_dealer_cross_joining_the_touch_is_not_a_block() {
+    use ifd_patterns::testing::with_passive;
+    use ifd_pressure::{Bbo, Level};
+    const PX: i64 = 1_000_000_000;
+    let market = TestMarket::nq_chain(5);
+    // Instrument 4 quoted 9.75 / 10.00, one tick wide, `ahead` lots offered; a dealer
+    // joins the offer with `posted` lots and a buyer takes the whole level `life` ns
+    // later (no re-quote follows).
+    let run = |posted: u32, ahead: u32, life: u64| {
+        let mut det = detector();
+        let mut out = Vec::new();
+        let t = T0;
+        let ts = t + 5 * SEC + life;
+        let take = posted + ahead;
+        let recs = [
+            mbo(4, 1, Action::Add, Side::Bid, 39 * PX / 4, 20, t),
+            mbo(4, 2, Action::Add, Side::Ask, 10 * PX, ahead, t + 100),
+            mbo(4, 9, Action::Add, Side::Ask, 10 * PX, posted, t + 5 * SEC),
+            mbo(4, 77, Action::Trade, Side::Bid, 10 * PX, take, ts),
+            mbo(4, 2, Action::Fill, Side::Ask, 10 * PX, ahead, ts),
+            mbo(4, 9, Action::Fill, Side::Ask, 10 * PX, posted, ts),
+            mbo(4, 2, Action::Cancel, Side::Ask, 10 * PX, ahead, ts),
+            mbo(4, 9, Action::Cancel, Side::Ask, 10 * PX, posted, ts),
+        ];
+        for r in &recs {
+            det.on_mbo(r, &market, &mut out);
+        }
+        let mut ev = with_passive(
+            event(4, AggressorSide::Buy, u64::from(take), 1, ts),
+            &[(2, ahead), (9, posted)],
+        );
+        ev.bbo_before = Bbo {
+            bid: Some(Level {
+                price: 39 * PX / 4,
+                size: 20,
+                count: 1,
+            }),
+            ask: Some(Level {
+                price: 10 * PX,
+                size: u64::from(take),
+                count: 2,
+            }),
+        };
+        det.on_event(&ev, &market, &NoReference, &mut out);
+        det.advance(t + 6 * SEC, &market, &NoReference, &mut out);
+        (out, det.stats())
+    };
+    // Posted 8 ms before and taken with the 10 lots ahead of it: a cross.
+    let (out, stats) = run(290, 10, 8_000_000);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(stats.dealer_cross, 1);
+    // Resting 30 ms first, with no re-quote after: someone came for it, a block.
+    let (out, stats) = run(290, 10, 30_000_000);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+    assert_eq!(stats.dealer_cross, 0);
+    // The fresh order was a third of the print: most of the level was there before it.
+    let (out, stats) = run(100, 200, 8_000_000);
+    assert_eq!(stats.dealer_cross, 0, "{out:?}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Block);
+}
+
+#[test]
 fn a_spread_instrument_trade_is_one_package_and_its_leg_prints_are_not_blocks() {
     use ifd_patterns::{SpreadLegDef, Structure};
     let mut market = TestMarket::nq_chain(5);
@@ -1417,7 +1488,12 @@ proptest! {
         }
         let mut det = detector();
         let out = run_events(&mut det, &market, &evs);
-        let packages = out.iter().filter(|s| s.pattern == Pattern::Package).count();
+        // Background prints of mixed sides within milliseconds may form `custom`
+        // packages of their own; the planted ones come after `start`.
+        let packages = out
+            .iter()
+            .filter(|s| s.pattern == Pattern::Package && s.ts_recv >= start)
+            .count();
         prop_assert_eq!(packages, pairs.len());
         for s in &out {
             if s.pattern == Pattern::Package {

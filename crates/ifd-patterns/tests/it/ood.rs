@@ -112,9 +112,19 @@ fn a_synthetic_two_lots_apart_is_one_package() {
     let out = run_events(&mut det, &market, &legs);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].structure, Some(ifd_patterns::Structure::Synthetic));
-    // Exact sizes only: two blocks.
+    // Exact sizes only: a package of no listed structure (`custom`), and with custom
+    // packages off too, two blocks.
     let mut det = PatternDetector::new(DetectorConfig {
         package_size_tolerance: 0.0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let out = run_events(&mut det, &market, &legs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].structure, Some(ifd_patterns::Structure::Custom));
+    let mut det = PatternDetector::new(DetectorConfig {
+        package_size_tolerance: 0.0,
+        package_legged_min_share: 0.0,
         ..DetectorConfig::default()
     })
     .unwrap();
@@ -189,13 +199,23 @@ fn the_counterparties_of_an_iceberg_are_not_an_accumulation() {
 }
 
 #[test]
-fn a_sweep_of_a_wing_is_not_held_to_the_block_delta_floor() {
+fn a_sweep_of_a_lottery_wing_is_held_to_the_sweep_delta_floor() {
     let market = with_far_wing();
-    // The same 1,000 lots of the 0.03-delta wing, taken through three levels at once.
+    // The same 1,000 lots of the 0.03-delta wing, taken through three levels at once:
+    // a lottery ticket bought through a thin book, under the sweep floor of 0.05.
     let mut sweep = print(99, 1_000, 3_500_000_000);
     sweep.levels = 3;
     sweep.trades = 3;
     let mut det = detector();
+    let out = run_events(&mut det, &market, &[sweep]);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(det.stats().lottery, 1);
+    // The sweep floor alone holds it back; the block floor (0.08) does not apply.
+    let mut det = PatternDetector::new(DetectorConfig {
+        sweep_min_abs_delta: 0.0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
     let out = run_events(&mut det, &market, &[sweep]);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Sweep);
