@@ -1,0 +1,118 @@
+//! Sweep rules found on the independently written worlds (`blind_world`, development
+//! seeds 101–110): a two-level event that empties its side of the book.
+
+use super::{detector, T0};
+use ifd_patterns::testing::{event, TestMarket};
+use ifd_patterns::{
+    DetectorConfig, MarketView, NoReference, Pattern, PatternDetector, Signal, SpreadLegDef,
+};
+use ifd_pressure::{AggressorEvent, AggressorSide, Bbo, Level, OptionContract, UnderlyingPrice};
+
+/// A [`TestMarket`] whose books, read after each event, show `after`.
+struct BookAfter {
+    market: TestMarket,
+    after: Bbo,
+}
+
+impl MarketView for BookAfter {
+    fn contract(&self, instrument_id: u32) -> Option<&OptionContract> {
+        self.market.contract(instrument_id)
+    }
+    fn is_healthy(&self, instrument_id: u32) -> bool {
+        self.market.is_healthy(instrument_id)
+    }
+    fn underlying_price(&self, contract: &OptionContract) -> Option<i64> {
+        self.market.underlying_price(contract)
+    }
+    fn underlying_at(&self, contract: &OptionContract, ts_recv: u64) -> Option<UnderlyingPrice> {
+        self.market.underlying_at(contract, ts_recv)
+    }
+    fn bbo(&self, _instrument_id: u32) -> Option<Bbo> {
+        Some(self.after)
+    }
+    fn is_depth_ready(&self, instrument_id: u32, ts_recv: u64) -> bool {
+        self.market.is_depth_ready(instrument_id, ts_recv)
+    }
+    fn spread_legs(&self, instrument_id: u32) -> Option<&[SpreadLegDef]> {
+        self.market.spread_legs(instrument_id)
+    }
+    fn open_interest(&self, instrument_id: u32) -> Option<u64> {
+        self.market.open_interest(instrument_id)
+    }
+}
+
+fn level(price: i64, size: u64) -> Option<Level> {
+    Some(Level {
+        price,
+        size,
+        count: 1,
+    })
+}
+
+fn run(det: &mut PatternDetector, view: &BookAfter, evs: &[AggressorEvent]) -> Vec<Signal> {
+    let mut out = Vec::new();
+    for ev in evs {
+        det.on_event(ev, view, &NoReference, &mut out);
+    }
+    det.flush(view, &NoReference, &mut out);
+    out
+}
+
+#[test]
+fn a_two_level_event_that_empties_its_side_is_a_sweep() {
+    // 40 lots bought through two levels (10.00 and 10.25) of the 20,925 call.
+    let buy = event(3, AggressorSide::Buy, 40, 2, T0);
+    let bid = level(9_750_000_000, 10);
+    let ask = level(10_750_000_000, 10);
+    // Nothing offered after it: it took every contract shown.
+    let emptied = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo { bid, ask: None },
+    };
+    let out = run(&mut detector(), &emptied, &[buy]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Sweep);
+    assert_eq!(out[0].evidence.levels, 2);
+    assert!((out[0].evidence.threshold - 2.0).abs() < 1e-12);
+
+    // An offer still shown behind it: an order that walked into a second level.
+    let walked = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo { bid, ask },
+    };
+    assert!(run(&mut detector(), &walked, &[buy]).is_empty());
+
+    // The bid side emptied says nothing about a buyer.
+    let other_side = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo { bid: None, ask },
+    };
+    assert!(run(&mut detector(), &other_side, &[buy]).is_empty());
+
+    // A seller that empties the bids is one too.
+    let sell = event(3, AggressorSide::Sell, 40, 2, T0);
+    let out = run(&mut detector(), &other_side, &[sell]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Sweep);
+
+    // The rule off (`sweep_min_levels_emptied` at `sweep_min_levels`): three levels again.
+    let mut det = PatternDetector::new(DetectorConfig {
+        sweep_min_levels_emptied: 3,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    assert!(run(&mut det, &emptied, &[buy]).is_empty());
+
+    // Still held to the sweep's size floor: 15 lots are not a sweep.
+    let small = event(3, AggressorSide::Buy, 15, 2, T0);
+    assert!(run(&mut detector(), &emptied, &[small]).is_empty());
+}
+
+#[test]
+fn sweep_min_levels_emptied_must_be_at_least_two() {
+    let cfg = DetectorConfig {
+        sweep_min_levels_emptied: 1,
+        ..DetectorConfig::default()
+    };
+    assert!(cfg.validate().is_err());
+}
