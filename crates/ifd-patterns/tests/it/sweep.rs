@@ -1,10 +1,12 @@
 //! Sweep rules found on the independently written worlds (`blind_world`, development
-//! seeds 101–110): a two-level event that empties its side of the book.
+//! seeds 101–110): a two-level event that empties its side of the book, and a sweep's
+//! size beside its levels.
 
 use super::{detector, T0};
 use ifd_patterns::testing::{event, TestMarket};
 use ifd_patterns::{
-    DetectorConfig, MarketView, NoReference, Pattern, PatternDetector, Signal, SpreadLegDef,
+    Assessment, DetectorConfig, MarketView, NoReference, Pattern, PatternDetector, Reference,
+    ReferenceMetric, Signal, SpreadLegDef,
 };
 use ifd_pressure::{AggressorEvent, AggressorSide, Bbo, Level, OptionContract, UnderlyingPrice};
 
@@ -115,4 +117,117 @@ fn sweep_min_levels_emptied_must_be_at_least_two() {
         ..DetectorConfig::default()
     };
     assert!(cfg.validate().is_err());
+}
+
+/// A baseline that finds prints of 60 lots or more rare (p 0.02) and smaller ones
+/// ordinary (p 1), with a typical print of 2 lots.
+struct RareAbove60;
+
+impl Reference for RareAbove60 {
+    fn assess(
+        &self,
+        _c: &OptionContract,
+        _u: Option<i64>,
+        _ts: u64,
+        _m: ReferenceMetric,
+        value: f64,
+    ) -> Option<Assessment> {
+        Some(Assessment {
+            p_value: if value >= 60.0 { 0.02 } else { 1.0 },
+            z_score: 9.0,
+            days: 20,
+            typical: 2.0,
+        })
+    }
+}
+
+/// The start of the first whole minute after `T0` (the q-value's family is a minute).
+const MINUTE: u64 = (T0 / 60_000_000_000 + 1) * 60_000_000_000;
+
+/// Forty ordinary prints of 2 lots on instrument 5 in the minute, then `sweep`.
+fn busy_minute_then(sweep: AggressorEvent) -> Vec<AggressorEvent> {
+    let mut evs: Vec<AggressorEvent> = (0..40_u64)
+        .map(|i| {
+            let side = if i % 2 == 0 {
+                AggressorSide::Buy
+            } else {
+                AggressorSide::Sell
+            };
+            event(5, side, 2, 1, MINUTE + i * 1_000_000_000)
+        })
+        .collect();
+    evs.push(sweep);
+    evs
+}
+
+fn run_with(
+    det: &mut PatternDetector,
+    view: &BookAfter,
+    reference: &dyn Reference,
+    evs: &[AggressorEvent],
+) -> Vec<Signal> {
+    let mut out = Vec::new();
+    for ev in evs {
+        det.on_event(ev, view, reference, &mut out);
+    }
+    det.flush(view, reference, &mut out);
+    out
+}
+
+#[test]
+fn a_three_level_sweeps_size_counts_beside_its_levels() {
+    let view = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo::default(),
+    };
+    // 80 lots through three levels at the end of a busy minute: its p-value (0.02) is
+    // one of 41 tests, q = 0.82. By its levels alone (three, the threshold) it scores
+    // (0.55 + 0.18) / 2, under `min_confidence`; 80 lots against a typical 2-lot print
+    // (times 8, at least 20) lift it over.
+    let sweep = event(3, AggressorSide::Buy, 80, 3, MINUTE + 50_000_000_000);
+    let out = run_with(
+        &mut detector(),
+        &view,
+        &RareAbove60,
+        &busy_minute_then(sweep),
+    );
+    let sweeps: Vec<&Signal> = out.iter().filter(|s| s.pattern == Pattern::Sweep).collect();
+    assert_eq!(sweeps.len(), 1, "{out:?}");
+    let q = sweeps[0].q_value.unwrap();
+    assert!(q > 0.8, "{q}");
+
+    // The same minute with a sweep of 60 lots through three levels: the size term is
+    // weaker (60 against 20) but still carries it; one of 20 lots is not found.
+    let small = event(3, AggressorSide::Buy, 20, 3, MINUTE + 50_000_000_000);
+    let out = run_with(
+        &mut detector(),
+        &view,
+        &RareAbove60,
+        &busy_minute_then(small),
+    );
+    assert!(out.iter().all(|s| s.pattern != Pattern::Sweep), "{out:?}");
+}
+
+#[test]
+fn a_two_level_sweeps_size_does_not_add_to_its_evidence() {
+    // Emptied bids: a two-level sale is a sweep by `sweep_min_levels_emptied`.
+    let view = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo {
+            bid: None,
+            ask: level(10_750_000_000, 10),
+        },
+    };
+    let sweep = event(3, AggressorSide::Sell, 80, 2, MINUTE + 50_000_000_000);
+    let out = run_with(
+        &mut detector(),
+        &view,
+        &RareAbove60,
+        &busy_minute_then(sweep),
+    );
+    assert!(out.iter().all(|s| s.pattern != Pattern::Sweep), "{out:?}");
+    // Alone in its minute (q = p = 0.02) it is found.
+    let out = run_with(&mut detector(), &view, &RareAbove60, &[sweep]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Sweep);
 }
