@@ -1,6 +1,6 @@
 //! Sweep rules found on the independently written worlds (`blind_world`, development
 //! seeds 101–110): a two-level event that empties its side of the book, and a sweep's
-//! size beside its levels.
+//! size beside its levels; cross-strike legs that clear their touch.
 
 use super::{detector, T0};
 use ifd_patterns::testing::{event, TestMarket};
@@ -230,4 +230,52 @@ fn a_two_level_sweeps_size_does_not_add_to_its_evidence() {
     let out = run_with(&mut detector(), &view, &RareAbove60, &[sweep]);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].pattern, Pattern::Sweep);
+}
+
+/// Three buys of `size` lots on the calls of three strikes (ids 1, 3, 5) 2 ms apart.
+fn three_strikes(size: u64) -> Vec<AggressorEvent> {
+    [1_u32, 3, 5]
+        .iter()
+        .zip(0_u64..)
+        .map(|(&iid, i)| event(iid, AggressorSide::Buy, size, 1, T0 + i * 2_000_000))
+        .collect()
+}
+
+#[test]
+fn cross_strike_legs_that_clear_their_touch_count_from_two_lots() {
+    // Each leg takes the 10.00 offer and the book shows the next offer at 10.25: it
+    // took everything shown at its price.
+    let cleared = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo {
+            bid: level(9_750_000_000, 10),
+            ask: level(10_250_000_000, 10),
+        },
+    };
+    let out = run(&mut detector(), &cleared, &three_strikes(3));
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::CrossStrike);
+    assert_eq!(out[0].instruments, vec![1, 3, 5]);
+    assert_eq!(out[0].size, 9);
+
+    // Offers left at 10.00 after each leg: three small prints, not a cross-strike flow.
+    let left = BookAfter {
+        market: TestMarket::nq_chain(5),
+        after: Bbo {
+            bid: level(9_750_000_000, 10),
+            ask: level(10_000_000_000, 10),
+        },
+    };
+    assert!(run(&mut detector(), &left, &three_strikes(3)).is_empty());
+
+    // One-lot legs stay out even when they clear a touch.
+    assert!(run(&mut detector(), &cleared, &three_strikes(1)).is_empty());
+
+    // The rule off: the 5-lot leg minimum again.
+    let mut det = PatternDetector::new(DetectorConfig {
+        cross_min_leg_size_cleared: 5,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    assert!(run(&mut det, &cleared, &three_strikes(3)).is_empty());
 }
