@@ -10,6 +10,7 @@ use ifd_pressure::{AggressorSide, OptionContract, UnderlyingSource};
 use proptest::prelude::*;
 
 mod ood;
+mod sweep;
 
 const SEC: u64 = 1_000_000_000;
 const T0: u64 = 1_765_000_000 * SEC;
