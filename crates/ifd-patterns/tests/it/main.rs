@@ -1552,3 +1552,84 @@ proptest! {
         }
     }
 }
+
+/// A baseline whose series was seen on `days` days and rates everything at `p`.
+struct ShortHistory {
+    p: f64,
+    days: u16,
+}
+
+impl Reference for ShortHistory {
+    fn assess(
+        &self,
+        _c: &OptionContract,
+        _u: Option<i64>,
+        _ts: u64,
+        _m: ReferenceMetric,
+        _v: f64,
+    ) -> Option<Assessment> {
+        Some(Assessment {
+            p_value: self.p,
+            z_score: 40.0,
+            days: self.days,
+            typical: 0.0,
+        })
+    }
+}
+
+#[test]
+fn a_short_history_scores_but_does_not_gate() {
+    let market = TestMarket::nq_chain(5);
+    // A 40-lot sweep through four levels that a series of eight days rates at 1/7 (the
+    // largest value of six windows).
+    let sweeps = |reference: &ShortHistory| {
+        let mut det = detector();
+        let mut out = Vec::new();
+        det.on_event(
+            &event(1, AggressorSide::Sell, 40, 4, T0),
+            &market,
+            reference,
+            &mut out,
+        );
+        det.flush(&market, reference, &mut out);
+        (out, det.stats())
+    };
+    let (out, stats) = sweeps(&ShortHistory {
+        p: 1.0 / 7.0,
+        days: 8,
+    });
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].pattern, Pattern::Sweep);
+    assert_eq!(
+        out[0].p_value,
+        Some(1.0 / 7.0),
+        "the p-value is still reported"
+    );
+    assert_eq!(stats.thin_history, 1);
+    assert_eq!(stats.baseline_rejected, 0);
+    // Ten days of history gate it.
+    let (out, stats) = sweeps(&ShortHistory {
+        p: 1.0 / 7.0,
+        days: 10,
+    });
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(stats.baseline_rejected, 1);
+    // A short history that rates it as ordinary still weighs in the confidence: the
+    // sweep at its threshold does not pass the confidence gate then.
+    let (weak, stats) = sweeps(&ShortHistory { p: 0.9, days: 8 });
+    assert!(weak.is_empty(), "{weak:?}");
+    assert_eq!(stats.low_confidence, 1);
+    // The accumulation's volume test keeps its gate on a short history.
+    let short = ShortHistory { p: 0.2, days: 5 };
+    let mut det = detector();
+    let mut out = Vec::new();
+    for ev in &buy_clips(T0) {
+        det.on_event(ev, &market, &short, &mut out);
+    }
+    det.flush(&market, &short, &mut out);
+    assert!(
+        !out.iter().any(|s| s.pattern == Pattern::Accumulation),
+        "{out:?}"
+    );
+    assert!(det.stats().baseline_rejected > 0);
+}
