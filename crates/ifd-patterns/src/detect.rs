@@ -59,7 +59,7 @@
 //! through thin books whose legs filled unequally (now `custom` packages:
 //! [`DetectorConfig::package_legged_min_share`]), dealer crosses posted at a one-tick
 //! touch and taken with the orders queued ahead of them up to 10 ms later
-//! (`MmConfig::cross_fast_min_share`, `cross_fast_life_ns`), and lottery tickets
+//! (`MmConfig::cross_fast_min_share`, `cross_touch_life_ns`), and lottery tickets
 //! bought through a thin wing book, several levels at once
 //! ([`DetectorConfig::sweep_min_abs_delta`]).
 //!

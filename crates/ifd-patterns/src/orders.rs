@@ -23,9 +23,10 @@
 //! again right after (a quote pair added after the print, within the caller's
 //! look-ahead window): two quoting participants trading with each other and going
 //! back to quoting. Where the spread is one tick there is no room inside it: the
-//! facilitation order joins the touch and the taker takes the whole level, so a
+//! dealer's order joins the touch and the taker takes the whole level, so a
 //! block-sized print at one level of which one order posted within
-//! `cross_fast_life_ns` and taken in full holds at least `cross_fast_min_share` is a
+//! `cross_fast_life_ns` (`cross_touch_life_ns` when the print also took the orders
+//! queued ahead of it) and taken in full holds at least `cross_fast_min_share` is a
 //! cross as well.
 //!
 //! The iceberg tracker follows resting orders that are filled: an order that is filled
@@ -86,11 +87,10 @@ pub struct MmConfig {
     pub cross_max_life_ns: u64,
     /// Dealer cross: a resting order taken in full by a print of at least
     /// `cross_fast_min_size` at most this long after it was posted is a cross whether
-    /// or not a quote pair follows (default 10 ms: no outside participant sees a
-    /// block-sized order and takes all of it within a few milliseconds; a facilitation
-    /// order for a negotiated block rests for longer, until the institution's order
-    /// arrives. 5 ms before independently written worlds whose dealers took each
-    /// other's orders 1–10 ms after they were posted).
+    /// or not a quote pair follows (default 5 ms: no outside participant sees an
+    /// order inside the spread and takes all of it within 5 ms; a facilitation order
+    /// for a negotiated block, posted for exactly its size, rests for longer, until the
+    /// institution's order arrives).
     pub cross_fast_life_ns: u64,
     /// Dealer cross: the smallest print the `cross_fast_life_ns` rule applies to
     /// (default 150 contracts, the block floor: lifting a freshly re-quoted touch for a
@@ -98,12 +98,21 @@ pub struct MmConfig {
     /// institutional flow).
     pub cross_fast_min_size: u64,
     /// Dealer cross at the touch: a print of at least `cross_fast_min_size` at one price
-    /// level of which one resting order, posted at most `cross_fast_life_ns` before and
+    /// level of which one resting order, posted at most `cross_fast_life_ns` (or
+    /// `cross_touch_life_ns`) before and
     /// taken in full, holds at least this share is a cross too (default 0.4). Where the
     /// spread is one tick a dealer cannot post inside it: the facilitation order joins
     /// the touch and the taker takes the whole level, the few lots queued ahead of it
-    /// included. 0 turns this path off.
+    /// included. 0 turns this path off. Such a print is judged by
+    /// `cross_touch_life_ns`, not `cross_fast_life_ns`.
     pub cross_fast_min_share: f64,
+    /// Dealer cross at the touch: how long the fresh order may have rested when the
+    /// print also took orders queued ahead of it at its price (default 10 ms). A
+    /// facilitation order for a negotiated block is posted for the block's size and
+    /// taken alone; a taker that clears the whole level, the queue included, within
+    /// milliseconds of a dealer joining it is the dealer's counterparty (on
+    /// independently written worlds such crosses came 1–10 ms after the post).
+    pub cross_touch_life_ns: u64,
 }
 
 impl Default for MmConfig {
@@ -119,9 +128,10 @@ impl Default for MmConfig {
             refill_size_tolerance: 0.25,
             chain_idle_ns: 120_000_000_000,
             cross_max_life_ns: 50_000_000,
-            cross_fast_life_ns: 10_000_000,
+            cross_fast_life_ns: 5_000_000,
             cross_fast_min_size: 150,
             cross_fast_min_share: 0.4,
+            cross_touch_life_ns: 10_000_000,
         }
     }
 }
@@ -868,8 +878,13 @@ impl OrderLifecycles {
                     .rev()
                     .find(|e| e.order_id == p.order_id)
                     .is_some_and(|x| {
-                        x.filled == u64::from(p.size)
-                            && ev.ts_recv.saturating_sub(x.added) <= self.config.cross_fast_life_ns
+                        let alone = u64::from(p.size) == ev.size;
+                        let life = if alone {
+                            self.config.cross_fast_life_ns
+                        } else {
+                            self.config.cross_touch_life_ns
+                        };
+                        x.filled == u64::from(p.size) && ev.ts_recv.saturating_sub(x.added) <= life
                     })
         })
     }
