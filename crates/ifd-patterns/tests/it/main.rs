@@ -19,9 +19,9 @@ fn detector() -> PatternDetector {
     PatternDetector::new(DetectorConfig::default()).unwrap()
 }
 
-fn run_events(
+fn run_events<V: MarketView + ?Sized>(
     det: &mut PatternDetector,
-    market: &TestMarket,
+    market: &V,
     evs: &[ifd_pressure::AggressorEvent],
 ) -> Vec<Signal> {
     let mut out = Vec::new();

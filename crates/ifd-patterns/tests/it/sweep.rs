@@ -2,11 +2,11 @@
 //! seeds 101–110): a two-level event that empties its side of the book, and a sweep's
 //! size beside its levels; cross-strike legs that clear their touch.
 
-use super::{detector, T0};
+use super::{detector, run_events as run, T0};
 use ifd_patterns::testing::{event, TestMarket};
 use ifd_patterns::{
-    Assessment, DetectorConfig, MarketView, NoReference, Pattern, PatternDetector, Reference,
-    ReferenceMetric, Signal, SpreadLegDef,
+    Assessment, DetectorConfig, MarketView, Pattern, PatternDetector, Reference, ReferenceMetric,
+    Signal, SpreadLegDef,
 };
 use ifd_pressure::{AggressorEvent, AggressorSide, Bbo, Level, OptionContract, UnderlyingPrice};
 
@@ -49,15 +49,6 @@ fn level(price: i64, size: u64) -> Option<Level> {
         size,
         count: 1,
     })
-}
-
-fn run(det: &mut PatternDetector, view: &BookAfter, evs: &[AggressorEvent]) -> Vec<Signal> {
-    let mut out = Vec::new();
-    for ev in evs {
-        det.on_event(ev, view, &NoReference, &mut out);
-    }
-    det.flush(view, &NoReference, &mut out);
-    out
 }
 
 #[test]
