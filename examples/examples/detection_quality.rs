@@ -109,6 +109,10 @@ struct Args {
     /// real-world prints replace `--real-world-prints`.
     #[arg(long)]
     perturb: bool,
+    /// Judge every session by the configured thresholds alone, however much busier
+    /// than its history days it is (turns off `DetectorConfig::regime`).
+    #[arg(long)]
+    no_regime: bool,
 }
 
 /// One confidence decile: signals, their summed confidence, hits.
@@ -231,7 +235,9 @@ fn run(args: &Args, preset: Preset, seed: u64, feed: Feed) -> Result<(Vec<Signal
             .with_real_world_prints(args.real_world_prints);
     }
     let sim = Simulator::new(cfg);
-    let mut builder = Engine::builder();
+    let mut detector = DetectorConfig::default();
+    detector.regime.enabled = !args.no_regime;
+    let mut builder = Engine::builder().detector_config(detector);
     if args.history_days > 0 {
         let mut b = BaselineBuilder::new(BuilderConfig::default())?;
         for i in 0..args.history_days {
@@ -281,6 +287,13 @@ fn score_set(args: &Args, seeds: &[u64], feed: Feed) -> Result<(Scores, Scores)>
                 println!("  world: {}", sim::Perturbation::draw(preset, seed));
             }
             if args.explain {
+                let top = signals
+                    .iter()
+                    .filter_map(|s| s.evidence.activity_factor)
+                    .fold(None, |m: Option<f64>, f| Some(m.map_or(f, |m| m.max(f))));
+                if let Some(top) = top {
+                    println!("  session activity factor at the signals: at most {top:.2}");
+                }
                 explain(&signals, &day);
             }
         }

@@ -35,7 +35,7 @@ use ifd_mbo_client::file::FileSource;
 use ifd_mbo_client::persist::write_atomic;
 use ifd_mbo_client::pipeline::DEFAULT_PIPELINE_BATCH;
 use ifd_mbo_client::FileStats;
-use ifd_patterns::{DetectorVersion, Pattern, Signal};
+use ifd_patterns::{DetectorConfig, DetectorVersion, Pattern, Signal};
 use ifd_pressure::GroupKey;
 use ifd_sim::{self as sim, Preset, SimConfig, Simulator};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -91,6 +91,11 @@ struct Args {
     /// trading days) was built or loaded.
     #[arg(long)]
     require_baseline: bool,
+    /// Judge every session by the configured thresholds alone, however much busier
+    /// than its history it is (turns off the session activity factor,
+    /// `DetectorConfig::regime`).
+    #[arg(long)]
+    no_regime: bool,
     /// Sessions to analyse (DBN or DBN.zst); none runs the demo.
     files: Vec<PathBuf>,
 }
@@ -446,7 +451,11 @@ fn replay_files(args: &Args) -> Result<()> {
         let b = load_baseline(path)?;
         baseline = describe_baseline(b, &format!("loaded from {}", path.display()));
     }
-    let mut builder = Engine::builder().monotonic_clock();
+    let mut detector = DetectorConfig::default();
+    detector.regime.enabled = !args.no_regime;
+    let mut builder = Engine::builder()
+        .monotonic_clock()
+        .detector_config(detector);
     let has_baseline = baseline.is_some();
     if args.require_baseline && !has_baseline {
         bail!("--require-baseline: no baseline that can score (see above)");
@@ -590,6 +599,18 @@ fn report(args: &Args, r: &Replay, flows: Option<&[KnownFlow]>, has_baseline: bo
             "v1"
         };
         println!("  {d} {p:<13} {n}");
+    }
+    let mut factors: Vec<f64> = r
+        .signals
+        .iter()
+        .filter_map(|s| s.evidence.activity_factor)
+        .collect();
+    factors.sort_by(f64::total_cmp);
+    if let (Some(lo), Some(hi)) = (factors.first(), factors.last()) {
+        println!(
+            "session activity factor at the signals: {lo:.2} to {hi:.2} (median {:.2}; 1 = as busy as the history days)",
+            factors[factors.len() / 2]
+        );
     }
     if let Some(flows) = flows {
         println!("detection against the {} planted flows:", flows.len());

@@ -87,6 +87,12 @@
 //!   observed hit rate (isotonic regression on labelled windows, for example simulator
 //!   truth) and [`reliability`] checks the map per decile.
 //!
+//! ## Session activity
+//! [`Baseline::activity_profile`] gives the number of aggressor events the days held
+//! typically show over any span of the session's clock ([`ActivityProfile`], read from
+//! the stored trade counts: no series of its own), so a detector can tell how much
+//! busier than its history a session is.
+//!
 //! ## Invariants
 //! - Pure: no IO, no clock. Time comes from the records' `ts_recv`; persistence is
 //!   through bytes ([`Baseline::to_bytes`]: magic, format version, CRC32), written
@@ -103,6 +109,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod activity;
 mod adapter;
 mod baseline;
 mod calibration;
@@ -118,6 +125,7 @@ pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use activity::ActivityProfile;
 pub use adapter::{
     pressure_config, AdapterStats, BaselineBuilder, BuilderConfig, BuilderStats, PressureFeed,
     WindowAdapter, WindowObservation,

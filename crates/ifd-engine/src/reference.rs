@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use ifd_baseline::{
-    Baseline, BaselineKey, ExpiryClass, Metric, MoneynessBucket, Right, Scope, SeriesId,
-    SessionTime,
+    ActivityProfile, Baseline, BaselineKey, ExpiryClass, Metric, MoneynessBucket, Right, Scope,
+    SeriesId, SessionTime,
 };
 use ifd_patterns::{Assessment, Reference, ReferenceMetric};
 use ifd_pressure::{Chain, OptionContract, OptionKind};
@@ -16,11 +16,16 @@ use ifd_pressure::{Chain, OptionContract, OptionKind};
 /// are compared with the buy- or sell-volume series; detectors pass volumes per
 /// `window_ns` (the baseline's window). The strike's own series is used when it has
 /// enough days, else the moneyness bucket's.
+///
+/// The session activity the detectors compare with (`Reference::expected_activity`)
+/// is the baseline's [`ActivityProfile`]: a quantile over its days of the aggressor
+/// events of the whole chain over the same span of the session's clock.
 #[derive(Debug, Clone)]
 pub struct BaselineReference {
     baseline: Baseline,
     window_ns: u64,
     steps: BTreeMap<u64, Option<i64>>,
+    activity: ActivityProfile,
 }
 
 impl BaselineReference {
@@ -28,6 +33,7 @@ impl BaselineReference {
     #[must_use]
     pub fn new(baseline: Baseline, window_ns: u64) -> Self {
         Self {
+            activity: baseline.activity_profile(),
             baseline,
             window_ns,
             steps: BTreeMap::new(),
@@ -38,6 +44,12 @@ impl BaselineReference {
     #[must_use]
     pub fn baseline(&self) -> &Baseline {
         &self.baseline
+    }
+
+    /// The baseline's session activity profile.
+    #[must_use]
+    pub fn activity(&self) -> &ActivityProfile {
+        &self.activity
     }
 
     /// Recomputes the strike step of every expiry from the chain (call after definitions).
@@ -116,5 +128,60 @@ impl Reference for BaselineReference {
             days: model.days(),
             typical,
         })
+    }
+
+    fn expected_activity(&self, from_ns: u64, to_ns: u64, quantile: f64) -> Option<f64> {
+        self.activity.quantile_between_ns(from_ns, to_ns, quantile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ifd_baseline::{BaselineConfig, DayObservations, Observation, TimeBucket, TradingDay};
+
+    #[test]
+    fn expected_activity_is_the_baselines_profile_at_a_quantile() {
+        let key = BaselineKey {
+            right: Right::Put,
+            expiry_class: ExpiryClass::SameDay,
+            moneyness: MoneynessBucket::from_steps(0),
+            time_bucket: TimeBucket(40),
+        };
+        let mut baseline = Baseline::new(BaselineConfig::default()).unwrap();
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        // Days of 100, 200, ..., 1000 events in 13:00-13:30 CT.
+        for d in 0..10u32 {
+            let mut day = DayObservations::new();
+            day.add(Observation {
+                key,
+                strike: None,
+                metric: Metric::TradeCount,
+                value: f64::from(100 * (d + 1)),
+            })
+            .unwrap();
+            let date = first
+                .checked_add_days(chrono::Days::new(u64::from(d)))
+                .unwrap();
+            baseline.push_day(TradingDay::new(date), day).unwrap();
+        }
+        let r = BaselineReference::new(baseline, 300_000_000_000);
+        // 2026-11-16 19:00-19:30 UTC is 13:00-13:30 CST.
+        let at = |m: u32| {
+            let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 16)
+                .unwrap()
+                .and_hms_opt(19, m, 0)
+                .unwrap()
+                .and_utc();
+            u64::try_from(t.timestamp_nanos_opt().unwrap()).unwrap()
+        };
+        let median = r.expected_activity(at(0), at(30), 0.5).unwrap();
+        assert!((median - 550.0).abs() < 1e-9, "{median}");
+        let busy = r.expected_activity(at(0), at(30), 0.9).unwrap();
+        assert!((busy - 910.0).abs() < 1e-9, "{busy}");
+        // Half the bucket: half the events.
+        let half = r.expected_activity(at(0), at(15), 0.5).unwrap();
+        assert!((half - 275.0).abs() < 1e-9, "{half}");
+        assert_eq!(r.activity().days(), 10);
     }
 }

@@ -63,6 +63,15 @@
 //! bought through a thin wing book, several levels at once
 //! ([`DetectorConfig::sweep_min_abs_delta`]).
 //!
+//! A session busier than its history (a macro day after ordinary ones) is judged by
+//! its own regime: the detectors measure the session's *activity factor* `r` against
+//! the baseline's days ([`RegimeConfig`]) and, when `r > 1`, raise the sweep's size
+//! floor to `sweep_min_size × r`, the block's to `block_min_size × √r`, and hold a
+//! block's or sweep's event-size p-value to the largest of `r` times as many prints.
+//! On `blind_world2`'s busy sessions after normal history (development seeds 101–106,
+//! `r` about 2.2) directional precision went from 0.42 to 0.50 with one planted sweep
+//! lost; sessions as busy as their history (`r` = 1) are judged as before.
+//!
 //! A sweep is one event of `sweep_min_size` lots or more through at least
 //! `sweep_min_levels` price levels, or through two (`sweep_min_levels_emptied`) when
 //! the book right after it shows nothing on the side it took: it took every contract
@@ -414,6 +423,164 @@ pub struct DetectorConfig {
     /// whose packages are legged this way, 45 of the 50 packages raised as directional
     /// signals had unequal legs.
     pub package_legged_min_share: f64,
+    /// Busy sessions: how the session's activity factor is measured and what it holds
+    /// to the busier regime (see [`RegimeConfig`]).
+    pub regime: RegimeConfig,
+}
+
+/// Busy sessions: the session's *activity factor* and what it changes.
+///
+/// The factor `r` is how many times busier than its history the session has been over
+/// the trailing `window_ns`: the session's aggressor events on every option of the
+/// chain over that span against the count of a busy history day over the same span
+/// of the clock ([`Reference::expected_activity`]: the `history_quantile` over the
+/// baseline's days, so a session within the history's own day-to-day range reads as
+/// ordinary), smoothed by `prior_events` pseudo-events on both sides and held to
+/// `[1, max_factor]` ([`RegimeConfig::factor`]). A session no busier than its history,
+/// or quieter, has `r = 1` and is judged exactly as without the rule; a reference with
+/// no history gives `r = 1`. Measured on the records' `ts_recv` alone, recomputed once
+/// per minute of stream time: deterministic.
+///
+/// A baseline learned on ordinary days says what an ordinary print is; on a session
+/// `r` times as busy there are `r` times as many ordinary prints, and the largest of
+/// them is larger. With `r > 1`:
+/// - the event-size p-value of a block or sweep is that of the largest of `r` times
+///   as many prints, `1 − (1 − p)^r` ([`regime_p_value`]) (`adjust_event_p_value`);
+/// - the sweep's size floor is `sweep_min_size × r^sweep_floor_exponent`, the block's
+///   `block_min_size × r^block_floor_exponent` (rounded up);
+/// - (off by default) an accumulation's net-volume floor is
+///   `accum_min_net × r^accum_volume_exponent` and its window volume is compared with
+///   the baseline divided by the same amount.
+///
+/// Every signal carries the factor in `evidence.activity_factor`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegimeConfig {
+    /// Measure the factor and apply it (default true); `false` leaves every threshold
+    /// as configured and reports no factor.
+    pub enabled: bool,
+    /// Trailing span over which the session's events are counted (default 60 min;
+    /// where the stream began later, from its first event).
+    pub window_ns: u64,
+    /// Which day of the history the session is compared with: the quantile over the
+    /// days of their events over the same span of the clock (default 0.9, a busy day
+    /// of the history; 0.5 compares with a typical day). History days differ by a
+    /// quarter or more in activity, and a session like one of them is no regime.
+    pub history_quantile: f64,
+    /// Pseudo-events added to the session's count and to the history's (default 100):
+    /// a span with few events (overnight, the first minutes of a stream) reads as
+    /// ordinary instead of as a large ratio of small numbers.
+    pub prior_events: f64,
+    /// Largest factor (default 4).
+    pub max_factor: f64,
+    /// Hold the event-size p-value of blocks and sweeps to the busier regime (default
+    /// true).
+    pub adjust_event_p_value: bool,
+    /// Exponent of the factor on the sweep's size floor (default 1; 0 turns it off).
+    pub sweep_floor_exponent: f64,
+    /// Exponent of the factor on the block's size floor (default 0.5; 0 turns it off).
+    pub block_floor_exponent: f64,
+    /// Exponent of the factor on the accumulation's net-volume floor and on its
+    /// window volume against the baseline (default 0: off; on the development worlds
+    /// it only delayed busy-session accumulations and lost an ordinary session's
+    /// 103-lot one).
+    pub accum_volume_exponent: f64,
+}
+
+impl Default for RegimeConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_ns: 3_600_000_000_000,
+            history_quantile: 0.9,
+            prior_events: 100.0,
+            max_factor: 4.0,
+            adjust_event_p_value: true,
+            sweep_floor_exponent: 1.0,
+            block_floor_exponent: 0.5,
+            accum_volume_exponent: 0.0,
+        }
+    }
+}
+
+impl RegimeConfig {
+    /// The activity factor of a span in which the session showed `session_events`
+    /// aggressor events where its history typically showed `typical_events`:
+    /// `(session + prior) / (typical + prior)`, held to `[1, max_factor]`; 1 for
+    /// non-finite or negative inputs. Never below 1, so a quiet session is never
+    /// judged more sensitively than configured; non-decreasing in `session_events`,
+    /// non-increasing in `typical_events`.
+    #[must_use]
+    pub fn factor(&self, session_events: f64, typical_events: f64) -> f64 {
+        let cap = if self.max_factor.is_finite() {
+            self.max_factor.max(1.0)
+        } else {
+            1.0
+        };
+        let k = if self.prior_events.is_finite() {
+            self.prior_events.max(0.0)
+        } else {
+            0.0
+        };
+        if !(session_events.is_finite() && typical_events.is_finite())
+            || session_events < 0.0
+            || typical_events < 0.0
+        {
+            return 1.0;
+        }
+        let den = typical_events + k;
+        if den <= 0.0 {
+            return if session_events > 0.0 { cap } else { 1.0 };
+        }
+        let r = (session_events + k) / den;
+        if r.is_finite() {
+            r.clamp(1.0, cap)
+        } else {
+            cap
+        }
+    }
+
+    /// `floor × factor^exponent`, rounded up (the floor itself for a factor of 1, a
+    /// zero exponent or non-finite inputs).
+    #[must_use]
+    pub fn scaled_floor(floor: u64, factor: f64, exponent: f64) -> u64 {
+        if !(factor.is_finite() && exponent.is_finite()) || factor <= 1.0 || exponent <= 0.0 {
+            return floor;
+        }
+        #[allow(clippy::cast_precision_loss, reason = "lot floors far below 2^52")]
+        let x = (floor as f64 * factor.powf(exponent)).ceil();
+        if x.is_finite() && x < 9.0e15 {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "finite, positive, below 2^53"
+            )]
+            let v = x as u64;
+            v.max(floor)
+        } else {
+            u64::MAX
+        }
+    }
+}
+
+/// The p-value of the largest of `factor` times as many prints when one print's is
+/// `p`: `1 − (1 − p)^factor`, in `[p, 1]` (computed as `−expm1(factor · ln(1 − p))`
+/// so small p-values keep their precision). `p` itself for a factor of 1 or below or
+/// non-finite inputs.
+#[must_use]
+pub fn regime_p_value(p: f64, factor: f64) -> f64 {
+    if !(p.is_finite() && factor.is_finite()) || factor <= 1.0 {
+        return p;
+    }
+    let p = p.clamp(0.0, 1.0);
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let adj = -(factor * (-p).ln_1p()).exp_m1();
+    if adj.is_finite() {
+        adj.clamp(p, 1.0)
+    } else {
+        1.0
+    }
 }
 
 /// Merge gap per pattern (ns).
@@ -493,6 +660,7 @@ impl Default for DetectorConfig {
             dealer_cross_lookahead_ns: 10_000_000,
             package_size_tolerance: 0.02,
             package_legged_min_share: 0.25,
+            regime: RegimeConfig::default(),
         }
     }
 }
@@ -583,6 +751,30 @@ impl DetectorConfig {
         ] {
             pos(field, v.is_finite() && v >= 0.0, v.to_string())?;
         }
+        let r = &self.regime;
+        pos("regime.window_ns", r.window_ns > 0, r.window_ns.to_string())?;
+        unit("regime.history_quantile", r.history_quantile)?;
+        pos(
+            "regime.prior_events",
+            r.prior_events.is_finite() && r.prior_events >= 0.0,
+            r.prior_events.to_string(),
+        )?;
+        pos(
+            "regime.max_factor",
+            r.max_factor.is_finite() && r.max_factor >= 1.0,
+            r.max_factor.to_string(),
+        )?;
+        for (field, v) in [
+            ("regime.sweep_floor_exponent", r.sweep_floor_exponent),
+            ("regime.block_floor_exponent", r.block_floor_exponent),
+            ("regime.accum_volume_exponent", r.accum_volume_exponent),
+        ] {
+            pos(
+                field,
+                v.is_finite() && (0.0..=4.0).contains(&v),
+                v.to_string(),
+            )?;
+        }
         pos(
             "accum_bucket_ns",
             self.accum_bucket_ns > 0,
@@ -658,6 +850,10 @@ pub struct PatternStats {
     /// Accumulation candidates dropped because the median print on the flow's side was
     /// under [`DetectorConfig::accum_min_median_clip`] (a crowd of small tickets).
     pub crowd: u64,
+    /// Block and sweep candidates below a size floor raised for a busy session (they
+    /// pass the configured floor; see [`RegimeConfig`]), and accumulation windows
+    /// below its raised net-volume floor.
+    pub busy_regime: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -808,6 +1004,73 @@ impl PFamily {
     }
 }
 
+/// The session's aggressor events per minute of `ts_recv` over the trailing regime
+/// window, and the activity factor last computed from them (see [`RegimeConfig`]).
+#[derive(Debug, Clone, Default)]
+struct SessionActivity {
+    /// (minute of `ts_recv`, events), oldest first.
+    minutes: VecDeque<(u64, u64)>,
+    /// `ts_recv` of the first event counted.
+    first_ts: Option<u64>,
+    /// The minute the factor was last computed in, and the factor.
+    cached: Option<(u64, f64)>,
+}
+
+const MINUTE_NS: u64 = 60_000_000_000;
+
+impl SessionActivity {
+    /// Counts one aggressor event on an option of the chain.
+    fn record(&mut self, ts: u64) {
+        self.first_ts.get_or_insert(ts);
+        let minute = ts / MINUTE_NS;
+        match self.minutes.back_mut() {
+            Some((m, n)) if *m == minute => *n = n.saturating_add(1),
+            // Out-of-order stamps (never in a valid stream) join the latest minute.
+            Some((m, n)) if *m > minute => *n = n.saturating_add(1),
+            _ => self.minutes.push_back((minute, 1)),
+        }
+    }
+
+    /// The factor at `now` (computed at most once per minute of stream time); `None`
+    /// when the reference knows no history.
+    fn factor<R: Reference + ?Sized>(
+        &mut self,
+        now: u64,
+        cfg: &RegimeConfig,
+        reference: &R,
+    ) -> Option<f64> {
+        let minute = now / MINUTE_NS;
+        if let Some((m, f)) = self.cached {
+            if m == minute {
+                return f.is_finite().then_some(f);
+            }
+        }
+        let start = now.saturating_sub(cfg.window_ns);
+        let first_minute = start / MINUTE_NS;
+        while self.minutes.front().is_some_and(|(m, _)| *m < first_minute) {
+            self.minutes.pop_front();
+        }
+        let from = self.first_ts.map_or(now, |f| f.max(start));
+        #[allow(clippy::cast_precision_loss, reason = "event counts far below 2^52")]
+        let session = self
+            .minutes
+            .iter()
+            .filter(|(m, _)| *m <= minute)
+            .map(|(_, n)| *n)
+            .sum::<u64>() as f64;
+        let f = reference
+            .expected_activity(from, now, cfg.history_quantile)
+            .map(|typical| cfg.factor(session, typical));
+        self.cached = Some((minute, f.unwrap_or(f64::NAN)));
+        f
+    }
+
+    /// The factor last computed, if any.
+    fn last(&self) -> Option<f64> {
+        self.cached.map(|(_, f)| f).filter(|f| f.is_finite())
+    }
+}
+
 /// The v3.0 pattern detectors over one session.
 ///
 /// Feed every MBO record to [`PatternDetector::on_mbo`] (after the book has applied
@@ -829,6 +1092,8 @@ pub struct PatternDetector {
     /// Leg prints announced by spread-instrument trades: (until `ts_recv`, instrument,
     /// size).
     expected_legs: VecDeque<(u64, u32, u64)>,
+    /// The session's activity (busy sessions, [`RegimeConfig`]).
+    activity: SessionActivity,
 }
 
 /// Family of every event-size test (blocks and sweeps).
@@ -878,6 +1143,7 @@ impl PatternDetector {
             stats: PatternStats::default(),
             held: VecDeque::new(),
             expected_legs: VecDeque::new(),
+            activity: SessionActivity::default(),
         })
     }
 
@@ -893,6 +1159,24 @@ impl PatternDetector {
         let mut s = self.stats;
         s.merged = self.flows.merged();
         s
+    }
+
+    /// The session's activity factor as last computed (see [`RegimeConfig`]); `None`
+    /// before the first block, sweep or accumulation test, without a baseline, or with
+    /// the regime turned off.
+    #[must_use]
+    pub fn activity_factor(&self) -> Option<f64> {
+        self.activity.last()
+    }
+
+    /// The activity factor at `now`, 1 when off or unknown.
+    fn regime_factor<R: Reference + ?Sized>(&mut self, now: u64, reference: &R) -> f64 {
+        if !self.config.regime.enabled {
+            return 1.0;
+        }
+        self.activity
+            .factor(now, &self.config.regime, reference)
+            .unwrap_or(1.0)
     }
 
     /// The order life-cycle tracker (market-maker model and icebergs).
@@ -1043,6 +1327,11 @@ impl PatternDetector {
         self.stats.events += 1;
         if ev.bad_ts_recv {
             return;
+        }
+        // Every aggressor event on an option counts toward the session's activity, as
+        // every one counts in the baseline's trade counts.
+        if self.config.regime.enabled && view.contract(ev.instrument_id).is_some() {
+            self.activity.record(ev.ts_recv);
         }
         let Some(side) = FlowSide::from_aggressor(ev.side) else {
             self.stats.unknown_side += 1;
@@ -1554,6 +1843,14 @@ impl PatternDetector {
             ReferenceMetric::EventSize,
             size_f,
         );
+        // A busy session: the largest of r times as many prints, and floors raised.
+        let r = self.regime_factor(ev.ts_recv, reference);
+        let assessment = assessment.map(|mut a| {
+            if self.config.regime.adjust_event_p_value {
+                a.p_value = regime_p_value(a.p_value, r);
+            }
+            a
+        });
         let event_idx = assessment.map(|a| self.families[FAMILY_EVENT].push(ev.ts_recv, a.p_value));
         let cfg = &self.config;
         let sweep_levels = if emptied_side {
@@ -1561,8 +1858,16 @@ impl PatternDetector {
         } else {
             cfg.sweep_min_levels
         };
-        let is_sweep = ev.levels >= sweep_levels && ev.size >= cfg.sweep_min_size;
-        let block_floor = cfg.block_min_size;
+        let sweep_floor =
+            RegimeConfig::scaled_floor(cfg.sweep_min_size, r, cfg.regime.sweep_floor_exponent);
+        let block_floor =
+            RegimeConfig::scaled_floor(cfg.block_min_size, r, cfg.regime.block_floor_exponent);
+        let is_sweep = ev.levels >= sweep_levels && ev.size >= sweep_floor;
+        let was_candidate = (ev.levels >= sweep_levels && ev.size >= cfg.sweep_min_size)
+            || ev.size >= cfg.block_min_size;
+        if !against_iceberg && was_candidate && !(is_sweep || ev.size >= block_floor) {
+            self.stats.busy_regime += 1;
+        }
         if !against_iceberg && (is_sweep || ev.size >= block_floor) {
             let typical_size = assessment
                 .map(|a| a.typical)
@@ -1587,7 +1892,7 @@ impl PatternDetector {
             // alone: its size is what carried it into the second level.
             let event_strength = if pattern == Pattern::Sweep && ev.levels >= cfg.sweep_min_levels {
                 #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
-                let floor = cfg.sweep_min_size.max(1) as f64;
+                let floor = sweep_floor.max(1) as f64;
                 let by_size =
                     typical_size.map_or(floor, |t| (t * cfg.block_typical_multiple).max(floor));
                 strength(observed, threshold).max(strength(size_f, by_size))
@@ -1864,6 +2169,23 @@ impl PatternDetector {
             self.stats.crowd += 1;
             return;
         }
+        // A busy session: the net-volume floor and the volume test held to it.
+        let accum_exp = cfg.regime.accum_volume_exponent;
+        let r = if accum_exp > 0.0 {
+            self.regime_factor(ev.ts_recv, reference)
+        } else {
+            1.0
+        };
+        let cfg = &self.config;
+        let Some(st) = self.accum.get(&ev.instrument_id) else {
+            return;
+        };
+        let net_floor = RegimeConfig::scaled_floor(cfg.accum_min_net, r, accum_exp);
+        if net.unsigned_abs() < u128::from(net_floor) {
+            self.stats.busy_regime += 1;
+            return;
+        }
+        let volume_scale = if r > 1.0 { r.powf(accum_exp) } else { 1.0 };
         let first_bucket = st.buckets.front().map_or(bucket, |b| b.index);
         let events = st.events;
         let premium: Decimal = st
@@ -1886,7 +2208,7 @@ impl PatternDetector {
             underlying,
             ev.ts_recv,
             ReferenceMetric::volume(flow_side, window_ns),
-            side_volume as f64,
+            side_volume as f64 / volume_scale,
         );
         let assessed = assessment.map(|a| {
             let i = self.families[FAMILY_ACCUM].push(ev.ts_recv, a.p_value);
@@ -2057,6 +2379,7 @@ impl PatternDetector {
         }
         let confidence = calibrate(score);
         let mut evidence = c.evidence;
+        evidence.activity_factor = self.activity.last();
         if let Some((a, _)) = &c.assessment {
             evidence.z_score = a.z_score.is_finite().then_some(a.z_score);
             evidence.baseline_days = Some(a.days);

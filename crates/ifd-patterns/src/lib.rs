@@ -72,7 +72,9 @@ pub mod testing;
 mod v1;
 mod view;
 
-pub use detect::{DetectorConfig, MergeGaps, PatternDetector, PatternStats};
+pub use detect::{
+    regime_p_value, DetectorConfig, MergeGaps, PatternDetector, PatternStats, RegimeConfig,
+};
 pub use error::{Error, Result};
 pub use orders::{IcebergChain, MmConfig, OrderLifecycles, OrderStats};
 pub use signal::{

@@ -294,6 +294,12 @@ pub struct Evidence {
     /// Open interest used by the v1 detector, when a statistics record carried it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_interest: Option<u64>,
+    /// The session's activity factor when the signal was raised: how many times busier
+    /// than the history days the session was over the trailing window (at least 1;
+    /// see `DetectorConfig::regime`). Absent without a baseline or with the regime
+    /// turned off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_factor: Option<f64>,
 }
 
 impl Evidence {

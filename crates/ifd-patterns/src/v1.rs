@@ -260,6 +260,7 @@ impl VolumeSpikeDetector {
                 mm_likelihood: 0.0,
                 z_score: None,
                 baseline_days: None,
+                activity_factor: None,
                 open_interest: oi,
             },
             underlying_price: None,

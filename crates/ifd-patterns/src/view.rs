@@ -138,6 +138,18 @@ pub trait Reference {
         metric: ReferenceMetric,
         value: f64,
     ) -> Option<Assessment>;
+
+    /// The number of aggressor events on the whole chain (every option, any side)
+    /// between the times of day of `from_ns` and `to_ns` (`ts_recv`, ns) that the
+    /// history days showed, as the `quantile` over those days (0.5: a typical day; 0.9:
+    /// a busy one): what the detectors compare the session's own count with to tell a
+    /// busy session from an ordinary one (see `DetectorConfig::regime`). `None` (the
+    /// default) when the reference knows no history: the session is then never judged
+    /// busy.
+    fn expected_activity(&self, from_ns: u64, to_ns: u64, quantile: f64) -> Option<f64> {
+        let _ = (from_ns, to_ns, quantile);
+        None
+    }
 }
 
 /// A reference with no history: every assessment is `None`, so detectors fall back to

@@ -10,6 +10,7 @@ use ifd_pressure::{AggressorSide, OptionContract, UnderlyingSource};
 use proptest::prelude::*;
 
 mod ood;
+mod regime;
 mod sweep;
 
 const SEC: u64 = 1_000_000_000;
