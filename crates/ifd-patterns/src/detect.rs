@@ -57,7 +57,8 @@
 //! 101–103) showed three more kinds of background prints raised as blocks and sweeps
 //! (precision 0.20, 101 directional signals in three no-flow days): packages legged
 //! through thin books whose legs filled unequally (now `custom` packages:
-//! [`DetectorConfig::package_legged_min_share`]), dealer crosses posted at a one-tick
+//! [`DetectorConfig::package_legged_min_share`]; on one expiry whatever their sizes,
+//! [`DetectorConfig::package_expiry_any_share`]), dealer crosses posted at a one-tick
 //! touch and taken with the orders queued ahead of them up to 10 ms later
 //! (`MmConfig::cross_fast_min_share`, `cross_touch_life_ns`), and lottery tickets
 //! bought through a thin wing book, several levels at once
@@ -414,6 +415,15 @@ pub struct DetectorConfig {
     /// whose packages are legged this way, 45 of the 50 packages raised as directional
     /// signals had unequal legs.
     pub package_legged_min_share: f64,
+    /// Packages: a leg of a `custom` package on the expiry of the print being released
+    /// needs only `package_min_size` lots, not `package_legged_min_share` of the largest
+    /// leg (default true). Prints of one expiry in the same milliseconds, not all of one
+    /// side and one kind, are a spread whatever their sizes: a synthetic legged through
+    /// thin books filled 36 lots of its call against 310 of its put, a straddle 50
+    /// against 206, a ratio 42 against 508 (independently written worlds), and each leg
+    /// read alone was a directional sweep. Prints on other expiries (a calendar) still
+    /// need the share.
+    pub package_expiry_any_share: bool,
 }
 
 /// Merge gap per pattern (ns).
@@ -493,6 +503,7 @@ impl Default for DetectorConfig {
             dealer_cross_lookahead_ns: 10_000_000,
             package_size_tolerance: 0.02,
             package_legged_min_share: 0.25,
+            package_expiry_any_share: true,
         }
     }
 }
@@ -1226,14 +1237,15 @@ impl PatternDetector {
                 });
             }
             if ok {
-                find_package(&legs, 0, self.config.package_size_tolerance).or_else(|| {
-                    find_legged(
-                        &legs,
-                        0,
-                        self.config.package_legged_min_share,
-                        self.config.package_min_size,
-                    )
-                    .map(|ids| (Structure::Custom, ids))
+                let cfg = &self.config;
+                let (tol, share, min, any) = (
+                    cfg.package_size_tolerance,
+                    cfg.package_legged_min_share,
+                    cfg.package_min_size,
+                    cfg.package_expiry_any_share,
+                );
+                find_package(&legs, 0, tol).or_else(|| {
+                    find_legged(&legs, 0, share, min, any).map(|ids| (Structure::Custom, ids))
                 })
             } else {
                 None

@@ -9,6 +9,7 @@ use ifd_patterns::{
 use ifd_pressure::{AggressorSide, OptionContract, UnderlyingSource};
 use proptest::prelude::*;
 
+mod legged;
 mod ood;
 mod sweep;
 
