@@ -58,7 +58,8 @@
 //! (precision 0.20, 101 directional signals in three no-flow days): packages legged
 //! through thin books whose legs filled unequally (now `custom` packages:
 //! [`DetectorConfig::package_legged_min_share`]; on one expiry whatever their sizes,
-//! [`DetectorConfig::package_expiry_any_share`]), dealer crosses posted at a one-tick
+//! [`DetectorConfig::package_expiry_any_share`], with a structure's further legs on its
+//! expiries, [`DetectorConfig::package_join_expiry`]), dealer crosses posted at a one-tick
 //! touch and taken with the orders queued ahead of them up to 10 ms later
 //! (`MmConfig::cross_fast_min_share`, `cross_touch_life_ns`), and lottery tickets
 //! bought through a thin wing book, several levels at once
@@ -169,7 +170,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::flows::{FlowBook, Growth};
 use crate::orders::{IcebergChain, MmConfig, OrderLifecycles};
-use crate::packages::{find_legged, find_package, PkgLeg};
+use crate::packages::{find_legged, find_package, join_same_expiry, PkgLeg};
 use crate::signal::{
     expiration_date, fixed_to_decimal, flow_id, usd_lossy, Aggressiveness, ContractKind,
     DetectorVersion, Direction, Evidence, FlowSide, PackageLeg, Pattern, PriceSource, Signal,
@@ -424,6 +425,14 @@ pub struct DetectorConfig {
     /// read alone was a directional sweep. Prints on other expiries (a calendar) still
     /// need the share.
     pub package_expiry_any_share: bool,
+    /// Packages: a package takes every other print of `package_min_size` lots or more
+    /// of its window on one of its legs' expiries and its underlying, on an instrument
+    /// none of its legs trades (default true; its structure is then `custom`). Legged
+    /// through thin books, a three-leg collar matched as a risk reversal left its third
+    /// leg, and a butterfly whose wing filled short matched as a 1:2 ratio left that
+    /// wing, each read alone as a directional sweep (independently written worlds,
+    /// `blind_world2`).
+    pub package_join_expiry: bool,
 }
 
 /// Merge gap per pattern (ns).
@@ -504,6 +513,7 @@ impl Default for DetectorConfig {
             package_size_tolerance: 0.02,
             package_legged_min_share: 0.25,
             package_expiry_any_share: true,
+            package_join_expiry: true,
         }
     }
 }
@@ -1244,9 +1254,16 @@ impl PatternDetector {
                     cfg.package_min_size,
                     cfg.package_expiry_any_share,
                 );
-                find_package(&legs, 0, tol).or_else(|| {
+                let found = find_package(&legs, 0, tol).or_else(|| {
                     find_legged(&legs, 0, share, min, any).map(|ids| (Structure::Custom, ids))
-                })
+                });
+                match found {
+                    Some((structure, mut ids)) if cfg.package_join_expiry => {
+                        let joined = join_same_expiry(&legs, &mut ids, min);
+                        Some((if joined { Structure::Custom } else { structure }, ids))
+                    }
+                    other => other,
+                }
             } else {
                 None
             }

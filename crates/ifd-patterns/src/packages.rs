@@ -48,6 +48,12 @@
 //! against 508, and each leg read alone was a directional sweep. Across expiries (a
 //! calendar) the share still applies.
 //!
+//! A structure found takes the window's other prints of `package_min_size` contracts or
+//! more on its legs' expiries, on instruments none of its legs trades
+//! ([`DetectorConfig::package_join_expiry`](crate::DetectorConfig)), and is then
+//! `custom`: a three-leg collar whose first two legs are a risk reversal by themselves,
+//! a butterfly whose short wing left the body and the other wing a 1:2 ratio.
+//!
 //! # The hold-back
 //! The block, sweep, cross-strike and accumulation detectors must not see a leg of a
 //! package. So every aggressor event that passes the market-maker gate is first held
@@ -263,6 +269,38 @@ pub(crate) fn find_legged(
         .iter()
         .any(|&i| legs[i].side != f.side || legs[i].contract.kind != f.contract.kind);
     (chosen.len() >= 2 && mixed).then_some(chosen)
+}
+
+/// Takes into the package of `ids` every other leg of the window of at least
+/// `min_size` contracts on one of its legs' expiries (and its underlying), on an
+/// instrument none of its legs trades: the third leg of a collar after a risk reversal
+/// was matched, the wing of a butterfly that filled short after the other wing and the
+/// body were matched as a ratio. A few lots of retail beside a package stay apart. True
+/// when a leg was taken.
+pub(crate) fn join_same_expiry(legs: &[PkgLeg<'_>], ids: &mut Vec<usize>, min_size: u64) -> bool {
+    let Some(&first) = ids.first() else {
+        return false;
+    };
+    let mut joined = false;
+    for (i, l) in legs.iter().enumerate() {
+        if ids.contains(&i)
+            || l.size < min_size
+            || !same_underlying(l.contract, legs[first].contract)
+        {
+            continue;
+        }
+        let on_expiry = ids
+            .iter()
+            .any(|&j| legs[j].contract.expiration == l.contract.expiration);
+        let new_instrument = ids
+            .iter()
+            .all(|&j| legs[j].contract.instrument_id != l.contract.instrument_id);
+        if on_expiry && new_instrument {
+            ids.push(i);
+            joined = true;
+        }
+    }
+    joined
 }
 
 #[cfg(test)]
@@ -506,5 +544,39 @@ mod tests {
         assert_eq!(find_legged(&tiny, 1, 0.25, 10, true), None);
         // Off with a zero share.
         assert_eq!(find_legged(&synthetic, 0, 0.0, 10, true), None);
+    }
+
+    #[test]
+    fn legs_on_a_package_expiry_join_it() {
+        let id = |c: OptionContract, i: u32| OptionContract {
+            instrument_id: i,
+            ..c
+        };
+        let p0 = id(c(Put, 20_800, EXP1), 1);
+        let c1 = id(c(Call, 21_000, EXP1), 2);
+        let c2 = id(c(Call, 21_100, EXP1), 3);
+        let c2b = id(c(Call, 21_100, EXP2), 4);
+        // A collar: the first two legs are a risk reversal, the third joins it.
+        let collar = [leg(&p0, Sell, 163), leg(&c1, Buy, 163), leg(&c2, Sell, 163)];
+        let (s, mut ids) = find_package(&collar, 0, 0.02).unwrap();
+        assert_eq!(s, Structure::RiskReversal);
+        assert!(join_same_expiry(&collar, &mut ids, 10));
+        assert_eq!(ids, vec![0, 1, 2]);
+        // Not a leg on another expiry, nor the other side of a leg's own contract.
+        let other = [
+            leg(&p0, Sell, 163),
+            leg(&c1, Buy, 163),
+            leg(&c2b, Sell, 163),
+        ];
+        let mut ids = vec![0, 1];
+        assert!(!join_same_expiry(&other, &mut ids, 10));
+        let own = [leg(&p0, Sell, 163), leg(&c1, Buy, 163), leg(&c1, Sell, 40)];
+        let mut ids = vec![0, 1];
+        assert!(!join_same_expiry(&own, &mut ids, 10));
+        assert_eq!(ids, vec![0, 1]);
+        // Nor a print under the leg floor.
+        let retail = [leg(&p0, Sell, 163), leg(&c1, Buy, 163), leg(&c2, Sell, 3)];
+        let mut ids = vec![0, 1];
+        assert!(!join_same_expiry(&retail, &mut ids, 10));
     }
 }
