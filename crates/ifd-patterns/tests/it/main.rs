@@ -11,6 +11,7 @@ use proptest::prelude::*;
 
 mod legged;
 mod ood;
+mod requote;
 mod sweep;
 
 const SEC: u64 = 1_000_000_000;
