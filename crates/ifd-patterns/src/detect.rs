@@ -59,8 +59,8 @@
 //! through thin books whose legs filled unequally (now `custom` packages:
 //! [`DetectorConfig::package_legged_min_share`]; on one expiry whatever their sizes,
 //! [`DetectorConfig::package_expiry_any_share`], with a structure's further legs on its
-//! expiries, [`DetectorConfig::package_join_expiry`]), dealer crosses posted at a one-tick
-//! touch and taken with the orders queued ahead of them up to 10 ms later
+//! expiries, [`DetectorConfig::package_join_expiry`]), dealer crosses posted at a
+//! one-tick touch and taken with the orders queued ahead of them up to 10 ms later
 //! (`MmConfig::cross_fast_min_share`, `cross_touch_life_ns`), and lottery tickets
 //! bought through a thin wing book, several levels at once
 //! ([`DetectorConfig::sweep_min_abs_delta`]).

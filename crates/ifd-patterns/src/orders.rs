@@ -262,10 +262,10 @@ pub struct IcebergChain {
     /// from the exhausted order it started from: an iceberg's first refill can pair,
     /// by price and time, with a market maker's order taken out ahead of it.)
     pub repriced: bool,
-    /// Reloads of the chain within [`MmConfig::requote_window_ns`] (before or after) of an add or a
-    /// modify of an order on the other side of the instrument: a market maker putting
-    /// its quote back after a hit and re-quoting its other side at once. An iceberg's
-    /// reload touches its own side only.
+    /// Reloads of the chain within [`MmConfig::requote_window_ns`] (before or after)
+    /// of an add or a modify of an order on the other side of the instrument: a market
+    /// maker putting its quote back after a hit and re-quoting its other side at once.
+    /// An iceberg's reload touches its own side only.
     pub two_sided_reloads: u32,
 }
 
