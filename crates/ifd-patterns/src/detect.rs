@@ -57,8 +57,10 @@
 //! 101–103) showed three more kinds of background prints raised as blocks and sweeps
 //! (precision 0.20, 101 directional signals in three no-flow days): packages legged
 //! through thin books whose legs filled unequally (now `custom` packages:
-//! [`DetectorConfig::package_legged_min_share`]), dealer crosses posted at a one-tick
-//! touch and taken with the orders queued ahead of them up to 10 ms later
+//! [`DetectorConfig::package_legged_min_share`]; on one expiry whatever their sizes,
+//! [`DetectorConfig::package_expiry_any_share`], with a structure's further legs on its
+//! expiries, [`DetectorConfig::package_join_expiry`]), dealer crosses posted at a
+//! one-tick touch and taken with the orders queued ahead of them up to 10 ms later
 //! (`MmConfig::cross_fast_min_share`, `cross_touch_life_ns`), and lottery tickets
 //! bought through a thin wing book, several levels at once
 //! ([`DetectorConfig::sweep_min_abs_delta`]).
@@ -177,7 +179,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::flows::{FlowBook, Growth};
 use crate::orders::{IcebergChain, MmConfig, OrderLifecycles};
-use crate::packages::{find_legged, find_package, PkgLeg};
+use crate::packages::{find_legged, find_package, join_same_expiry, PkgLeg};
 use crate::signal::{
     expiration_date, fixed_to_decimal, flow_id, usd_lossy, Aggressiveness, ContractKind,
     DetectorVersion, Direction, Evidence, FlowSide, PackageLeg, Pattern, PriceSource, Signal,
@@ -426,6 +428,23 @@ pub struct DetectorConfig {
     /// Busy sessions: how the session's activity factor is measured and what it holds
     /// to the busier regime (see [`RegimeConfig`]).
     pub regime: RegimeConfig,
+    /// Packages: a leg of a `custom` package on the expiry of the print being released
+    /// needs only `package_min_size` lots, not `package_legged_min_share` of the largest
+    /// leg (default true). Prints of one expiry in the same milliseconds, not all of one
+    /// side and one kind, are a spread whatever their sizes: a synthetic legged through
+    /// thin books filled 36 lots of its call against 310 of its put, a straddle 50
+    /// against 206, a ratio 42 against 508 (independently written worlds), and each leg
+    /// read alone was a directional sweep. Prints on other expiries (a calendar) still
+    /// need the share.
+    pub package_expiry_any_share: bool,
+    /// Packages: a package takes every other print of `package_min_size` lots or more
+    /// of its window on one of its legs' expiries and its underlying, on an instrument
+    /// none of its legs trades (default true; its structure is then `custom`). Legged
+    /// through thin books, a three-leg collar matched as a risk reversal left its third
+    /// leg, and a butterfly whose wing filled short matched as a 1:2 ratio left that
+    /// wing, each read alone as a directional sweep (independently written worlds,
+    /// `blind_world2`).
+    pub package_join_expiry: bool,
 }
 
 /// Busy sessions: the session's *activity factor* and what it changes.
@@ -661,6 +680,8 @@ impl Default for DetectorConfig {
             package_size_tolerance: 0.02,
             package_legged_min_share: 0.25,
             regime: RegimeConfig::default(),
+            package_expiry_any_share: true,
+            package_join_expiry: true,
         }
     }
 }
@@ -1515,15 +1536,23 @@ impl PatternDetector {
                 });
             }
             if ok {
-                find_package(&legs, 0, self.config.package_size_tolerance).or_else(|| {
-                    find_legged(
-                        &legs,
-                        0,
-                        self.config.package_legged_min_share,
-                        self.config.package_min_size,
-                    )
-                    .map(|ids| (Structure::Custom, ids))
-                })
+                let cfg = &self.config;
+                let (tol, share, min, any) = (
+                    cfg.package_size_tolerance,
+                    cfg.package_legged_min_share,
+                    cfg.package_min_size,
+                    cfg.package_expiry_any_share,
+                );
+                let found = find_package(&legs, 0, tol).or_else(|| {
+                    find_legged(&legs, 0, share, min, any).map(|ids| (Structure::Custom, ids))
+                });
+                match found {
+                    Some((structure, mut ids)) if cfg.package_join_expiry => {
+                        let joined = join_same_expiry(&legs, &mut ids, min);
+                        Some((if joined { Structure::Custom } else { structure }, ids))
+                    }
+                    other => other,
+                }
             } else {
                 None
             }

@@ -42,7 +42,10 @@
 //! one to four reloads each).
 //!
 //! A chain is a market maker's quote put back rather than hidden size when its first
-//! order was a side of a quote pair (0.6) or when an order of it had been re-priced in
+//! order was a side of a quote pair (0.6), when more than one of its reloads in three
+//! came within [`MmConfig::requote_window_ns`] of an add or modify of the other side of
+//! the instrument (0.6, [`IcebergChain::two_sided_reloads`]: a market maker sends its
+//! bid and offer back together), or when an order of it had been re-priced in
 //! place before and is reloaded in place (0.4, [`IcebergChain::repriced`]): an order
 //! that followed fair value by modifying its price is a quoting engine's, and one that
 //! then tops up at its price after each hit is the market maker refilling its quote,
@@ -113,6 +116,14 @@ pub struct MmConfig {
     /// milliseconds of a dealer joining it is the dealer's counterparty (on
     /// independently written worlds such crosses came 1–10 ms after the post).
     pub cross_touch_life_ns: u64,
+    /// A chain's reload within this long (ns of `ts_recv`, before or after) of an add or
+    /// modify on the other side of its instrument is a two-sided re-quote (default
+    /// 250 µs; see [`IcebergChain::two_sided_reloads`]). A market maker sends its bid and
+    /// offer back together (on independently written worlds 0.2–150 µs apart); an
+    /// iceberg's reload touches its own side. Kept short so that only a re-quote sent
+    /// with the reload counts, not another participant's quote in a busy book; 0 leaves
+    /// only quotes of the same `ts_recv`.
+    pub requote_window_ns: u64,
 }
 
 impl Default for MmConfig {
@@ -132,6 +143,7 @@ impl Default for MmConfig {
             cross_fast_min_size: 150,
             cross_fast_min_share: 0.4,
             cross_touch_life_ns: 10_000_000,
+            requote_window_ns: 250_000,
         }
     }
 }
@@ -188,6 +200,11 @@ struct InstrumentActivity {
     last_aggr: [u64; 2],
     /// `ts_recv` of the latest two-sided quote pair.
     last_pair: u64,
+    /// `ts_recv` of the latest add or modify per side (`usize::from(bid)`).
+    last_quote: [u64; 2],
+    /// A chain reloaded on this instrument (chain, bid, `ts_recv`) whose other side was
+    /// not yet quoted within the pair window.
+    pending_reload: Option<(u32, bool, u64)>,
 }
 
 /// An exhausted order waiting for a possible refill.
@@ -245,6 +262,11 @@ pub struct IcebergChain {
     /// from the exhausted order it started from: an iceberg's first refill can pair,
     /// by price and time, with a market maker's order taken out ahead of it.)
     pub repriced: bool,
+    /// Reloads of the chain within [`MmConfig::requote_window_ns`] (before or after)
+    /// of an add or a modify of an order on the other side of the instrument: a market
+    /// maker putting its quote back after a hit and re-quoting its other side at once.
+    /// An iceberg's reload touches its own side only.
+    pub two_sided_reloads: u32,
 }
 
 /// Counters of the order tracker.
@@ -355,6 +377,7 @@ fn new_chain_in(
         paired,
         paired_orders: u32::from(paired),
         repriced: false,
+        two_sided_reloads: 0,
     });
     chain_id
 }
@@ -530,6 +553,10 @@ impl OrderLifecycles {
             }
         }
         let chain = self.match_refill(iid, bid, rec.price, rec.size, ts, rec.order_id);
+        self.note_quote(i, bid, ts);
+        if let Some(c) = chain {
+            self.note_reload(i, c, bid, ts);
+        }
         let mut info = OrderInfo {
             price: rec.price,
             filled: 0,
@@ -659,6 +686,7 @@ impl OrderLifecycles {
         }
         let o = entry.get_mut();
         o.modifies = o.modifies.saturating_add(1);
+        let bid = o.bid;
         let reload = rec.price == o.price && rec.size > o.size && o.filled > 0;
         if rec.price != o.price {
             o.filled = 0;
@@ -692,6 +720,44 @@ impl OrderLifecycles {
             chain.last_ts = ts;
             self.stats.refills += 1;
             touch_in(&mut self.touched, chain_id);
+            self.note_quote(i, bid, ts);
+            self.note_reload(i, chain_id, bid, ts);
+        } else {
+            self.note_quote(i, bid, ts);
+        }
+    }
+
+    /// An add or modify on side `bid` of instrument `i` at `ts`: completes a reload of
+    /// the other side pending within `requote_window_ns` before it (see
+    /// [`IcebergChain::two_sided_reloads`]).
+    fn note_quote(&mut self, i: usize, bid: bool, ts: u64) {
+        let window = self.config.requote_window_ns;
+        let act = &mut self.instruments[i];
+        act.last_quote[usize::from(bid)] = ts;
+        if let Some((c, reload_bid, at)) = act.pending_reload {
+            if reload_bid != bid && ts.saturating_sub(at) <= window {
+                act.pending_reload = None;
+                if let Some(ch) = self.chains.get_mut(c as usize) {
+                    ch.two_sided_reloads += 1;
+                }
+            }
+        }
+    }
+
+    /// A reload of chain `c` on side `bid` of instrument `i` at `ts`: two-sided when the
+    /// other side was quoted within `requote_window_ns` before it, else pending until a
+    /// quote of the other side comes within that window after it.
+    fn note_reload(&mut self, i: usize, c: u32, bid: bool, ts: u64) {
+        let window = self.config.requote_window_ns;
+        let act = &mut self.instruments[i];
+        let other = act.last_quote[usize::from(!bid)];
+        if other > 0 && ts.saturating_sub(other) <= window {
+            act.pending_reload = None;
+            if let Some(ch) = self.chains.get_mut(c as usize) {
+                ch.two_sided_reloads += 1;
+            }
+        } else {
+            act.pending_reload = Some((c, bid, ts));
         }
     }
 
@@ -797,7 +863,10 @@ impl OrderLifecycles {
             .activity(chain.instrument_id)
             .copied()
             .unwrap_or_default();
-        let mut p: f64 = if chain.paired { 0.6 } else { 0.0 };
+        // More than one reload in three sent with a re-quote of the other side is a
+        // market maker's quote put back, like a first order that was one side of a pair.
+        let two_sided = chain.two_sided_reloads.saturating_mul(3) > chain.refills;
+        let mut p: f64 = if chain.paired || two_sided { 0.6 } else { 0.0 };
         if chain.repriced {
             p += 0.4;
         }

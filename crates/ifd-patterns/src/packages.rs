@@ -39,6 +39,21 @@
 //! the same milliseconds is a spread, whereas same-side prints of one kind on several
 //! strikes are the cross-strike pattern and stay directional.
 //!
+//! On one expiry the share is not asked
+//! ([`DetectorConfig::package_expiry_any_share`](crate::DetectorConfig)): prints on
+//! instruments of the released print's expiry within the window, each of
+//! `package_min_size` contracts or more and not all of one side and one kind, are one
+//! `custom` package whatever their sizes. Legged through thin books a synthetic printed
+//! 36 lots of its call against 310 of its put, a straddle 50 against 206, a ratio 42
+//! against 508, and each leg read alone was a directional sweep. Across expiries (a
+//! calendar) the share still applies.
+//!
+//! A structure found takes the window's other prints of `package_min_size` contracts or
+//! more on its legs' expiries, on instruments none of its legs trades
+//! ([`DetectorConfig::package_join_expiry`](crate::DetectorConfig)), and is then
+//! `custom`: a three-leg collar whose first two legs are a risk reversal by themselves,
+//! a butterfly whose short wing left the body and the other wing a 1:2 ratio.
+//!
 //! # The hold-back
 //! The block, sweep, cross-strike and accumulation detectors must not see a leg of a
 //! package. So every aggressor event that passes the market-maker gate is first held
@@ -205,13 +220,15 @@ pub(crate) fn find_package(
 
 /// The legs of a `custom` package containing leg `first`: the legs on other
 /// instruments of its underlying that hold at least `min_share` of the largest leg's
-/// size and at least `min_size` contracts, when `first` is one of them and they are not
-/// all of one side and one kind. `None` when `min_share` is 0 (off).
+/// size (any share on `first`'s expiry when `any_share_on_expiry`) and at least
+/// `min_size` contracts, when `first` is one of them and they are not all of one side
+/// and one kind. `None` when `min_share` is 0 (off).
 pub(crate) fn find_legged(
     legs: &[PkgLeg<'_>],
     first: usize,
     min_share: f64,
     min_size: u64,
+    any_share_on_expiry: bool,
 ) -> Option<Vec<usize>> {
     let f = legs.get(first)?;
     if min_share.is_nan() || min_share <= 0.0 {
@@ -220,8 +237,18 @@ pub(crate) fn find_legged(
     let related = |l: &PkgLeg<'_>| same_underlying(l.contract, f.contract);
     let largest = legs.iter().filter(|l| related(l)).map(|l| l.size).max()?;
     #[allow(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
-    let large = |l: &PkgLeg<'_>| l.size >= min_size && l.size as f64 >= min_share * largest as f64;
-    if !large(f) {
+    let by_share =
+        |l: &PkgLeg<'_>| l.size >= min_size && l.size as f64 >= min_share * largest as f64;
+    // A leg beside `first` on its expiry, whatever its share.
+    let on_expiry = |l: &PkgLeg<'_>| {
+        any_share_on_expiry
+            && l.size >= min_size
+            && l.contract.expiration == f.contract.expiration
+            && l.contract.instrument_id != f.contract.instrument_id
+            && related(l)
+    };
+    let large = |l: &PkgLeg<'_>| by_share(l) || on_expiry(l);
+    if !(by_share(f) || (f.size >= min_size && legs.iter().any(on_expiry))) {
         return None;
     }
     let mut chosen = vec![first];
@@ -242,6 +269,38 @@ pub(crate) fn find_legged(
         .iter()
         .any(|&i| legs[i].side != f.side || legs[i].contract.kind != f.contract.kind);
     (chosen.len() >= 2 && mixed).then_some(chosen)
+}
+
+/// Takes into the package of `ids` every other leg of the window of at least
+/// `min_size` contracts on one of its legs' expiries (and its underlying), on an
+/// instrument none of its legs trades: the third leg of a collar after a risk reversal
+/// was matched, the wing of a butterfly that filled short after the other wing and the
+/// body were matched as a ratio. A few lots of retail beside a package stay apart. True
+/// when a leg was taken.
+pub(crate) fn join_same_expiry(legs: &[PkgLeg<'_>], ids: &mut Vec<usize>, min_size: u64) -> bool {
+    let Some(&first) = ids.first() else {
+        return false;
+    };
+    let mut joined = false;
+    for (i, l) in legs.iter().enumerate() {
+        if ids.contains(&i)
+            || l.size < min_size
+            || !same_underlying(l.contract, legs[first].contract)
+        {
+            continue;
+        }
+        let on_expiry = ids
+            .iter()
+            .any(|&j| legs[j].contract.expiration == l.contract.expiration);
+        let new_instrument = ids
+            .iter()
+            .all(|&j| legs[j].contract.instrument_id != l.contract.instrument_id);
+        if on_expiry && new_instrument {
+            ids.push(i);
+            joined = true;
+        }
+    }
+    joined
 }
 
 #[cfg(test)]
@@ -426,7 +485,7 @@ mod tests {
         let c3 = id(c(Call, 21_200, EXP1), 3);
         let c4 = id(c(Call, 21_300, EXP1), 4);
         let p1 = id(c(Put, 21_000, EXP1), 5);
-        let legged = |legs: &[PkgLeg<'_>]| find_legged(legs, 0, 0.25, 10);
+        let legged = |legs: &[PkgLeg<'_>]| find_legged(legs, 0, 0.25, 10, false);
         // A vertical filled 52 against 139 lots: no listed ratio, one package.
         let vertical = [leg(&c1, Buy, 52), leg(&c2, Sell, 139)];
         assert_eq!(find_package(&vertical, 0, 0.02), None);
@@ -452,11 +511,72 @@ mod tests {
         // A small print beside a large one is not its leg, nor is the large one its leg.
         let block_and_retail = [leg(&c1, Buy, 400), leg(&p1, Sell, 40)];
         assert_eq!(legged(&block_and_retail), None);
-        assert_eq!(find_legged(&block_and_retail, 1, 0.25, 10), None);
+        assert_eq!(find_legged(&block_and_retail, 1, 0.25, 10, false), None);
         // The other side of a leg's own contract is not another leg.
         assert_eq!(legged(&[leg(&c1, Buy, 100), leg(&c1, Sell, 90)]), None);
         // Under the size floor, and with the rule off.
         assert_eq!(legged(&[leg(&c1, Buy, 8), leg(&c2, Sell, 9)]), None);
-        assert_eq!(find_legged(&vertical, 0, 0.0, 10), None);
+        assert_eq!(find_legged(&vertical, 0, 0.0, 10, false), None);
+    }
+    #[test]
+    fn unequal_legs_on_one_expiry_are_one_package_whatever_their_share() {
+        let id = |c: OptionContract, i: u32| OptionContract {
+            instrument_id: i,
+            ..c
+        };
+        let c1 = id(c(Call, 21_000, EXP1), 1);
+        let p1 = id(c(Put, 21_000, EXP1), 2);
+        let c2 = id(c(Call, 21_100, EXP1), 3);
+        let c2b = id(c(Call, 21_100, EXP2), 4);
+        // A synthetic filled 36 against 310: under the quarter share.
+        let synthetic = [leg(&c1, Buy, 36), leg(&p1, Sell, 310)];
+        assert_eq!(find_legged(&synthetic, 0, 0.25, 10, false), None);
+        assert_eq!(find_legged(&synthetic, 0, 0.25, 10, true), Some(vec![0, 1]));
+        assert_eq!(find_legged(&synthetic, 1, 0.25, 10, true), Some(vec![1, 0]));
+        // On another expiry the share still applies (a calendar-like pair).
+        let calendar = [leg(&c2b, Buy, 36), leg(&c2, Sell, 310)];
+        assert_eq!(find_legged(&calendar, 0, 0.25, 10, true), None);
+        assert_eq!(find_legged(&calendar, 1, 0.25, 10, true), None);
+        // One side and one kind is still no package, nor is a leg under the floor.
+        let cross = [leg(&c1, Buy, 36), leg(&c2, Buy, 310)];
+        assert_eq!(find_legged(&cross, 0, 0.25, 10, true), None);
+        let tiny = [leg(&c1, Buy, 9), leg(&p1, Sell, 310)];
+        assert_eq!(find_legged(&tiny, 1, 0.25, 10, true), None);
+        // Off with a zero share.
+        assert_eq!(find_legged(&synthetic, 0, 0.0, 10, true), None);
+    }
+
+    #[test]
+    fn legs_on_a_package_expiry_join_it() {
+        let id = |c: OptionContract, i: u32| OptionContract {
+            instrument_id: i,
+            ..c
+        };
+        let p0 = id(c(Put, 20_800, EXP1), 1);
+        let c1 = id(c(Call, 21_000, EXP1), 2);
+        let c2 = id(c(Call, 21_100, EXP1), 3);
+        let c2b = id(c(Call, 21_100, EXP2), 4);
+        // A collar: the first two legs are a risk reversal, the third joins it.
+        let collar = [leg(&p0, Sell, 163), leg(&c1, Buy, 163), leg(&c2, Sell, 163)];
+        let (s, mut ids) = find_package(&collar, 0, 0.02).unwrap();
+        assert_eq!(s, Structure::RiskReversal);
+        assert!(join_same_expiry(&collar, &mut ids, 10));
+        assert_eq!(ids, vec![0, 1, 2]);
+        // Not a leg on another expiry, nor the other side of a leg's own contract.
+        let other = [
+            leg(&p0, Sell, 163),
+            leg(&c1, Buy, 163),
+            leg(&c2b, Sell, 163),
+        ];
+        let mut ids = vec![0, 1];
+        assert!(!join_same_expiry(&other, &mut ids, 10));
+        let own = [leg(&p0, Sell, 163), leg(&c1, Buy, 163), leg(&c1, Sell, 40)];
+        let mut ids = vec![0, 1];
+        assert!(!join_same_expiry(&own, &mut ids, 10));
+        assert_eq!(ids, vec![0, 1]);
+        // Nor a print under the leg floor.
+        let retail = [leg(&p0, Sell, 163), leg(&c1, Buy, 163), leg(&c2, Sell, 3)];
+        let mut ids = vec![0, 1];
+        assert!(!join_same_expiry(&retail, &mut ids, 10));
     }
 }

@@ -9,8 +9,10 @@ use ifd_patterns::{
 use ifd_pressure::{AggressorSide, OptionContract, UnderlyingSource};
 use proptest::prelude::*;
 
+mod legged;
 mod ood;
 mod regime;
+mod requote;
 mod sweep;
 
 const SEC: u64 = 1_000_000_000;
