@@ -126,6 +126,13 @@ fn demo_feed(args: &Args) -> sim::Feed {
     }
 }
 
+/// The detectors' settings from the command line (the demo and the file paths alike).
+fn detector_config(args: &Args) -> DetectorConfig {
+    let mut detector = DetectorConfig::default();
+    detector.regime.enabled = !args.no_regime;
+    detector
+}
+
 fn progress(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     if std::io::stdout().is_terminal() {
@@ -319,6 +326,7 @@ fn demo(args: &Args) -> Result<()> {
     let engine = Engine::builder()
         .baseline(baseline)
         .monotonic_clock()
+        .detector_config(detector_config(args))
         .build()?;
     let session = FileSource::open(&session_path)?;
     let size = std::fs::metadata(&session_path).map_or(0, |m| m.len());
@@ -451,11 +459,9 @@ fn replay_files(args: &Args) -> Result<()> {
         let b = load_baseline(path)?;
         baseline = describe_baseline(b, &format!("loaded from {}", path.display()));
     }
-    let mut detector = DetectorConfig::default();
-    detector.regime.enabled = !args.no_regime;
     let mut builder = Engine::builder()
         .monotonic_clock()
-        .detector_config(detector);
+        .detector_config(detector_config(args));
     let has_baseline = baseline.is_some();
     if args.require_baseline && !has_baseline {
         bail!("--require-baseline: no baseline that can score (see above)");

@@ -131,6 +131,10 @@ impl Reference for BaselineReference {
     }
 
     fn expected_activity(&self, from_ns: u64, to_ns: u64, quantile: f64) -> Option<f64> {
+        // A history too short to score a print is too short to call a session busy.
+        if self.baseline.days() < self.baseline.config().min_days {
+            return None;
+        }
         self.activity.quantile_between_ns(from_ns, to_ns, quantile)
     }
 }

@@ -471,7 +471,9 @@ pub struct DetectorConfig {
 ///   `accum_min_net × r^accum_volume_exponent` and its window volume is compared with
 ///   the baseline divided by the same amount.
 ///
-/// Every signal carries the factor in `evidence.activity_factor`.
+/// A v3 signal carries the factor as last computed (at the latest block or sweep
+/// test, at most once per minute of stream time) in `evidence.activity_factor`; none
+/// before the first such test, without a history, or with the rule off.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RegimeConfig {
     /// Measure the factor and apply it (default true); `false` leaves every threshold
@@ -780,21 +782,25 @@ impl DetectorConfig {
             r.prior_events.is_finite() && r.prior_events >= 0.0,
             r.prior_events.to_string(),
         )?;
-        pos(
-            "regime.max_factor",
-            r.max_factor.is_finite() && r.max_factor >= 1.0,
-            r.max_factor.to_string(),
-        )?;
+        if !(r.max_factor.is_finite() && r.max_factor >= 1.0) {
+            return Err(Error::InvalidConfig {
+                field: "regime.max_factor",
+                value: r.max_factor.to_string(),
+                reason: "must be a finite number of at least 1",
+            });
+        }
         for (field, v) in [
             ("regime.sweep_floor_exponent", r.sweep_floor_exponent),
             ("regime.block_floor_exponent", r.block_floor_exponent),
             ("regime.accum_volume_exponent", r.accum_volume_exponent),
         ] {
-            pos(
-                field,
-                v.is_finite() && (0.0..=4.0).contains(&v),
-                v.to_string(),
-            )?;
+            if !(v.is_finite() && (0.0..=4.0).contains(&v)) {
+                return Err(Error::InvalidConfig {
+                    field,
+                    value: v.to_string(),
+                    reason: "must be a finite number in [0, 4]",
+                });
+            }
         }
         pos(
             "accum_bucket_ns",
@@ -1071,7 +1077,11 @@ impl SessionActivity {
         while self.minutes.front().is_some_and(|(m, _)| *m < first_minute) {
             self.minutes.pop_front();
         }
-        let from = self.first_ts.map_or(now, |f| f.max(start));
+        // The session is counted in whole minutes from `first_minute`; the history over
+        // the same span of the clock.
+        let from = self
+            .first_ts
+            .map_or(now, |f| f.max(first_minute.saturating_mul(MINUTE_NS)));
         #[allow(clippy::cast_precision_loss, reason = "event counts far below 2^52")]
         let session = self
             .minutes

@@ -294,10 +294,11 @@ pub struct Evidence {
     /// Open interest used by the v1 detector, when a statistics record carried it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_interest: Option<u64>,
-    /// The session's activity factor when the signal was raised: how many times busier
-    /// than the history days the session was over the trailing window (at least 1;
-    /// see `DetectorConfig::regime`). Absent without a baseline or with the regime
-    /// turned off.
+    /// The session's activity factor as last computed before the signal was raised
+    /// (at the latest block or sweep test, at most once per minute of stream time):
+    /// how many times busier than the history days the session was over the trailing
+    /// window (at least 1; see `DetectorConfig::regime`). Absent without a baseline,
+    /// before the first such test, or with the regime turned off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_factor: Option<f64>,
 }
