@@ -48,7 +48,7 @@ fn rounds(requote_after_ns: Option<u64>, requote_window_ns: u64) -> Vec<Signal> 
 
 #[test]
 fn reloads_sent_with_a_re_quote_of_the_other_side_are_a_market_maker() {
-    let window = MmConfig::default().requote_window_ns;
+    let window = 250_000;
     // The other side re-priced 60 µs after each reload: a market maker's quote.
     let out = rounds(Some(60_000), window);
     assert!(out.iter().all(|s| s.pattern != Pattern::Iceberg), "{out:?}");
@@ -60,5 +60,18 @@ fn reloads_sent_with_a_re_quote_of_the_other_side_are_a_market_maker() {
     assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
     // Without any re-quote, as before.
     let out = rounds(None, window);
+    assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
+}
+
+#[test]
+fn by_default_only_a_re_quote_of_the_same_packet_counts() {
+    let window = MmConfig::default().requote_window_ns;
+    assert_eq!(window, 0);
+    // Sent with the reload (the same `ts_recv`): a market maker's quote.
+    let out = rounds(Some(0), window);
+    assert!(out.iter().all(|s| s.pattern != Pattern::Iceberg), "{out:?}");
+    // 60 µs later: on a real book that is any participant's quote; the chain is an
+    // iceberg.
+    let out = rounds(Some(60_000), window);
     assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
 }
