@@ -17,6 +17,17 @@ use crate::baseline::{Baseline, Scope};
 use crate::key::{SessionTime, SESSION_MINUTES};
 use crate::metric::Metric;
 
+/// The running totals of `counts`, starting at 0 (one more entry than `counts`).
+fn running_totals(counts: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut total = 0.0;
+    std::iter::once(0.0)
+        .chain(counts.into_iter().map(|v| {
+            total += v;
+            total
+        }))
+        .collect()
+}
+
 /// Aggressor events per time bucket for each trading day of a baseline (see the module
 /// docs).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -53,14 +64,7 @@ impl ActivityProfile {
                         *slot += scratch.iter().sum::<f64>();
                     }
                 }
-                let mut cum = Vec::with_capacity(buckets + 1);
-                let mut total = 0.0;
-                cum.push(total);
-                for v in per_bucket {
-                    total += v;
-                    cum.push(total);
-                }
-                cum
+                running_totals(per_bucket)
             })
             .collect();
         Self {
@@ -79,17 +83,14 @@ impl ActivityProfile {
         let days = days
             .iter()
             .map(|counts| {
-                let mut cum = Vec::with_capacity(buckets + 1);
-                let mut total = 0.0;
-                cum.push(total);
-                for i in 0..buckets {
+                running_totals((0..buckets).map(|i| {
                     let v = counts.get(i).copied().unwrap_or(0.0);
                     if v.is_finite() && v > 0.0 {
-                        total += v;
+                        v
+                    } else {
+                        0.0
                     }
-                    cum.push(total);
-                }
-                cum
+                }))
             })
             .collect();
         Self {

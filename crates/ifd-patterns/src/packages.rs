@@ -329,6 +329,14 @@ mod tests {
         }
     }
 
+    /// `contract` as instrument `instrument_id`.
+    fn id(contract: OptionContract, instrument_id: u32) -> OptionContract {
+        OptionContract {
+            instrument_id,
+            ..contract
+        }
+    }
+
     fn leg(contract: &OptionContract, side: FlowSide, size: u64) -> PkgLeg<'_> {
         PkgLeg {
             contract,
@@ -476,10 +484,6 @@ mod tests {
 
     #[test]
     fn unequal_legs_of_mixed_sides_or_kinds_are_one_custom_package() {
-        let id = |c: OptionContract, i: u32| OptionContract {
-            instrument_id: i,
-            ..c
-        };
         let c1 = id(c(Call, 21_000, EXP1), 1);
         let c2 = id(c(Call, 21_100, EXP1), 2);
         let c3 = id(c(Call, 21_200, EXP1), 3);
@@ -520,10 +524,6 @@ mod tests {
     }
     #[test]
     fn unequal_legs_on_one_expiry_are_one_package_whatever_their_share() {
-        let id = |c: OptionContract, i: u32| OptionContract {
-            instrument_id: i,
-            ..c
-        };
         let c1 = id(c(Call, 21_000, EXP1), 1);
         let p1 = id(c(Put, 21_000, EXP1), 2);
         let c2 = id(c(Call, 21_100, EXP1), 3);
@@ -548,10 +548,6 @@ mod tests {
 
     #[test]
     fn legs_on_a_package_expiry_join_it() {
-        let id = |c: OptionContract, i: u32| OptionContract {
-            instrument_id: i,
-            ..c
-        };
         let p0 = id(c(Put, 20_800, EXP1), 1);
         let c1 = id(c(Call, 21_000, EXP1), 2);
         let c2 = id(c(Call, 21_100, EXP1), 3);
