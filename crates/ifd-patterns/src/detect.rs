@@ -878,8 +878,9 @@ pub struct PatternStats {
     /// under [`DetectorConfig::accum_min_median_clip`] (a crowd of small tickets).
     pub crowd: u64,
     /// Block and sweep candidates below a size floor raised for a busy session (they
-    /// pass the configured floor; see [`RegimeConfig`]), and accumulation windows
-    /// below its raised net-volume floor.
+    /// pass the configured floor; see [`RegimeConfig`]), and, with
+    /// `accum_volume_exponent` above 0, accumulation checks (one per event that reaches
+    /// the configured net-volume floor) below its raised floor.
     pub busy_regime: u64,
 }
 

@@ -75,3 +75,68 @@ fn by_default_only_a_re_quote_of_the_same_packet_counts() {
     let out = rounds(Some(60_000), window);
     assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
 }
+
+/// Five rounds as in [`rounds`], the bid on instrument 2 re-priced 60 µs *before* each
+/// reload, under a two-sided-reload window of `requote_window_ns`.
+fn rounds_quoted_before(requote_window_ns: u64) -> Vec<Signal> {
+    let market = TestMarket::nq_chain(3);
+    let mut det = PatternDetector::new(DetectorConfig {
+        mm: MmConfig {
+            requote_window_ns,
+            ..MmConfig::default()
+        },
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let mut out = Vec::new();
+    let px = 12_500_000_000;
+    let bid_px = |n: u64| 11_000_000_000 + i64::try_from(n % 2).unwrap() * 250_000_000;
+    let (mut ts, mut oid) = (T0, 5_000);
+    det.on_mbo(
+        &mbo(2, 900, Action::Add, Side::Bid, bid_px(0), 20, ts),
+        &market,
+        &mut out,
+    );
+    det.on_mbo(
+        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+        &market,
+        &mut out,
+    );
+    for n in 1..=5u64 {
+        ts += 100_000_000;
+        for (id, action, side) in [
+            (0, Action::Trade, Side::Bid),
+            (oid, Action::Fill, Side::Ask),
+            (oid, Action::Cancel, Side::Ask),
+        ] {
+            det.on_mbo(&mbo(2, id, action, side, px, 20, ts), &market, &mut out);
+        }
+        ts += 20_000_000;
+        let quote = mbo(
+            2,
+            900,
+            Action::Modify,
+            Side::Bid,
+            bid_px(n),
+            20,
+            ts - 60_000,
+        );
+        det.on_mbo(&quote, &market, &mut out);
+        oid += 1;
+        det.on_mbo(
+            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
+            &market,
+            &mut out,
+        );
+    }
+    out
+}
+
+#[test]
+fn a_re_quote_sent_just_before_the_reload_counts_too() {
+    let out = rounds_quoted_before(250_000);
+    assert!(out.iter().all(|s| s.pattern != Pattern::Iceberg), "{out:?}");
+    // With a window shorter than the 60 µs, the chain reads as an iceberg.
+    let out = rounds_quoted_before(10_000);
+    assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
+}
