@@ -152,18 +152,7 @@ impl ActivityProfile {
             .collect();
         spans.sort_by(f64::total_cmp);
         let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
-        #[allow(clippy::cast_precision_loss, reason = "at most a few hundred days")]
-        let h = (spans.len() - 1) as f64 * q;
-        let lo = h.floor();
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "h is in [0, len - 1]"
-        )]
-        let i = lo as usize;
-        let a = spans.get(i).copied()?;
-        let b = spans.get(i + 1).copied().unwrap_or(a);
-        Some(a + (h - lo) * (b - a))
+        crate::stats::quantile_sorted(&spans, q)
     }
 
     /// As [`quantile_between`](Self::quantile_between) for two UTC instants (ns): the

@@ -363,6 +363,27 @@ fn iceberg_fires_on_refills_at_one_price() {
     assert!(s.evidence.orders.len() >= 3);
 }
 
+/// The first half of [`take_and_refill`]: 100 ms after `*ts`, the resting ask `oid` of
+/// `lot` lots at `px` on instrument 2 is taken in full (trade, fill, cancel). Advances
+/// `ts`.
+fn take(
+    det: &mut PatternDetector,
+    market: &TestMarket,
+    out: &mut Vec<Signal>,
+    (ts, oid): (&mut u64, u64),
+    px: i64,
+    lot: u32,
+) {
+    *ts += 100_000_000;
+    for (id, action, side) in [
+        (0, Action::Trade, Side::Bid),
+        (oid, Action::Fill, Side::Ask),
+        (oid, Action::Cancel, Side::Ask),
+    ] {
+        det.on_mbo(&mbo(2, id, action, side, px, lot, *ts), market, out);
+    }
+}
+
 /// One round of an ask iceberg on instrument 2: 100 ms after `*ts`, the resting order
 /// `*oid` of `lot` lots at `px` is taken in full (trade, fill, cancel), and 20 ms
 /// later its refill `*oid + 1` of the same size is added. Advances `ts` and `oid`.
@@ -374,14 +395,7 @@ fn take_and_refill(
     px: i64,
     lot: u32,
 ) {
-    *ts += 100_000_000;
-    for (id, action, side) in [
-        (0, Action::Trade, Side::Bid),
-        (*oid, Action::Fill, Side::Ask),
-        (*oid, Action::Cancel, Side::Ask),
-    ] {
-        det.on_mbo(&mbo(2, id, action, side, px, lot, *ts), market, out);
-    }
+    take(det, market, out, (&mut *ts, *oid), px, lot);
     *ts += 20_000_000;
     *oid += 1;
     det.on_mbo(

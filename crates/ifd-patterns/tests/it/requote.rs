@@ -3,15 +3,15 @@
 //! development seeds: a maker's bid refilled under an accumulation's sell clips, its
 //! offer re-priced 60–150 µs later each time, read as a buyer's iceberg).
 
-use super::{mbo, take_and_refill, T0};
+use super::{mbo, take, T0};
 use dbn::{Action, Side};
 use ifd_patterns::testing::TestMarket;
 use ifd_patterns::{DetectorConfig, MmConfig, Pattern, PatternDetector, Signal};
 
 /// Five rounds of an ask chain of 20 lots on instrument 2 (see `take_and_refill`); when
-/// `requote_after_ns` is given, a bid resting on instrument 2 is re-priced that long
-/// after each refill.
-fn rounds(requote_after_ns: Option<u64>, requote_window_ns: u64) -> Vec<Signal> {
+/// `requote_ns` is given, a bid resting on instrument 2 is re-priced that long after
+/// each refill (negative: that long before it, between the fill and the refill).
+fn rounds(requote_ns: Option<i64>, requote_window_ns: u64) -> Vec<Signal> {
     let market = TestMarket::nq_chain(3);
     let mut det = PatternDetector::new(DetectorConfig {
         mm: MmConfig {
@@ -36,11 +36,22 @@ fn rounds(requote_after_ns: Option<u64>, requote_window_ns: u64) -> Vec<Signal> 
         &mut out,
     );
     for n in 1..=5u64 {
-        take_and_refill(&mut det, &market, &mut out, (&mut ts, &mut oid), px, 20);
-        if let Some(after) = requote_after_ns {
-            let m = mbo(2, 900, Action::Modify, Side::Bid, bid_px(n), 20, ts + after);
-            det.on_mbo(&m, &market, &mut out);
-            ts += after;
+        take(&mut det, &market, &mut out, (&mut ts, oid), px, 20);
+        ts += 20_000_000;
+        oid += 1;
+        let requote = |at: u64| mbo(2, 900, Action::Modify, Side::Bid, bid_px(n), 20, at);
+        let refill = mbo(2, oid, Action::Add, Side::Ask, px, 20, ts);
+        match requote_ns {
+            Some(d) if d < 0 => {
+                det.on_mbo(&requote(ts - d.unsigned_abs()), &market, &mut out);
+                det.on_mbo(&refill, &market, &mut out);
+            }
+            Some(d) => {
+                det.on_mbo(&refill, &market, &mut out);
+                ts += d.unsigned_abs();
+                det.on_mbo(&requote(ts), &market, &mut out);
+            }
+            None => det.on_mbo(&refill, &market, &mut out),
         }
     }
     out
@@ -76,67 +87,11 @@ fn by_default_only_a_re_quote_of_the_same_packet_counts() {
     assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
 }
 
-/// Five rounds as in [`rounds`], the bid on instrument 2 re-priced 60 µs *before* each
-/// reload, under a two-sided-reload window of `requote_window_ns`.
-fn rounds_quoted_before(requote_window_ns: u64) -> Vec<Signal> {
-    let market = TestMarket::nq_chain(3);
-    let mut det = PatternDetector::new(DetectorConfig {
-        mm: MmConfig {
-            requote_window_ns,
-            ..MmConfig::default()
-        },
-        ..DetectorConfig::default()
-    })
-    .unwrap();
-    let mut out = Vec::new();
-    let px = 12_500_000_000;
-    let bid_px = |n: u64| 11_000_000_000 + i64::try_from(n % 2).unwrap() * 250_000_000;
-    let (mut ts, mut oid) = (T0, 5_000);
-    det.on_mbo(
-        &mbo(2, 900, Action::Add, Side::Bid, bid_px(0), 20, ts),
-        &market,
-        &mut out,
-    );
-    det.on_mbo(
-        &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-        &market,
-        &mut out,
-    );
-    for n in 1..=5u64 {
-        ts += 100_000_000;
-        for (id, action, side) in [
-            (0, Action::Trade, Side::Bid),
-            (oid, Action::Fill, Side::Ask),
-            (oid, Action::Cancel, Side::Ask),
-        ] {
-            det.on_mbo(&mbo(2, id, action, side, px, 20, ts), &market, &mut out);
-        }
-        ts += 20_000_000;
-        let quote = mbo(
-            2,
-            900,
-            Action::Modify,
-            Side::Bid,
-            bid_px(n),
-            20,
-            ts - 60_000,
-        );
-        det.on_mbo(&quote, &market, &mut out);
-        oid += 1;
-        det.on_mbo(
-            &mbo(2, oid, Action::Add, Side::Ask, px, 20, ts),
-            &market,
-            &mut out,
-        );
-    }
-    out
-}
-
 #[test]
 fn a_re_quote_sent_just_before_the_reload_counts_too() {
-    let out = rounds_quoted_before(250_000);
+    let out = rounds(Some(-60_000), 250_000);
     assert!(out.iter().all(|s| s.pattern != Pattern::Iceberg), "{out:?}");
     // With a window shorter than the 60 µs, the chain reads as an iceberg.
-    let out = rounds_quoted_before(10_000);
+    let out = rounds(Some(-60_000), 10_000);
     assert!(out.iter().any(|s| s.pattern == Pattern::Iceberg), "{out:?}");
 }
