@@ -232,6 +232,57 @@ pub struct FlowConfig {
     pub accumulation_trades: RangeInclusive<u32>,
     /// Contracts per accumulation take (capped by the touch).
     pub accumulation_clip: RangeInclusive<u32>,
+    /// How institutions size a flow in risk terms ([`RiskSizing`]); `None` plants each
+    /// flow on its drawn strike whatever that contract is worth.
+    pub risk: Option<RiskSizing>,
+}
+
+/// How an institution sizes a planted flow in risk terms: it trades a contract on which
+/// its order is worth at least the pattern's premium and whose |delta| is at least
+/// `min_abs_delta`.
+///
+/// A flow is planned on a strike drawn a few strikes out of the money; when that
+/// contract's fair value times the flow's planned contracts (times the $20 multiplier) is
+/// under the premium, or its |delta| under the floor, the flow moves one strike towards
+/// the money at a time, then to the next expiry; a flow no listed contract can host
+/// (the underlying has run past the chain's last strike, every contract of its kind a
+/// far wing) is not planted. Late in a session the shortest
+/// expiry's wings are worth a few ticks: without this rule the simulator planted
+/// "institutional" blocks of 200–660 lots at 0.10–0.60 ($1–4k of premium), sweeps of
+/// 226–563 lots at 0.22–0.34 and accumulations of 264–550 lots at 0.09–0.20, which
+/// issue 18 defines as lottery tickets, not institutional flow (500 lots at 0.10 on a
+/// 0.02-delta wing is not a block). The defaults are the risk sizes of the issue as
+/// `ifd-patterns` reads them (its `DetectorConfig` premium floors; this crate does not
+/// depend on it). The planned contracts are the block's size, the sweep's levels as
+/// the book shows them, the iceberg's total and the accumulation's takes times its
+/// mean clip; cross-strike flows (touch takes of a few lots a strike) are not sized.
+/// Choosing the contract draws nothing from the session's random streams.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RiskSizing {
+    /// Smallest premium of a block, USD (default 25,000).
+    pub block_premium: f64,
+    /// Smallest premium of a sweep, USD (default 5,000).
+    pub sweep_premium: f64,
+    /// Smallest premium of an iceberg's planned total, USD (default 10,000).
+    pub iceberg_premium: f64,
+    /// Smallest premium of an accumulation's planned contracts, USD (default 10,000).
+    pub accumulation_premium: f64,
+    /// Smallest |delta| of the contract (default 0.10: a directional view on a
+    /// contract of a few deltas is a lottery ticket).
+    pub min_abs_delta: f64,
+}
+
+impl Default for RiskSizing {
+    fn default() -> Self {
+        Self {
+            block_premium: 25_000.0,
+            sweep_premium: 5_000.0,
+            iceberg_premium: 10_000.0,
+            accumulation_premium: 10_000.0,
+            min_abs_delta: 0.10,
+        }
+    }
 }
 
 impl FlowConfig {
@@ -254,6 +305,7 @@ impl FlowConfig {
             accumulation_minutes: 20..=90,
             accumulation_trades: 20..=60,
             accumulation_clip: 5..=25,
+            risk: Some(RiskSizing::default()),
         }
     }
 }

@@ -11,6 +11,9 @@ use crate::pricing::{ceil_to_grid, floor_to_grid, PX};
 use crate::truth::{FlowKind, Participant, Truth, TruthDirection, TruthSide};
 use crate::{pick_u32, pick_u64};
 
+/// Dollars per point of an NQ option (one contract on one E-mini future, $20 a point).
+const CONTRACT_MULTIPLIER: f64 = 20.0;
+
 /// One planted flow: what it trades, what it has traded so far, and its kind's state.
 #[derive(Debug, Clone)]
 pub(super) struct Flow {
@@ -194,6 +197,92 @@ impl SessionGenerator<'_> {
         self.strike_inst(e, call, k)
     }
 
+    /// Whether a flow of `lots` contracts of `inst` at `ts` is sized as an institution
+    /// sizes it ([`crate::RiskSizing`]): worth at least `premium` USD at fair value, with
+    /// |delta| at least the floor. Always true without risk sizing.
+    fn is_risk_sized(&self, ts: u64, inst: usize, lots: u64, premium: Option<f64>) -> bool {
+        let (Some(risk), Some(premium)) = (self.cfg.flows.risk, premium) else {
+            return true;
+        };
+        #[allow(clippy::cast_precision_loss, reason = "contract counts far below 2^52")]
+        let value = self.fair(inst, ts) * lots as f64 * CONTRACT_MULTIPLIER;
+        self.alive(inst, ts) && value >= premium && self.delta(inst, ts).abs() >= risk.min_abs_delta
+    }
+
+    /// The expiries a flow planned on expiry `e` may trade: `e` and, with risk sizing,
+    /// every later one.
+    fn sized_expiries(&self, e: usize) -> std::ops::Range<usize> {
+        if self.cfg.flows.risk.is_some() {
+            e..self.chain.by_expiry.len().max(e)
+        } else {
+            e..e + 1
+        }
+    }
+
+    /// The contract (and its expiry) of a flow of `lots` contracts planned `offset`
+    /// strikes out of the money on expiry `e`: that strike when it is risk-sized
+    /// ([`Self::is_risk_sized`]), else the first that is moving one strike towards the
+    /// money at a time, then on each later expiry from `offset` again. `None` when no
+    /// listed contract is (the underlying has run past the chain's last strike and
+    /// every contract of the flow's kind is a far wing): the flow is not planted.
+    fn risk_sized(
+        &self,
+        ts: u64,
+        e: usize,
+        call: bool,
+        offset: i64,
+        premium: Option<f64>,
+        lots: u64,
+    ) -> Option<(usize, usize)> {
+        for ex in self.sized_expiries(e) {
+            for off in (0..=offset.max(0)).rev() {
+                if let Some(inst) = self.otm_strike(ts, ex, call, off) {
+                    if self.is_risk_sized(ts, inst, lots, premium) {
+                        return Some((inst, ex));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The contract a sweep of `levels` levels takes: the first of 1, 2, 0, 3 and 4
+    /// strikes out of the money on the flow's expiry whose book shows enough levels
+    /// (`levels`, at most 3) and whose levels are worth the sweep's premium
+    /// ([`Self::is_risk_sized`]), then the same on each later expiry (`None`: the step
+    /// is retried a few seconds later). Returns the instrument, its offset and its
+    /// expiry.
+    fn sweep_target(
+        &self,
+        ts: u64,
+        st: &Flow,
+        take_side: BSide,
+        levels: usize,
+    ) -> Option<(usize, i64, usize)> {
+        let premium = self.cfg.flows.risk.map(|r| r.sweep_premium);
+        for ex in self.sized_expiries(st.expiry) {
+            for offset in [1, 2, 0, 3, 4] {
+                let Some(inst) = self.otm_strike(ts, ex, st.call, offset) else {
+                    continue;
+                };
+                if self.books[inst].level_count(take_side) < levels.min(3) {
+                    continue;
+                }
+                let lots: u64 = self.books[inst]
+                    .levels(take_side)
+                    .take(levels)
+                    .flat_map(|(_, q)| q.iter())
+                    .filter_map(|id| self.orders.get(id))
+                    .map(|o| u64::from(o.size))
+                    .sum();
+                if self.is_risk_sized(ts, inst, lots, premium) {
+                    return Some((inst, offset, ex));
+                }
+            }
+        }
+        None
+    }
+
     /// The `j`-th of `n` distinct strikes of a cross-strike flow on expiry `e`: the
     /// strikes from ATM outward (`j` strikes out of the money), as
     /// [`Self::otm_strike`] gives them, unless they would run past the chain's last
@@ -315,26 +404,19 @@ impl SessionGenerator<'_> {
             FlowPlan::Sweep { levels } => {
                 // One aggressor event through `levels` levels; sometimes on adjacent strikes too.
                 let levels = levels as usize;
-                let mut chosen = None;
-                for offset in [1, 2, 0, 3, 4] {
-                    if let Some(inst) = self.otm_strike(ts, st.expiry, st.call, offset) {
-                        if self.books[inst].level_count(take_side) >= levels.min(3) {
-                            chosen = Some((inst, offset));
-                            break;
-                        }
-                    }
-                }
-                let Some((inst, offset)) = chosen else {
+                let Some((inst, offset, expiry)) = self.sweep_target(ts, &st, take_side, levels)
+                else {
                     self.retry(ts, flow, step);
                     return;
                 };
+                self.flows[flow].expiry = expiry;
                 let mut targets = vec![inst];
                 if self
                     .rng
                     .random_bool(self.cfg.flows.sweep_multi_strike_prob.clamp(0.0, 1.0))
                 {
                     for extra in 1..=self.rng.random_range(1..=2_i64) {
-                        if let Some(i) = self.otm_strike(ts, st.expiry, st.call, offset + extra) {
+                        if let Some(i) = self.otm_strike(ts, expiry, st.call, offset + extra) {
                             if self.books[i].level_count(take_side) >= 2 {
                                 targets.push(i);
                             }
@@ -395,9 +477,13 @@ impl SessionGenerator<'_> {
             FlowPlan::Accumulation { trades, gap_ns } => {
                 let inst = if step == 0 {
                     let offset = self.rng.random_range(0..=2);
-                    match self.otm_strike(ts, st.expiry, st.call, offset) {
-                        Some(i) => {
+                    let clip = &self.cfg.flows.accumulation_clip;
+                    let lots = u64::from(trades) * u64::from(clip.start() + clip.end()) / 2;
+                    let premium = self.cfg.flows.risk.map(|r| r.accumulation_premium);
+                    match self.risk_sized(ts, st.expiry, st.call, offset, premium, lots) {
+                        Some((i, e)) => {
                             self.flows[flow].insts = vec![i];
+                            self.flows[flow].expiry = e;
                             i
                         }
                         None => return,
@@ -441,9 +527,13 @@ impl SessionGenerator<'_> {
     /// the spread when there is room; the block follows within milliseconds to seconds.
     fn post_facilitation(&mut self, ts: u64, flow: usize, st: &Flow, size: u32, take_side: BSide) {
         let offset = self.rng.random_range(0..=2);
-        let Some(inst) = self.otm_strike(ts, st.expiry, st.call, offset) else {
+        let premium = self.cfg.flows.risk.map(|r| r.block_premium);
+        let Some((inst, expiry)) =
+            self.risk_sized(ts, st.expiry, st.call, offset, premium, u64::from(size))
+        else {
             return;
         };
+        self.flows[flow].expiry = expiry;
         self.requote_stale(ts, inst);
         let (Some(bb), Some(ba)) = (
             self.books[inst].best(BSide::Bid),
@@ -516,9 +606,13 @@ impl SessionGenerator<'_> {
     fn post_iceberg(&mut self, ts: u64, flow: usize, st: &Flow, display: u32, total: u32) {
         let own = BSide::aggressor_of(st.side); // the institution rests on its own side
         let offset = self.rng.random_range(0..=1);
-        let Some(inst) = self.otm_strike(ts, st.expiry, st.call, offset) else {
+        let premium = self.cfg.flows.risk.map(|r| r.iceberg_premium);
+        let Some((inst, expiry)) =
+            self.risk_sized(ts, st.expiry, st.call, offset, premium, u64::from(total))
+        else {
             return;
         };
+        self.flows[flow].expiry = expiry;
         self.requote_stale(ts, inst);
         let Some(best) = self.books[inst].best(own) else {
             self.schedule(

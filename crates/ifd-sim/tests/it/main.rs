@@ -6,6 +6,7 @@ mod calendar;
 mod feeds;
 mod information;
 mod prints;
+mod risk;
 
 use std::collections::{BTreeMap, HashMap};
 
