@@ -107,11 +107,13 @@
 //! tier ([`DetectorConfig::accum_slow_buckets`]): when the half hour raises nothing at
 //! a print, the last 90 minutes of the same per-minute buckets are judged with their
 //! own net floor (100 lots) and persistence (12 minutes of the window's sign), then the
-//! same imbalance, one-print, crowd, risk, baseline and counterparty gates. Once the
-//! last accumulation signalled on the instrument is further back than the merge gap,
-//! the slow window starts after it: a window still holding a closed flow's volume is
-//! that flow, not a new one (without this, on the independently written worlds the
-//! slow tier re-raised 22 finished accumulations as new flows an hour later).
+//! same imbalance, one-print, crowd, risk, baseline and counterparty gates. Within its
+//! 90 minutes of the last accumulation signalled on the instrument, and past the merge
+//! gap, the slow tier raises nothing: its window then holds that flow and its
+//! continuation, not a new order (without this, on the independently written worlds
+//! the slow tier re-raised 22 finished accumulations as new flows an hour later, and on
+//! the simulator's tuning seeds two planted ones whose later half-hour windows the
+//! baseline had called ordinary).
 //!
 //! An iceberg is a chain of at least `iceberg_min_refills` reloads at one price
 //! that filled at least `iceberg_min_filled` lots (50), or `iceberg_min_filled_one_sided`
@@ -2277,18 +2279,21 @@ impl PatternDetector {
         let slow = cfg.accum_slow_buckets as u64;
         // The buckets kept: the longer of the two windows.
         let kept = fast.max(slow);
-        // Once the last accumulation signalled on the instrument is further back than
-        // the merge gap (its flow is closed: a new candidate would start a new flow),
-        // the slow window begins after it: volume already reported is not reported
-        // again as another flow. Within the gap the window is whole, and a candidate
-        // grows the open flow.
+        // The slow tier raises no new flow within its window of the last accumulation
+        // signalled on the instrument: what the window holds then is that flow and its
+        // continuation (a desk still working the order after its half-hour windows
+        // stopped passing), not a second order. Within the merge gap a candidate grows
+        // the open flow; past the window the signalled volume is out of it.
         let gap = cfg.merge_gap_ns.accumulation;
-        let after_signalled = self
+        let slow_ns = slow.saturating_mul(cfg.accum_bucket_ns);
+        let slow_held = self
             .one_sided
             .get(&ev.instrument_id)
             .and_then(|f| f.accumulation)
-            .filter(|a| a.last_ts.saturating_add(gap) < ev.ts_recv)
-            .map_or(0, |a| a.last_ts / cfg.accum_bucket_ns + 1);
+            .is_some_and(|a| {
+                a.last_ts.saturating_add(gap) < ev.ts_recv
+                    && a.last_ts.saturating_add(slow_ns) >= ev.ts_recv
+            });
         let st = self.accum.entry(ev.instrument_id).or_default();
         while st
             .buckets
@@ -2335,13 +2340,10 @@ impl PatternDetector {
         let mut found = None;
         for (tier, (horizon, min_net, min_active)) in tiers.into_iter().enumerate() {
             let is_slow = tier == 1;
-            if horizon == 0 || (is_slow && slow <= fast) {
+            if horizon == 0 || (is_slow && (slow <= fast || slow_held)) {
                 continue;
             }
-            let mut from = (bucket + 1).saturating_sub(horizon);
-            if is_slow {
-                from = from.max(after_signalled);
-            }
+            let from = (bucket + 1).saturating_sub(horizon);
             match st.judge(from, side, min_net, min_active, cfg) {
                 Ok(w) => {
                     found = Some((w, horizon, min_net, min_active));

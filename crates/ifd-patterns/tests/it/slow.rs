@@ -247,17 +247,18 @@ fn the_slow_window_must_hold_its_persistence() {
 }
 
 #[test]
-fn volume_already_signalled_is_not_raised_again_by_the_slow_tier() {
-    // Ten minutes of clips (an accumulation the half-hour window signals), then 35
-    // minutes of nothing (past the 30-minute merge gap), then five more clips of 5
-    // lots over ten minutes.
+fn a_signalled_flow_is_not_raised_again_by_the_slow_tier() {
+    // Ten minutes of clips (an accumulation the half-hour window signals), then 30
+    // minutes of nothing (past the 30-minute merge gap), then the same desk working on
+    // slowly: thirteen clips of 8 lots, one every 4 minutes (104 lots in 48 minutes,
+    // at most 64 in any half hour).
     let mut evs = super::buy_clips(T0);
     evs.extend(
-        clips(5, 120, &[5], AggressorSide::Buy)
+        clips(13, 240, &[8], AggressorSide::Buy)
             .into_iter()
             .map(|mut e| {
-                e.ts_recv += 45 * MIN;
-                e.ts_event += 45 * MIN;
+                e.ts_recv += 41 * MIN;
+                e.ts_event += 41 * MIN;
                 e
             }),
     );
@@ -270,4 +271,12 @@ fn volume_already_signalled_is_not_raised_again_by_the_slow_tier() {
         "the later clips are not a second flow: {out:?}"
     );
     assert!(out.iter().all(|s| s.ts_recv < T0 + 11 * MIN), "{out:?}");
+    // The same later clips alone are a slow accumulation.
+    let later: Vec<_> = evs
+        .iter()
+        .filter(|e| e.ts_recv > T0 + 40 * MIN)
+        .copied()
+        .collect();
+    let (out, _) = accumulations(DetectorConfig::default(), &later, &NoReference);
+    assert!(!out.is_empty());
 }
