@@ -113,7 +113,10 @@
 //! continuation, not a new order (without this, on the independently written worlds
 //! the slow tier re-raised 22 finished accumulations as new flows an hour later, and on
 //! the simulator's tuning seeds two planted ones whose later half-hour windows the
-//! baseline had called ordinary).
+//! baseline had called ordinary). And the order must still be worked: the window's
+//! last half hour holds at least a quarter of its net volume
+//! ([`DetectorConfig::accum_slow_min_recent_share`]); an order worked evenly over the
+//! window holds a third or more there, a flow that ended an hour ago nothing.
 //!
 //! An iceberg is a chain of at least `iceberg_min_refills` reloads at one price
 //! that filled at least `iceberg_min_filled` lots (50), or `iceberg_min_filled_one_sided`
@@ -343,6 +346,15 @@ pub struct DetectorConfig {
     /// Accumulation, slow tier: smallest absolute net volume over the longer window
     /// (default 100, the same position as `accum_min_net`, worked more slowly).
     pub accum_slow_min_net: u64,
+    /// Accumulation, slow tier: the order must still be worked: the last
+    /// `accum_buckets` of the longer window hold at least this share of its net volume,
+    /// on its side (default 0.25; an order worked evenly holds a third or more there).
+    /// A window whose volume traded an hour ago is a flow that has ended (on the
+    /// simulator's tuning seeds, planted accumulations whose half-hour windows the
+    /// baseline had called ordinary were raised 40 to 60 minutes after their last
+    /// print, on the next print of their side). Counted in
+    /// [`PatternStats::accum_slow_stale`].
+    pub accum_slow_min_recent_share: f64,
     /// Iceberg and accumulation on one instrument: a candidate is not raised when the
     /// other pattern was raised on the same instrument for the other side and seen no
     /// earlier than this before the candidate's window began (default 300 s). An
@@ -693,6 +705,7 @@ impl Default for DetectorConfig {
             accum_slow_buckets: 90,
             accum_slow_min_active: 12,
             accum_slow_min_net: 100,
+            accum_slow_min_recent_share: 0.25,
             accum_max_event_share: 0.35,
             counterparty_grace_ns: 300_000_000_000,
             accum_min_median_clip: 5,
@@ -745,6 +758,10 @@ impl DetectorConfig {
         unit("event_max_p_value", self.event_max_p_value)?;
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
         unit("accum_max_event_share", self.accum_max_event_share)?;
+        unit(
+            "accum_slow_min_recent_share",
+            self.accum_slow_min_recent_share,
+        )?;
         unit("block_min_abs_delta", self.block_min_abs_delta)?;
         unit("sweep_min_abs_delta", self.sweep_min_abs_delta)?;
         unit("package_legged_min_share", self.package_legged_min_share)?;
@@ -918,9 +935,14 @@ pub struct PatternStats {
     /// opposite flow already raised on the instrument
     /// ([`DetectorConfig::counterparty_grace_ns`]).
     pub counterparty: u64,
-    /// Accumulation candidates dropped because the median print on the flow's side was
-    /// under [`DetectorConfig::accum_min_median_clip`] (a crowd of small tickets).
+    /// Accumulation windows (of either tier) dropped because the median print on the
+    /// flow's side was under [`DetectorConfig::accum_min_median_clip`] (a crowd of
+    /// small tickets).
     pub crowd: u64,
+    /// Slow-tier accumulation windows that passed every window gate but whose last
+    /// half hour held under [`DetectorConfig::accum_slow_min_recent_share`] of their
+    /// net volume (an order no longer worked).
+    pub accum_slow_stale: u64,
     /// Block and sweep candidates below a size floor raised for a busy session (they
     /// pass the configured floor; see [`RegimeConfig`]), and, with
     /// `accum_volume_exponent` above 0, accumulation checks (one per event that reaches
@@ -1016,6 +1038,24 @@ impl AccumState {
         }
         let mid = sizes.len() / 2;
         *sizes.select_nth_unstable(mid).1
+    }
+
+    /// True when the buckets from index `from` on hold, net on the side of `w`, at
+    /// least `accum_slow_min_recent_share` of `w`'s net volume.
+    fn recent(&self, from: u64, w: &AccumWindow, cfg: &DetectorConfig) -> bool {
+        let net: i128 = self
+            .buckets
+            .iter()
+            .filter(|b| b.index >= from)
+            .map(|b| i128::from(b.buy) - i128::from(b.sell))
+            .sum();
+        let on_side = match w.side {
+            FlowSide::Buy => net,
+            FlowSide::Sell => -net,
+        };
+        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
+        let share = on_side as f64 / (w.net.max(1)) as f64;
+        share >= cfg.accum_slow_min_recent_share
     }
 
     /// Judges the window of the buckets from index `from` on for an event of `side`:
@@ -2345,6 +2385,9 @@ impl PatternDetector {
             }
             let from = (bucket + 1).saturating_sub(horizon);
             match st.judge(from, side, min_net, min_active, cfg) {
+                Ok(w) if is_slow && !st.recent((bucket + 1).saturating_sub(fast), &w, cfg) => {
+                    self.stats.accum_slow_stale += 1;
+                }
                 Ok(w) => {
                     found = Some((w, horizon, min_net, min_active));
                     break;

@@ -280,3 +280,50 @@ fn a_signalled_flow_is_not_raised_again_by_the_slow_tier() {
     let (out, _) = accumulations(DetectorConfig::default(), &later, &NoReference);
     assert!(!out.is_empty());
 }
+
+/// A baseline that calls every window ordinary before `until` and unusual after.
+struct OrdinaryUntil {
+    until: u64,
+}
+
+impl Reference for OrdinaryUntil {
+    fn assess(
+        &self,
+        _c: &OptionContract,
+        _u: Option<i64>,
+        ts: u64,
+        _m: ReferenceMetric,
+        _v: f64,
+    ) -> Option<Assessment> {
+        Some(Assessment {
+            p_value: if ts < self.until { 0.5 } else { 0.001 },
+            z_score: 3.0,
+            days: 20,
+            typical: 1.0,
+        })
+    }
+}
+
+#[test]
+fn a_slow_window_whose_order_is_no_longer_worked_is_not_raised() {
+    // The slow selling of 84 minutes, held back while it trades (the baseline calls
+    // it ordinary then), and one sell print of 5 lots 35 minutes after its last clip:
+    // the window still holds the clips of its last hour, none of its last half hour.
+    let mut evs = slow_selling();
+    let late = T0 + 23 * 210 * SEC + 35 * MIN;
+    evs.push(event(2, AggressorSide::Sell, 5, 1, late));
+    let reference = OrdinaryUntil { until: late };
+    let (out, stats) = accumulations(DetectorConfig::default(), &evs, &reference);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(stats.accum_slow_stale > 0);
+    let (out, _) = accumulations(
+        DetectorConfig {
+            accum_slow_min_recent_share: 0.0,
+            ..DetectorConfig::default()
+        },
+        &evs,
+        &reference,
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].ts_recv, late);
+}
