@@ -102,6 +102,22 @@
 //! institutional in it; on the perturbed worlds with retail herds 40 of the 64 false
 //! accumulations were such crowds ([`PatternStats::crowd`]).
 //!
+//! A desk working an order for an hour or more shows 60 to 90 lots in any half hour,
+//! under the 100-lot floor of the `accum_buckets` window, so accumulations have a slow
+//! tier ([`DetectorConfig::accum_slow_buckets`]): when the half hour raises nothing at
+//! a print, the last 90 minutes of the same per-minute buckets are judged with their
+//! own net floor (100 lots) and persistence (12 minutes of the window's sign), then the
+//! same imbalance, one-print, crowd, risk, baseline and counterparty gates. Within its
+//! 90 minutes of the last accumulation signalled on the instrument, and past the merge
+//! gap, the slow tier raises nothing: its window then holds that flow and its
+//! continuation, not a new order (without this, on the independently written worlds
+//! the slow tier re-raised 22 finished accumulations as new flows an hour later, and on
+//! the simulator's tuning seeds two planted ones whose later half-hour windows the
+//! baseline had called ordinary). And the order must still be worked: the window's
+//! last half hour holds at least a quarter of its net volume
+//! ([`DetectorConfig::accum_slow_min_recent_share`]); an order worked evenly over the
+//! window holds a third or more there, a flow that ended an hour ago nothing.
+//!
 //! An iceberg is a chain of at least `iceberg_min_refills` reloads at one price
 //! that filled at least `iceberg_min_filled` lots (50), or `iceberg_min_filled_one_sided`
 //! (25) when none of its orders, the first included, was a side of a two-sided quote
@@ -312,6 +328,33 @@ pub struct DetectorConfig {
     pub accum_min_imbalance: f64,
     /// Accumulation: events smaller than this are left out (default 2).
     pub accum_min_event_size: u64,
+    /// Accumulation, slow tier: buckets in a second, longer window over the same
+    /// per-minute buckets (default 90, an hour and a half; 0 turns the tier off). A
+    /// desk working an order for an hour or more in clips of a few lots shows 60 to 90
+    /// lots in any half hour, under `accum_min_net`, and is seen only over a longer
+    /// window. The slow tier is tried only when the `accum_buckets` window raised no
+    /// candidate at that event, and it passes the same gates: its own net-volume floor
+    /// and persistence, then `accum_min_imbalance`, `accum_max_event_share`,
+    /// `accum_min_median_clip`, the premium and delta-notional minima, the baseline's
+    /// volume test (the window's volume per baseline window, so a slow rate must still
+    /// be unusual for the contract) and the counterparty rule. Its signal is an
+    /// `accumulation` whose `window_start` is up to this many buckets back.
+    pub accum_slow_buckets: usize,
+    /// Accumulation, slow tier: fewest buckets of the longer window whose net flow has
+    /// the window's sign (default 12: clips in at least twelve separate minutes).
+    pub accum_slow_min_active: usize,
+    /// Accumulation, slow tier: smallest absolute net volume over the longer window
+    /// (default 100, the same position as `accum_min_net`, worked more slowly).
+    pub accum_slow_min_net: u64,
+    /// Accumulation, slow tier: the order must still be worked: the last
+    /// `accum_buckets` of the longer window hold at least this share of its net volume,
+    /// on its side (default 0.25; an order worked evenly holds a third or more there).
+    /// A window whose volume traded an hour ago is a flow that has ended (on the
+    /// simulator's tuning seeds, planted accumulations whose half-hour windows the
+    /// baseline had called ordinary were raised 40 to 60 minutes after their last
+    /// print, on the next print of their side). Counted in
+    /// [`PatternStats::accum_slow_stale`].
+    pub accum_slow_min_recent_share: f64,
     /// Iceberg and accumulation on one instrument: a candidate is not raised when the
     /// other pattern was raised on the same instrument for the other side and seen no
     /// earlier than this before the candidate's window began (default 300 s). An
@@ -659,6 +702,10 @@ impl Default for DetectorConfig {
             accum_min_net: 100,
             accum_min_imbalance: 0.6,
             accum_min_event_size: 2,
+            accum_slow_buckets: 90,
+            accum_slow_min_active: 12,
+            accum_slow_min_net: 100,
+            accum_slow_min_recent_share: 0.25,
             accum_max_event_share: 0.35,
             counterparty_grace_ns: 300_000_000_000,
             accum_min_median_clip: 5,
@@ -711,6 +758,10 @@ impl DetectorConfig {
         unit("event_max_p_value", self.event_max_p_value)?;
         unit("accum_min_imbalance", self.accum_min_imbalance)?;
         unit("accum_max_event_share", self.accum_max_event_share)?;
+        unit(
+            "accum_slow_min_recent_share",
+            self.accum_slow_min_recent_share,
+        )?;
         unit("block_min_abs_delta", self.block_min_abs_delta)?;
         unit("sweep_min_abs_delta", self.sweep_min_abs_delta)?;
         unit("package_legged_min_share", self.package_legged_min_share)?;
@@ -812,6 +863,16 @@ impl DetectorConfig {
             self.accum_buckets > 0 && self.accum_min_active <= self.accum_buckets,
             format!("{}/{}", self.accum_min_active, self.accum_buckets),
         )?;
+        if self.accum_slow_buckets != 0
+            && !(self.accum_slow_min_active <= self.accum_slow_buckets
+                && self.accum_slow_buckets <= 1_440)
+        {
+            return Err(Error::InvalidConfig {
+                field: "accum_slow_buckets",
+                value: format!("{}/{}", self.accum_slow_min_active, self.accum_slow_buckets),
+                reason: "must be 0, or at least accum_slow_min_active and at most 1,440",
+            });
+        }
         Ok(())
     }
 }
@@ -874,9 +935,14 @@ pub struct PatternStats {
     /// opposite flow already raised on the instrument
     /// ([`DetectorConfig::counterparty_grace_ns`]).
     pub counterparty: u64,
-    /// Accumulation candidates dropped because the median print on the flow's side was
-    /// under [`DetectorConfig::accum_min_median_clip`] (a crowd of small tickets).
+    /// Accumulation windows (of either tier) dropped because the median print on the
+    /// flow's side was under [`DetectorConfig::accum_min_median_clip`] (a crowd of
+    /// small tickets).
     pub crowd: u64,
+    /// Slow-tier accumulation windows that passed every window gate but whose last
+    /// half hour held under [`DetectorConfig::accum_slow_min_recent_share`] of their
+    /// net volume (an order no longer worked).
+    pub accum_slow_stale: u64,
     /// Block and sweep candidates below a size floor raised for a busy session (they
     /// pass the configured floor; see [`RegimeConfig`]), and, with
     /// `accum_volume_exponent` above 0, accumulation checks (one per event that reaches
@@ -958,12 +1024,13 @@ struct AccumState {
 }
 
 impl AccumState {
-    /// Median size of the window's prints on one side (0 without any).
-    fn median_clip(&self, buy: bool) -> u64 {
+    /// Median size of the prints on one side from bucket index `from` on (0 without
+    /// any).
+    fn median_clip(&self, buy: bool, from: u64) -> u64 {
         let mut sizes: Vec<u64> = self
             .prints
             .iter()
-            .filter(|p| p.1 == buy)
+            .filter(|p| p.0 >= from && p.1 == buy)
             .map(|p| p.2)
             .collect();
         if sizes.is_empty() {
@@ -972,6 +1039,131 @@ impl AccumState {
         let mid = sizes.len() / 2;
         *sizes.select_nth_unstable(mid).1
     }
+
+    /// True when the buckets from index `from` on hold, net on the side of `w`, at
+    /// least `accum_slow_min_recent_share` of `w`'s net volume.
+    fn recent(&self, from: u64, w: &AccumWindow, cfg: &DetectorConfig) -> bool {
+        let net: i128 = self
+            .buckets
+            .iter()
+            .filter(|b| b.index >= from)
+            .map(|b| i128::from(b.buy) - i128::from(b.sell))
+            .sum();
+        let on_side = match w.side {
+            FlowSide::Buy => net,
+            FlowSide::Sell => -net,
+        };
+        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
+        let share = on_side as f64 / (w.net.max(1)) as f64;
+        share >= cfg.accum_slow_min_recent_share
+    }
+
+    /// Judges the window of the buckets from index `from` on for an event of `side`:
+    /// its net-volume floor and persistence (`min_net`, `min_active`), then the
+    /// imbalance, one-print and crowd gates of `cfg`.
+    fn judge(
+        &self,
+        from: u64,
+        side: FlowSide,
+        min_net: u64,
+        min_active: usize,
+        cfg: &DetectorConfig,
+    ) -> std::result::Result<AccumWindow, AccumGate> {
+        let window = || self.buckets.iter().filter(|b| b.index >= from);
+        let buy: u64 = window().map(|b| b.buy).sum();
+        let sell: u64 = window().map(|b| b.sell).sum();
+        let net = i128::from(buy) - i128::from(sell);
+        let total = buy + sell;
+        if total == 0 || net.unsigned_abs() < u128::from(min_net) {
+            return Err(AccumGate::Below);
+        }
+        let flow_side = if net > 0 {
+            FlowSide::Buy
+        } else {
+            FlowSide::Sell
+        };
+        if flow_side != side {
+            return Err(AccumGate::Below);
+        }
+        let active = window()
+            .filter(|b| {
+                let n = i128::from(b.buy) - i128::from(b.sell);
+                n != 0 && (n > 0) == (net > 0)
+            })
+            .count();
+        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
+        let imbalance = net.unsigned_abs() as f64 / total as f64;
+        if active < min_active || imbalance < cfg.accum_min_imbalance {
+            return Err(AccumGate::Below);
+        }
+        // The flow side's volume over the window, and its largest single event.
+        let buying = net > 0;
+        let (side_volume, largest) = if buying {
+            (buy, window().map(|b| b.buy_max).max().unwrap_or(0))
+        } else {
+            (sell, window().map(|b| b.sell_max).max().unwrap_or(0))
+        };
+        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
+        if largest as f64 > cfg.accum_max_event_share * side_volume as f64 {
+            return Err(AccumGate::OnePrint);
+        }
+        // One participant working clips, not a crowd of small tickets.
+        if cfg.accum_min_median_clip > 0
+            && self.median_clip(buying, from) < cfg.accum_min_median_clip
+        {
+            return Err(AccumGate::Crowd);
+        }
+        let premium: Decimal = window()
+            .map(|b| {
+                if buying {
+                    b.buy_premium
+                } else {
+                    b.sell_premium
+                }
+            })
+            .sum();
+        Ok(AccumWindow {
+            first_bucket: window().next().map_or(from, |b| b.index),
+            net: net.unsigned_abs(),
+            side: flow_side,
+            active,
+            imbalance,
+            side_volume,
+            premium,
+        })
+    }
+}
+
+/// An accumulation window that passed its tier's volume, persistence, imbalance,
+/// one-print and crowd gates.
+#[derive(Debug, Clone, Copy)]
+struct AccumWindow {
+    /// Index of its first bucket with prints.
+    first_bucket: u64,
+    /// |buy − sell| over the window.
+    net: u128,
+    /// The side of its net volume.
+    side: FlowSide,
+    /// Buckets whose net flow has the window's sign.
+    active: usize,
+    /// |buy − sell| / (buy + sell).
+    imbalance: f64,
+    /// The flow side's volume.
+    side_volume: u64,
+    /// The flow side's premium.
+    premium: Decimal,
+}
+
+/// The gate an accumulation window stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccumGate {
+    /// Under the net-volume floor, of the other side, or short of persistence or
+    /// imbalance (not counted: most windows of most events).
+    Below,
+    /// One event held more than `accum_max_event_share` of the side's volume.
+    OnePrint,
+    /// The side's median print was under `accum_min_median_clip`.
+    Crowd,
 }
 
 /// A one-sided flow that passed every gate: its side and the `ts_recv` window in which
@@ -2123,19 +2315,37 @@ impl PatternDetector {
             return;
         }
         let bucket = ev.ts_recv / cfg.accum_bucket_ns;
+        let fast = cfg.accum_buckets as u64;
+        let slow = cfg.accum_slow_buckets as u64;
+        // The buckets kept: the longer of the two windows.
+        let kept = fast.max(slow);
+        // The slow tier raises no new flow within its window of the last accumulation
+        // signalled on the instrument: what the window holds then is that flow and its
+        // continuation (a desk still working the order after its half-hour windows
+        // stopped passing), not a second order. Within the merge gap a candidate grows
+        // the open flow; past the window the signalled volume is out of it.
+        let gap = cfg.merge_gap_ns.accumulation;
+        let slow_ns = slow.saturating_mul(cfg.accum_bucket_ns);
+        let slow_held = self
+            .one_sided
+            .get(&ev.instrument_id)
+            .and_then(|f| f.accumulation)
+            .is_some_and(|a| {
+                a.last_ts.saturating_add(gap) < ev.ts_recv
+                    && a.last_ts.saturating_add(slow_ns) >= ev.ts_recv
+            });
         let st = self.accum.entry(ev.instrument_id).or_default();
-        let horizon = cfg.accum_buckets as u64;
         while st
             .buckets
             .front()
-            .is_some_and(|b| bucket.saturating_sub(b.index) >= horizon)
+            .is_some_and(|b| bucket.saturating_sub(b.index) >= kept)
         {
             st.buckets.pop_front();
         }
         while st
             .prints
             .front()
-            .is_some_and(|p| bucket.saturating_sub(p.0) >= horizon)
+            .is_some_and(|p| bucket.saturating_sub(p.0) >= kept)
         {
             st.prints.pop_front();
         }
@@ -2162,84 +2372,50 @@ impl PatternDetector {
             }
         }
         st.events = st.events.saturating_add(1);
-        let buy: u64 = st.buckets.iter().map(|b| b.buy).sum();
-        let sell: u64 = st.buckets.iter().map(|b| b.sell).sum();
-        let net = i128::from(buy) - i128::from(sell);
-        let total = buy + sell;
-        if total == 0 || net.unsigned_abs() < u128::from(cfg.accum_min_net) {
-            return;
+        // The half-hour window first; the slow tier only when it raised no candidate.
+        let tiers = [
+            (fast, cfg.accum_min_net, cfg.accum_min_active),
+            (slow, cfg.accum_slow_min_net, cfg.accum_slow_min_active),
+        ];
+        let mut found = None;
+        for (tier, (horizon, min_net, min_active)) in tiers.into_iter().enumerate() {
+            let is_slow = tier == 1;
+            if horizon == 0 || (is_slow && (slow <= fast || slow_held)) {
+                continue;
+            }
+            let from = (bucket + 1).saturating_sub(horizon);
+            match st.judge(from, side, min_net, min_active, cfg) {
+                Ok(w) if is_slow && !st.recent((bucket + 1).saturating_sub(fast), &w, cfg) => {
+                    self.stats.accum_slow_stale += 1;
+                }
+                Ok(w) => {
+                    found = Some((w, horizon, min_net, min_active));
+                    break;
+                }
+                Err(AccumGate::Below) => {}
+                Err(AccumGate::OnePrint) => self.stats.accum_one_print += 1,
+                Err(AccumGate::Crowd) => self.stats.crowd += 1,
+            }
         }
-        let flow_side = if net > 0 {
-            FlowSide::Buy
-        } else {
-            FlowSide::Sell
+        let Some((w, horizon, min_net, min_active)) = found else {
+            return;
         };
-        if flow_side != side {
-            return;
-        }
-        let active = st
-            .buckets
-            .iter()
-            .filter(|b| {
-                let n = i128::from(b.buy) - i128::from(b.sell);
-                n != 0 && (n > 0) == (net > 0)
-            })
-            .count();
-        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
-        let imbalance = net.unsigned_abs() as f64 / total as f64;
-        if active < cfg.accum_min_active || imbalance < cfg.accum_min_imbalance {
-            return;
-        }
-        // The flow side's volume over the window, and its largest single event.
-        let (side_volume, largest) = if net > 0 {
-            (buy, st.buckets.iter().map(|b| b.buy_max).max().unwrap_or(0))
-        } else {
-            (
-                sell,
-                st.buckets.iter().map(|b| b.sell_max).max().unwrap_or(0),
-            )
-        };
-        #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
-        if largest as f64 > cfg.accum_max_event_share * side_volume as f64 {
-            self.stats.accum_one_print += 1;
-            return;
-        }
-        // One participant working clips, not a crowd of small tickets.
-        if cfg.accum_min_median_clip > 0 && st.median_clip(net > 0) < cfg.accum_min_median_clip {
-            self.stats.crowd += 1;
-            return;
-        }
+        let events = st.events;
         // A busy session: the net-volume floor and the volume test held to it.
-        let accum_exp = cfg.regime.accum_volume_exponent;
+        let accum_exp = self.config.regime.accum_volume_exponent;
         let r = if accum_exp > 0.0 {
             self.regime_factor(ev.ts_recv, reference)
         } else {
             1.0
         };
         let cfg = &self.config;
-        let Some(st) = self.accum.get(&ev.instrument_id) else {
-            return;
-        };
-        let net_floor = RegimeConfig::scaled_floor(cfg.accum_min_net, r, accum_exp);
-        if net.unsigned_abs() < u128::from(net_floor) {
+        let net_floor = RegimeConfig::scaled_floor(min_net, r, accum_exp);
+        if w.net < u128::from(net_floor) {
             self.stats.busy_regime += 1;
             return;
         }
         let volume_scale = if r > 1.0 { r.powf(accum_exp) } else { 1.0 };
-        let first_bucket = st.buckets.front().map_or(bucket, |b| b.index);
-        let events = st.events;
-        let premium: Decimal = st
-            .buckets
-            .iter()
-            .map(|b| {
-                if net > 0 {
-                    b.buy_premium
-                } else {
-                    b.sell_premium
-                }
-            })
-            .sum();
-        let size = u64::try_from(net.unsigned_abs()).unwrap_or(u64::MAX);
+        let size = u64::try_from(w.net).unwrap_or(u64::MAX);
         // The flow side's volume over the window, against that side's baseline.
         let window_ns = horizon.saturating_mul(cfg.accum_bucket_ns);
         #[allow(clippy::cast_precision_loss, reason = "volumes far below 2^52")]
@@ -2247,38 +2423,38 @@ impl PatternDetector {
             contract,
             underlying,
             ev.ts_recv,
-            ReferenceMetric::volume(flow_side, window_ns),
-            side_volume as f64 / volume_scale,
+            ReferenceMetric::volume(w.side, window_ns),
+            w.side_volume as f64 / volume_scale,
         );
         let assessed = assessment.map(|a| {
             let i = self.families[FAMILY_ACCUM].push(ev.ts_recv, a.p_value);
             (a, self.families[FAMILY_ACCUM].q(i))
         });
         #[allow(clippy::cast_precision_loss, reason = "bucket counts")]
-        let (observed, threshold) = (active as f64, cfg.accum_min_active as f64);
+        let (observed, threshold) = (w.active as f64, min_active as f64);
         let evidence = Evidence {
             events,
             levels: 1,
             strikes: 1,
-            window_start: first_bucket * cfg.accum_bucket_ns,
+            window_start: w.first_bucket.saturating_mul(cfg.accum_bucket_ns),
             window_end: ev.ts_recv,
             threshold,
             observed,
-            one_sidedness: (1.0 + imbalance) / 2.0,
+            one_sidedness: (1.0 + w.imbalance) / 2.0,
             mm_likelihood: mm,
             ..Evidence::default()
         };
         let cand = Candidate {
             pattern: Pattern::Accumulation,
             contract,
-            side: flow_side,
+            side: w.side,
             size,
-            premium,
+            premium: w.premium,
             ts_recv: ev.ts_recv,
             ts_event: ev.ts_event,
             instruments: vec![ev.instrument_id],
             evidence,
-            strength: 0.5 * strength(observed, threshold) + 0.5 * (0.5 + 0.5 * imbalance),
+            strength: 0.5 * strength(observed, threshold) + 0.5 * (0.5 + 0.5 * w.imbalance),
             assessment: assessed,
             side_inferred: ev.side_inferred,
             group: u64::from(ev.instrument_id),

@@ -13,6 +13,7 @@ mod legged;
 mod ood;
 mod regime;
 mod requote;
+mod slow;
 mod sweep;
 
 const SEC: u64 = 1_000_000_000;
