@@ -1030,7 +1030,9 @@ impl AccumState {
         let mut sizes: Vec<u64> = self
             .prints
             .iter()
-            .filter(|p| p.0 >= from && p.1 == buy)
+            .rev()
+            .take_while(|p| p.0 >= from)
+            .filter(|p| p.1 == buy)
             .map(|p| p.2)
             .collect();
         if sizes.is_empty() {
@@ -1046,7 +1048,8 @@ impl AccumState {
         let net: i128 = self
             .buckets
             .iter()
-            .filter(|b| b.index >= from)
+            .rev()
+            .take_while(|b| b.index >= from)
             .map(|b| i128::from(b.buy) - i128::from(b.sell))
             .sum();
         let on_side = match w.side {
@@ -1069,11 +1072,19 @@ impl AccumState {
         min_active: usize,
         cfg: &DetectorConfig,
     ) -> std::result::Result<AccumWindow, AccumGate> {
-        let window = || self.buckets.iter().filter(|b| b.index >= from);
-        let buy: u64 = window().map(|b| b.buy).sum();
-        let sell: u64 = window().map(|b| b.sell).sum();
+        // Buckets are kept in index order: the window is the newest ones, read from the
+        // back (the slow tier keeps more buckets than the half hour reads).
+        let window = || {
+            self.buckets
+                .iter()
+                .rev()
+                .take_while(move |b| b.index >= from)
+        };
+        let (buy, sell) = window().fold((0_u64, 0_u64), |(buy, sell), b| {
+            (buy.saturating_add(b.buy), sell.saturating_add(b.sell))
+        });
         let net = i128::from(buy) - i128::from(sell);
-        let total = buy + sell;
+        let total = buy.saturating_add(sell);
         if total == 0 || net.unsigned_abs() < u128::from(min_net) {
             return Err(AccumGate::Below);
         }
@@ -1123,7 +1134,7 @@ impl AccumState {
             })
             .sum();
         Ok(AccumWindow {
-            first_bucket: window().next().map_or(from, |b| b.index),
+            first_bucket: window().last().map_or(from, |b| b.index),
             net: net.unsigned_abs(),
             side: flow_side,
             active,
@@ -2335,6 +2346,10 @@ impl PatternDetector {
                     && a.last_ts.saturating_add(slow_ns) >= ev.ts_recv
             });
         let st = self.accum.entry(ev.instrument_id).or_default();
+        // Buckets and prints stay in index order (the windows are read from the back): a
+        // print whose `ts_recv` runs behind the instrument's last one counts in the last
+        // bucket.
+        let bucket = st.buckets.back().map_or(bucket, |b| b.index.max(bucket));
         while st
             .buckets
             .front()

@@ -327,3 +327,28 @@ fn a_slow_window_whose_order_is_no_longer_worked_is_not_raised() {
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].ts_recv, late);
 }
+
+#[test]
+fn a_print_behind_the_last_one_counts_in_the_last_bucket() {
+    // The slow selling with a 9-lot print arriving after the tenth clip but stamped an
+    // hour before the first (a record out of order): it counts where it arrived, as if
+    // stamped with the tenth clip's time, and the clips before it stay in the window.
+    let base = slow_selling();
+    let late = |ts_recv: u64| {
+        let mut e = event(2, AggressorSide::Sell, 9, 1, ts_recv);
+        e.ts_event = ts_recv.saturating_sub(1_000);
+        e
+    };
+    let mut arrived = base.clone();
+    arrived.insert(10, late(base[9].ts_recv));
+    let mut stamped_early = base;
+    stamped_early.insert(10, late(T0 - 60 * MIN));
+    let (want, _) = accumulations(DetectorConfig::default(), &arrived, &NoReference);
+    let (got, _) = accumulations(DetectorConfig::default(), &stamped_early, &NoReference);
+    assert!(!want.is_empty());
+    let key = |s: &Signal| (s.side, s.size);
+    assert_eq!(
+        got.iter().map(key).collect::<Vec<_>>(),
+        want.iter().map(key).collect::<Vec<_>>()
+    );
+}
