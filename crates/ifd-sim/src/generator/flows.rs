@@ -268,13 +268,7 @@ impl SessionGenerator<'_> {
                 if self.books[inst].level_count(take_side) < levels.min(3) {
                     continue;
                 }
-                let lots: u64 = self.books[inst]
-                    .levels(take_side)
-                    .take(levels)
-                    .flat_map(|(_, q)| q.iter())
-                    .filter_map(|id| self.orders.get(id))
-                    .map(|o| u64::from(o.size))
-                    .sum();
+                let lots = u64::from(self.depth_qty(inst, take_side, levels));
                 if self.is_risk_sized(ts, inst, lots, premium) {
                     return Some((inst, offset, ex));
                 }
@@ -426,13 +420,7 @@ impl SessionGenerator<'_> {
                 let mut t = ts;
                 for inst in targets {
                     self.requote_stale(t, inst);
-                    let qty: u32 = self.books[inst]
-                        .levels(take_side)
-                        .take(levels)
-                        .flat_map(|(_, q)| q.iter())
-                        .filter_map(|id| self.orders.get(id))
-                        .map(|o| o.size)
-                        .sum();
+                    let qty = self.depth_qty(inst, take_side, levels);
                     self.flow_take(t, flow, inst, qty, levels, None);
                     t += self.rng.random_range(20_000..400_000);
                 }

@@ -256,11 +256,17 @@ impl SessionGenerator<'_> {
 
     /// Contracts resting at the best price of `side`.
     pub(super) fn top_qty(&self, inst: usize, side: BSide) -> u32 {
-        self.books[inst].levels(side).next().map_or(0, |(_, q)| {
-            q.iter()
-                .filter_map(|id| self.orders.get(id))
-                .map(|o| o.size)
-                .sum()
-        })
+        self.depth_qty(inst, side, 1)
+    }
+
+    /// Contracts resting on the best `levels` price levels of `side` of `inst`.
+    pub(super) fn depth_qty(&self, inst: usize, side: BSide, levels: usize) -> u32 {
+        self.books[inst]
+            .levels(side)
+            .take(levels)
+            .flat_map(|(_, q)| q.iter())
+            .filter_map(|id| self.orders.get(id))
+            .map(|o| o.size)
+            .sum()
     }
 }
